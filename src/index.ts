@@ -1,0 +1,2 @@
+export { RingletError, ConfigError } from './errors.js';
+export type { RingletErrorCode } from './errors.js';
