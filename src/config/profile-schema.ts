@@ -1,0 +1,135 @@
+/**
+ * Every device-profile field in one table: type, unit, range, default and what it costs.
+ * Validation, `RINGLET_*` environment overrides, CLI flags and the README's configuration
+ * reference are all derived from this table, so they cannot drift apart.
+ */
+
+export type SessionMode = 'ram' | 'cookie';
+
+export interface DeviceProfile {
+  name: string;
+  description: string;
+  mode: SessionMode;
+  capacity: number;
+  slotBytes: number;
+  maxSessionsPerUser: number;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  bearerTokenTtlMs: number;
+  scryptLogN: number;
+  scryptR: number;
+  scryptP: number;
+  hashConcurrency: number;
+  hashQueueLength: number;
+  hashMaxWaitMs: number;
+  throttleEntries: number;
+  throttleFreeAttempts: number;
+  throttleBaseDelayMs: number;
+  throttleMaxDelayMs: number;
+  throttleForgetAfterMs: number;
+  revocationEntries: number;
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  memoryBudgetBytes: number;
+  nodeFlags: string[];
+}
+
+export type IntegerField = {
+  [K in keyof DeviceProfile]: DeviceProfile[K] extends number ? K : never;
+}[keyof DeviceProfile];
+
+export interface IntegerFieldSpec {
+  kind: 'integer';
+  unit: 'sessions' | 'bytes' | 'ms' | 'count' | 'log2';
+  min: number;
+  max: number;
+  default: number;
+  doc: string;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+/** Node timers overflow above 2^31-1 ms (STYLE.md: clamp); no timeout may exceed it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Integer fields. Ranges refuse unbounded or absurd configurations: a store larger than
+ * 1M sessions or a 64 KiB slot is not an appliance; a scrypt cost above 2^20 needs more
+ * than 1 GiB per hash.
+ */
+export const INTEGER_FIELDS: Readonly<Record<IntegerField, IntegerFieldSpec>> = {
+  capacity: { kind: 'integer', unit: 'sessions', min: 1, max: 1_048_576, default: 256,
+    doc: 'RAM store slots; the least recently used session is evicted when full' },
+  slotBytes: { kind: 'integer', unit: 'bytes', min: 0, max: 64 * KiB, default: 256,
+    doc: 'bytes of session data (UTF-8 JSON) each slot holds' },
+  maxSessionsPerUser: { kind: 'integer', unit: 'sessions', min: 1, max: 1_048_576, default: 8,
+    doc: "a user's own least recently used session goes when they exceed this" },
+  idleTimeoutMs: { kind: 'integer', unit: 'ms', min: 1_000, max: MAX_TIMER_MS, default: 15 * MINUTE_MS,
+    doc: 'a session unused this long expires' },
+  absoluteTimeoutMs: { kind: 'integer', unit: 'ms', min: 1_000, max: 400 * DAY_MS, default: 12 * HOUR_MS,
+    doc: 'a session expires this long after login, however active' },
+  bearerTokenTtlMs: { kind: 'integer', unit: 'ms', min: 1_000, max: 400 * DAY_MS, default: HOUR_MS,
+    doc: 'lifetime of a bearer token from POST /token' },
+  scryptLogN: { kind: 'integer', unit: 'log2', min: 10, max: 20, default: 15,
+    doc: 'scrypt cost N = 2^scryptLogN for new password hashes' },
+  scryptR: { kind: 'integer', unit: 'count', min: 1, max: 32, default: 8,
+    doc: 'scrypt block size r; memory per hash is 128 * N * r bytes' },
+  scryptP: { kind: 'integer', unit: 'count', min: 1, max: 16, default: 1,
+    doc: 'scrypt parallelism p (computed sequentially by Node: time, not memory)' },
+  hashConcurrency: { kind: 'integer', unit: 'count', min: 1, max: 64, default: 2,
+    doc: 'password hashes computed at once; each holds 128 * N * r bytes' },
+  hashQueueLength: { kind: 'integer', unit: 'count', min: 0, max: 1024, default: 8,
+    doc: 'logins that may wait for a hashing slot before 503 + Retry-After' },
+  hashMaxWaitMs: { kind: 'integer', unit: 'ms', min: 0, max: MINUTE_MS, default: 2_000,
+    doc: 'longest wait for a hashing slot before 503 + Retry-After' },
+  throttleEntries: { kind: 'integer', unit: 'count', min: 8, max: 1_048_576, default: 1_024,
+    doc: 'fixed table of failed-login counters keyed by client address and user name' },
+  throttleFreeAttempts: { kind: 'integer', unit: 'count', min: 1, max: 100, default: 5,
+    doc: 'failed logins per key before back-off starts' },
+  throttleBaseDelayMs: { kind: 'integer', unit: 'ms', min: 1, max: HOUR_MS, default: 1_000,
+    doc: 'first back-off delay; doubles with each further failure' },
+  throttleMaxDelayMs: { kind: 'integer', unit: 'ms', min: 1, max: DAY_MS, default: 5 * MINUTE_MS,
+    doc: 'back-off ceiling (there is no permanent lockout)' },
+  throttleForgetAfterMs: { kind: 'integer', unit: 'ms', min: 1_000, max: 7 * DAY_MS, default: HOUR_MS,
+    doc: 'a key with no failure for this long starts afresh' },
+  revocationEntries: { kind: 'integer', unit: 'count', min: 8, max: 65_536, default: 256,
+    doc: 'bounded tables for logout-everywhere (per-user not-before) and revoked token ids' },
+  maxHeaderBytes: { kind: 'integer', unit: 'bytes', min: 1 * KiB, max: 64 * KiB, default: 8 * KiB,
+    doc: 'request line + headers; larger gets 431' },
+  maxBodyBytes: { kind: 'integer', unit: 'bytes', min: 256, max: 1 * MiB, default: 8 * KiB,
+    doc: 'request bodies ringlet reads itself (login, token, forms); larger gets 413' },
+  headersTimeoutMs: { kind: 'integer', unit: 'ms', min: 100, max: 5 * MINUTE_MS, default: 10_000,
+    doc: 'a client must send all headers within this (slowloris defence)' },
+  requestTimeoutMs: { kind: 'integer', unit: 'ms', min: 100, max: 30 * MINUTE_MS, default: 30_000,
+    doc: 'a whole request, body included, must arrive within this' },
+  keepAliveTimeoutMs: { kind: 'integer', unit: 'ms', min: 100, max: 10 * MINUTE_MS, default: 5_000,
+    doc: 'idle keep-alive connections close after this' },
+  maxConnections: { kind: 'integer', unit: 'count', min: 1, max: 65_536, default: 64,
+    doc: 'open connections; more are refused without harming established ones' },
+  memoryBudgetBytes: { kind: 'integer', unit: 'bytes', min: 16 * MiB, max: 64 * 1024 * MiB, default: 96 * MiB,
+    doc: 'peak RSS the device can give ringlet; start is refused when the footprint exceeds it' },
+};
+
+export const MODES: readonly SessionMode[] = ['ram', 'cookie'];
+
+/** Node flags a profile may set; anything else could change semantics or security. */
+export const ALLOWED_NODE_FLAG_RE =
+  /^--(max-old-space-size|max-semi-space-size|stack-size)=\d{1,6}$|^--(jitless|lite-mode|optimize-for-size|gc-interval=\d{1,9})$/;
+
+export const PROFILE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** `idleTimeoutMs` → `idle-timeout-ms` (CLI flag) and `IDLE_TIMEOUT_MS` (env suffix). */
+export function kebabCase(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function envName(field: string): string {
+  return `RINGLET_${kebabCase(field).replace(/-/g, '_').toUpperCase()}`;
+}

@@ -1,0 +1,189 @@
+/**
+ * Loading and validating device profiles. Validation happens once, at start; every error
+ * names the source (file, environment variable or flag), the field and the allowed range.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import {
+  ALLOWED_NODE_FLAG_RE,
+  INTEGER_FIELDS,
+  MODES,
+  PROFILE_NAME_RE,
+  envName,
+  type DeviceProfile,
+  type IntegerField,
+  type SessionMode,
+} from './profile-schema.js';
+
+/** The profile `ringlet serve` uses when none is named. */
+export const DEFAULT_PROFILE_NAME = 'embedded-default';
+
+/** dist/src/config/ → the package root's device-profiles/. */
+export const PROFILES_DIR = fileURLToPath(new URL('../../../device-profiles/', import.meta.url));
+
+const INTEGER_NAMES = Object.keys(INTEGER_FIELDS) as IntegerField[];
+const KNOWN_FIELDS = new Set<string>(['name', 'description', 'mode', 'nodeFlags', ...INTEGER_NAMES]);
+
+/** A profile with every field at its default (used as the base that files override). */
+export function defaultProfile(): DeviceProfile {
+  const profile: Record<string, unknown> = {
+    name: 'defaults',
+    description: 'built-in defaults',
+    mode: 'ram',
+    nodeFlags: [],
+  };
+  for (const field of INTEGER_NAMES) profile[field] = INTEGER_FIELDS[field].default;
+  return profile as unknown as DeviceProfile;
+}
+
+function fail(source: string, field: string, message: string): never {
+  throw new ConfigError(field, `${message} (in ${source})`);
+}
+
+function checkInteger(source: string, field: IntegerField, value: unknown): number {
+  const spec = INTEGER_FIELDS[field];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < spec.min || value > spec.max) {
+    fail(source, field, `must be an integer from ${spec.min} to ${spec.max} (${spec.unit})`);
+  }
+  return value;
+}
+
+/**
+ * Validates a parsed profile object (fields absent from it take their defaults) and the
+ * relations between fields. `source` names where it came from, for error messages.
+ */
+export function parseProfile(input: unknown, source: string): DeviceProfile {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    fail(source, 'profile', 'must be a JSON object');
+  }
+  const raw = input as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (key === '$comment') continue;
+    if (!KNOWN_FIELDS.has(key)) fail(source, key, 'is not a profile field');
+  }
+  const profile = defaultProfile();
+  if ('name' in raw) {
+    if (typeof raw['name'] !== 'string' || !PROFILE_NAME_RE.test(raw['name'])) {
+      fail(source, 'name', 'must be 1-64 characters of a-z, 0-9 and -');
+    }
+    profile.name = raw['name'];
+  }
+  if ('description' in raw) {
+    if (typeof raw['description'] !== 'string' || raw['description'].length > 300) {
+      fail(source, 'description', 'must be a string of at most 300 characters');
+    }
+    profile.description = raw['description'];
+  }
+  if ('mode' in raw) profile.mode = parseMode(source, raw['mode']);
+  if ('nodeFlags' in raw) profile.nodeFlags = parseNodeFlags(source, raw['nodeFlags']);
+  for (const field of INTEGER_NAMES) {
+    if (field in raw) profile[field] = checkInteger(source, field, raw[field]);
+  }
+  checkRelations(profile, source);
+  return profile;
+}
+
+function parseMode(source: string, value: unknown): SessionMode {
+  if (typeof value !== 'string' || !(MODES as readonly string[]).includes(value)) {
+    fail(source, 'mode', `must be one of ${MODES.join(', ')}`);
+  }
+  return value as SessionMode;
+}
+
+function parseNodeFlags(source: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > 8) fail(source, 'nodeFlags', 'must be an array of at most 8 flags');
+  return value.map((flag, index) => {
+    if (typeof flag !== 'string' || !ALLOWED_NODE_FLAG_RE.test(flag)) {
+      fail(source, `nodeFlags[${index}]`, 'must be one of --max-old-space-size=N, --max-semi-space-size=N, --stack-size=N, --jitless, --lite-mode, --optimize-for-size');
+    }
+    return flag;
+  });
+}
+
+/** Per-hash scrypt memory ceiling: above this one login could exhaust a small device. */
+export const MAX_SCRYPT_MEMORY_BYTES = 256 * 1024 * 1024;
+
+function checkRelations(p: DeviceProfile, source: string): void {
+  if (p.maxSessionsPerUser > p.capacity) {
+    fail(source, 'maxSessionsPerUser', `must not exceed capacity (${p.capacity})`);
+  }
+  if (p.idleTimeoutMs > p.absoluteTimeoutMs) {
+    fail(source, 'idleTimeoutMs', `must not exceed absoluteTimeoutMs (${p.absoluteTimeoutMs})`);
+  }
+  if (p.throttleBaseDelayMs > p.throttleMaxDelayMs) {
+    fail(source, 'throttleBaseDelayMs', `must not exceed throttleMaxDelayMs (${p.throttleMaxDelayMs})`);
+  }
+  if (p.headersTimeoutMs > p.requestTimeoutMs) {
+    // node:http requires headersTimeout <= requestTimeout.
+    fail(source, 'headersTimeoutMs', `must not exceed requestTimeoutMs (${p.requestTimeoutMs})`);
+  }
+  if (128 * 2 ** p.scryptLogN * p.scryptR > MAX_SCRYPT_MEMORY_BYTES) {
+    fail(source, 'scryptR', `128 * 2^scryptLogN * scryptR must be at most ${MAX_SCRYPT_MEMORY_BYTES} bytes`);
+  }
+}
+
+/** Reads and validates a profile file; errors name the file. */
+export function loadProfileFile(path: string): DeviceProfile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('profile', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('profile', `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseProfile(json, path);
+}
+
+/** A bare name (`rpi-zero-2w`) resolves in device-profiles/; anything with a slash or `.json` is a path. */
+export function resolveProfilePath(nameOrPath: string): string {
+  if (nameOrPath.includes('/') || nameOrPath.endsWith('.json')) return nameOrPath;
+  if (!PROFILE_NAME_RE.test(nameOrPath)) {
+    throw new ConfigError('profile', 'a profile name is 1-64 characters of a-z, 0-9 and -, or a path to a .json file');
+  }
+  return join(PROFILES_DIR, `${nameOrPath}.json`);
+}
+
+export function loadProfile(nameOrPath: string = DEFAULT_PROFILE_NAME): DeviceProfile {
+  return loadProfileFile(resolveProfilePath(nameOrPath));
+}
+
+/**
+ * Applies string overrides (from `RINGLET_*` variables or CLI flags) field by field, then
+ * re-validates the whole profile. `overrides` maps field name → raw string; `describe`
+ * names the source of one field for error messages.
+ */
+export function applyOverrides(
+  profile: DeviceProfile,
+  overrides: ReadonlyMap<string, string>,
+  describe: (field: string) => string,
+): DeviceProfile {
+  if (overrides.size === 0) return profile;
+  const merged: Record<string, unknown> = { ...profile };
+  for (const [field, value] of overrides) {
+    const source = describe(field);
+    if (field === 'mode') merged['mode'] = parseMode(source, value);
+    else if (field === 'nodeFlags') merged['nodeFlags'] = parseNodeFlags(source, value.split(/\s+/).filter(Boolean));
+    else if (field in INTEGER_FIELDS) {
+      const n = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+      merged[field] = checkInteger(source, field as IntegerField, n);
+    } else fail(source, field, 'is not a profile field that can be overridden');
+  }
+  return parseProfile(merged, `${profile.name} with overrides`);
+}
+
+/** Collects `RINGLET_<FIELD>` overrides for every overridable profile field. */
+export function overridesFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const field of ['mode', ...INTEGER_NAMES]) {
+    const value = env[envName(field)];
+    if (value !== undefined && value !== '') out.set(field, value);
+  }
+  return out;
+}
