@@ -1,0 +1,100 @@
+/**
+ * Runtime options that depend on where ringlet is deployed rather than on the device:
+ * addresses, files, TLS, proxies, origins. Validated once at start; errors name the field.
+ */
+import { isIP } from 'node:net';
+import { ConfigError } from '../errors.js';
+
+export type Role = 'admin' | 'viewer';
+
+export interface IdentityHeaderNames {
+  user: string;
+  groups: string;
+}
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  usersPath: string;
+  /** JWKS file; cookie mode without one uses an in-memory key (sessions die on restart). */
+  keysPath: string | undefined;
+  tlsCertPath: string | undefined;
+  tlsKeyPath: string | undefined;
+  /** Served over TLS by a terminating proxy in front: cookies get Secure and __Host-. */
+  behindTls: boolean;
+  /** Host header values accepted (DNS-rebinding defence); empty = the listen address and localhost names. */
+  allowedHosts: string[];
+  /** Peers whose X-Forwarded-* / X-Original-URI headers are believed (exact IPs). */
+  trustedProxies: string[];
+  /** Origins allowed for CORS and cross-origin credentialed requests. */
+  corsOrigins: string[];
+  identityHeaders: IdentityHeaderNames;
+  /** Reverse-proxy target for every path ringlet does not own. */
+  upstream: URL | undefined;
+  /** RAM-mode snapshot file (tmpfs, never flash). */
+  snapshotPath: string | undefined;
+  /** Named permissions each role may hold; tokens may ask for a subset (scopes). */
+  permissions: Record<Role, string[]>;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Time allowed for in-flight requests on SIGTERM/SIGINT. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_PERMISSIONS: Record<Role, string[]> = {
+  admin: ['sessions:read', 'sessions:write', 'metrics:read', 'ui:read', 'ui:write'],
+  viewer: ['metrics:read', 'ui:read'],
+};
+
+export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
+  host: '127.0.0.1',
+  port: 8080,
+  usersPath: 'ringlet-users.json',
+  keysPath: undefined,
+  tlsCertPath: undefined,
+  tlsKeyPath: undefined,
+  behindTls: false,
+  allowedHosts: [],
+  trustedProxies: [],
+  corsOrigins: [],
+  identityHeaders: { user: 'Remote-User', groups: 'Remote-Groups' },
+  upstream: undefined,
+  snapshotPath: undefined,
+  permissions: DEFAULT_PERMISSIONS,
+  logLevel: 'info',
+  shutdownGraceMs: 5000,
+};
+
+const HEADER_NAME_RE = /^[A-Za-z0-9-]{1,64}$/;
+const PERMISSION_RE = /^[a-z][a-z0-9_.:-]{0,63}$/;
+const ORIGIN_RE = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+const HOST_RE = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
+
+function need(ok: boolean, field: string, message: string): void {
+  if (!ok) throw new ConfigError(field, message);
+}
+
+/** Validates the whole set; returns a frozen copy with defaults filled in. */
+export function validateServerOptions(partial: Partial<ServerOptions>): ServerOptions {
+  const o: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...partial };
+  need(typeof o.host === 'string' && o.host.length > 0 && o.host.length <= 255, 'host', 'must be a host name or IP address');
+  need(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535, 'port', 'must be an integer from 0 to 65535');
+  need(typeof o.usersPath === 'string' && o.usersPath.length > 0, 'usersPath', 'must be a file path');
+  need((o.tlsCertPath === undefined) === (o.tlsKeyPath === undefined), 'tlsCertPath', 'TLS needs both a certificate and a key');
+  for (const [i, h] of o.allowedHosts.entries()) need(HOST_RE.test(h), `allowedHosts[${i}]`, 'must be host or host:port');
+  for (const [i, p] of o.trustedProxies.entries()) need(isIP(p) !== 0, `trustedProxies[${i}]`, 'must be an IP address');
+  for (const [i, origin] of o.corsOrigins.entries()) {
+    need(ORIGIN_RE.test(origin), `corsOrigins[${i}]`, 'must be an origin like https://app.example (no path, no *)');
+  }
+  need(HEADER_NAME_RE.test(o.identityHeaders.user), 'identityHeaders.user', 'must be a header name');
+  need(HEADER_NAME_RE.test(o.identityHeaders.groups), 'identityHeaders.groups', 'must be a header name');
+  if (o.upstream !== undefined) {
+    need(o.upstream.protocol === 'http:' || o.upstream.protocol === 'https:', 'upstream', 'must be an http:// or https:// URL');
+  }
+  for (const role of ['admin', 'viewer'] as const) {
+    const list = o.permissions[role];
+    need(Array.isArray(list) && list.every((p) => PERMISSION_RE.test(p)), `permissions.${role}`, 'must be a list of permission names (a-z, 0-9, _.:-)');
+  }
+  need(['debug', 'info', 'warn', 'error'].includes(o.logLevel), 'logLevel', 'must be debug, info, warn or error');
+  need(Number.isInteger(o.shutdownGraceMs) && o.shutdownGraceMs >= 0 && o.shutdownGraceMs <= 600_000, 'shutdownGraceMs', 'must be an integer from 0 to 600000 (ms)');
+  return Object.freeze(o);
+}
