@@ -1,0 +1,116 @@
+/**
+ * `ringlet serve` configuration: the profile, then `RINGLET_*` environment variables, then
+ * command-line flags (later wins). Every profile field is also a flag (`--idle-timeout-ms`)
+ * and a variable (`RINGLET_IDLE_TIMEOUT_MS`), derived from the schema table.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../errors.js';
+import { INTEGER_FIELDS, envName, kebabCase, type DeviceProfile } from '../config/profile-schema.js';
+import { DEFAULT_PROFILE_NAME, applyOverrides, loadProfile, overridesFromEnv } from '../config/profile.js';
+import { validateServerOptions, type ServerOptions } from '../server/options.js';
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** Server flags: flag → [option field, env variable, kind]. */
+const SERVER_FLAGS = {
+  host: ['host', 'RINGLET_HOST', 'string'],
+  port: ['port', 'RINGLET_PORT', 'port'],
+  users: ['usersPath', 'RINGLET_USERS', 'string'],
+  keys: ['keysPath', 'RINGLET_KEYS', 'string'],
+  'tls-cert': ['tlsCertPath', 'RINGLET_TLS_CERT', 'string'],
+  'tls-key': ['tlsKeyPath', 'RINGLET_TLS_KEY', 'string'],
+  'behind-tls': ['behindTls', 'RINGLET_BEHIND_TLS', 'boolean'],
+  'allowed-host': ['allowedHosts', 'RINGLET_ALLOWED_HOSTS', 'list'],
+  'trusted-proxy': ['trustedProxies', 'RINGLET_TRUSTED_PROXIES', 'list'],
+  'cors-origin': ['corsOrigins', 'RINGLET_CORS_ORIGINS', 'list'],
+  upstream: ['upstream', 'RINGLET_UPSTREAM', 'url'],
+  snapshot: ['snapshotPath', 'RINGLET_SNAPSHOT', 'string'],
+  'log-level': ['logLevel', 'RINGLET_LOG_LEVEL', 'string'],
+  'user-header': ['identityUser', 'RINGLET_USER_HEADER', 'string'],
+  'groups-header': ['identityGroups', 'RINGLET_GROUPS_HEADER', 'string'],
+} as const;
+
+type FlagName = keyof typeof SERVER_FLAGS;
+
+export function serveArgsSpec(): OptionSpec {
+  const spec: OptionSpec = {
+    profile: { type: 'string' },
+    mode: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [flag, [, , kind]] of Object.entries(SERVER_FLAGS)) {
+    spec[flag] = kind === 'boolean' ? { type: 'boolean' } : kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' };
+  }
+  for (const field of Object.keys(INTEGER_FIELDS)) spec[kebabCase(field)] = { type: 'string' };
+  return spec;
+}
+
+export interface ServeConfig {
+  profile: DeviceProfile;
+  options: ServerOptions;
+  help: boolean;
+}
+
+function parseFlagValue(source: string, kind: string, raw: unknown): unknown {
+  if (kind === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    if (raw === '1' || raw === 'true') return true;
+    if (raw === '0' || raw === 'false' || raw === '') return false;
+    throw new ConfigError(source, 'must be true or false');
+  }
+  if (kind === 'list') {
+    const items = Array.isArray(raw) ? raw : String(raw).split(',');
+    return items.map((s) => String(s).trim()).filter(Boolean);
+  }
+  if (kind === 'port') {
+    const text = String(raw);
+    if (!/^\d{1,5}$/.test(text)) throw new ConfigError(source, 'must be an integer from 0 to 65535');
+    return Number(text);
+  }
+  if (kind === 'url') {
+    try {
+      return new URL(String(raw));
+    } catch {
+      throw new ConfigError(source, 'must be an absolute URL such as http://127.0.0.1:8081');
+    }
+  }
+  return String(raw);
+}
+
+/** Resolves profile + options from argv (after the `serve` word) and the environment. */
+export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): ServeConfig {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: serveArgsSpec(), allowPositionals: false, strict: true });
+  } catch (err) {
+    throw new ConfigError('arguments', (err as Error).message);
+  }
+  const values = parsed.values as Record<string, unknown>;
+  const profileName = (values['profile'] as string | undefined) ?? env['RINGLET_PROFILE'] ?? DEFAULT_PROFILE_NAME;
+  let profile = loadProfile(profileName);
+  profile = applyOverrides(profile, overridesFromEnv(env), envName);
+  const flagOverrides = new Map<string, string>();
+  if (typeof values['mode'] === 'string') flagOverrides.set('mode', values['mode']);
+  for (const field of Object.keys(INTEGER_FIELDS)) {
+    const v = values[kebabCase(field)];
+    if (typeof v === 'string') flagOverrides.set(field, v);
+  }
+  profile = applyOverrides(profile, flagOverrides, (f) => `--${kebabCase(f)}`);
+
+  const collected: Record<string, unknown> = {};
+  for (const [flag, [field, variable, kind]] of Object.entries(SERVER_FLAGS) as Array<[FlagName, (typeof SERVER_FLAGS)[FlagName]]>) {
+    const fromFlag = values[flag];
+    const fromEnv = env[variable];
+    if (fromFlag !== undefined) collected[field] = parseFlagValue(`--${flag}`, kind, fromFlag);
+    else if (fromEnv !== undefined && fromEnv !== '') collected[field] = parseFlagValue(variable, kind, fromEnv);
+  }
+  const { identityUser, identityGroups, ...rest } = collected;
+  const partial: Partial<ServerOptions> = { ...(rest as Partial<ServerOptions>) };
+  if (identityUser !== undefined || identityGroups !== undefined) {
+    partial.identityHeaders = {
+      user: (identityUser as string | undefined) ?? 'Remote-User',
+      groups: (identityGroups as string | undefined) ?? 'Remote-Groups',
+    };
+  }
+  return { profile, options: validateServerOptions(partial), help: values['help'] === true };
+}

@@ -1,0 +1,49 @@
+import t from 'tap';
+import { resolveServeConfig } from '../../src/cli/serve-config.js';
+
+t.test('defaults: the embedded profile on 127.0.0.1:8080', (t) => {
+  const { profile, options, help } = resolveServeConfig([], {});
+  t.equal(profile.name, 'embedded-default');
+  t.equal(options.host, '127.0.0.1');
+  t.equal(options.port, 8080);
+  t.equal(help, false);
+  t.end();
+});
+
+t.test('flags win over environment, environment over profile', (t) => {
+  const env = { RINGLET_PORT: '9000', RINGLET_CAPACITY: '100', RINGLET_MODE: 'cookie', RINGLET_ALLOWED_HOSTS: 'router.lan, 192.168.1.1' };
+  const a = resolveServeConfig(['--profile', 'rpi-4'], env);
+  t.equal(a.profile.name, 'rpi-4');
+  t.equal(a.profile.capacity, 100, 'env overrides the profile');
+  t.equal(a.profile.mode, 'cookie');
+  t.equal(a.options.port, 9000);
+  t.same(a.options.allowedHosts, ['router.lan', '192.168.1.1']);
+  const b = resolveServeConfig(['--port', '9100', '--capacity', '200', '--mode', 'ram', '--allowed-host', 'a.lan', '--behind-tls'], env);
+  t.equal(b.options.port, 9100);
+  t.equal(b.profile.capacity, 200);
+  t.equal(b.profile.mode, 'ram');
+  t.same(b.options.allowedHosts, ['a.lan']);
+  t.equal(b.options.behindTls, true);
+  t.end();
+});
+
+const BAD: Array<[string, string[], Record<string, string>, RegExp]> = [
+  ['unknown flag', ['--nope'], {}, /^arguments: Unknown option '--nope'/],
+  ['bad port flag', ['--port', '80a'], {}, /^--port: must be an integer from 0 to 65535/],
+  ['bad port env', [], { RINGLET_PORT: '-1' }, /^RINGLET_PORT: must be an integer/],
+  ['bad capacity flag', ['--capacity', '0'], {}, /^capacity: must be an integer from 1 to 1048576 \(sessions\) \(in --capacity\)/],
+  ['bad idle env', [], { RINGLET_IDLE_TIMEOUT_MS: 'soon' }, /\(in RINGLET_IDLE_TIMEOUT_MS\)/],
+  ['bad upstream', ['--upstream', 'not a url'], {}, /^--upstream: must be an absolute URL/],
+  ['upstream scheme', ['--upstream', 'ftp://x'], {}, /^upstream: must be an http:\/\/ or https:\/\/ URL/],
+  ['bad proxy', ['--trusted-proxy', 'example.com'], {}, /^trustedProxies\[0\]: must be an IP address/],
+  ['star origin', ['--cors-origin', '*'], {}, /^corsOrigins\[0\]: must be an origin/],
+  ['cert without key', ['--tls-cert', 'c.pem'], {}, /^tlsCertPath: TLS needs both/],
+  ['bad profile name', ['--profile', 'No Such'], {}, /^profile: a profile name is/],
+  ['missing profile', ['--profile', 'no-such-device'], {}, /^profile: cannot read .*no-such-device\.json: ENOENT/],
+  ['bad log level', ['--log-level', 'loud'], {}, /^logLevel: must be debug, info, warn or error/],
+];
+
+t.test('bad configuration is refused naming the flag or variable', (t) => {
+  for (const [title, argv, env, message] of BAD) t.throws(() => resolveServeConfig(argv, env), message, title);
+  t.end();
+});
