@@ -1,0 +1,123 @@
+/**
+ * The claims ringlet puts in its tokens, and the timing check that applies the
+ * untrusted-wall-clock rule (time-policy.ts) to them.
+ *
+ * Standard claims (`sub`, `iat`, `exp`, `jti`) are there for other instances and for JOSE
+ * tools. ringlet's own:
+ * - `role`, `csrf` (cookie sessions), `scope` (bearer tokens)
+ * - `bid`: the boot that minted it; `am`: monotonic ms of login; `im`: monotonic ms of this
+ *   issue (idle is measured from it)
+ * - `at`: wall ms of login (absolute limit across boots); `wt`: 1 when the wall clock was
+ *   trusted at minting.
+ */
+import type { Role } from '../server/options.js';
+import type { IssuedAt } from './revocation.js';
+import { wallClockTrusted, type SessionClocks } from './time-policy.js';
+
+export interface TokenClaims {
+  sub: string;
+  role: Role;
+  jti: string;
+  iat: number;
+  exp: number;
+  bid: string;
+  am: number;
+  im: number;
+  at: number;
+  wt: 0 | 1;
+  csrf?: string;
+  scope?: string[];
+}
+
+export interface TimingLimits {
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  /** Allowed skew between instances' wall clocks. */
+  leewayMs: number;
+}
+
+/** Claims for a new token. `login` carries the original login's moments on re-issue. */
+export function mintTiming(
+  clocks: SessionClocks,
+  limits: TimingLimits,
+  login?: { am: number; at: number; bid: string; wt: 0 | 1 },
+): Pick<TokenClaims, 'iat' | 'exp' | 'bid' | 'am' | 'im' | 'at' | 'wt'> {
+  const mono = clocks.monotonic.now();
+  const wall = clocks.wall.now();
+  const trusted = wallClockTrusted(clocks);
+  // A login from another boot keeps its wall-clock login time; its monotonic one is meaningless here.
+  const sameBoot = login !== undefined && login.bid === clocks.bootId;
+  const am = login === undefined ? mono : sameBoot ? login.am : mono - Math.max(0, wall - login.at);
+  const at = login === undefined ? wall : login.at;
+  const wt: 0 | 1 = trusted && (login === undefined || login.wt === 1) ? 1 : 0;
+  const absoluteEndWall = at + limits.absoluteTimeoutMs;
+  const expWall = Math.min(wall + limits.idleTimeoutMs, absoluteEndWall);
+  return {
+    iat: Math.floor(wall / 1000),
+    exp: Math.floor(expWall / 1000),
+    bid: clocks.bootId,
+    am,
+    im: mono,
+    at,
+    wt,
+  };
+}
+
+export type TimingVerdict =
+  | { ok: true; issued: IssuedAt; idleLeftMs: number; absoluteLeftMs: number; sinceIssueMs: number }
+  | { ok: false; reason: 'expired-idle' | 'expired-absolute' | 'from-the-future' | 'untimeable' };
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** Shape check of ringlet claims after decryption/verification (never trusts types blindly). */
+export function hasTokenShape(c: Record<string, unknown>): boolean {
+  return (
+    typeof c['sub'] === 'string' && c['sub'].length > 0 && c['sub'].length <= 64 &&
+    (c['role'] === 'admin' || c['role'] === 'viewer') &&
+    typeof c['jti'] === 'string' && c['jti'].length > 0 && c['jti'].length <= 64 &&
+    typeof c['bid'] === 'string' &&
+    isFiniteNumber(c['iat']) && isFiniteNumber(c['exp']) && isFiniteNumber(c['am']) &&
+    isFiniteNumber(c['im']) && isFiniteNumber(c['at']) && (c['wt'] === 0 || c['wt'] === 1)
+  );
+}
+
+/**
+ * Same boot: monotonic clock only (immune to wall-clock jumps). Another boot: wall clock,
+ * only when trusted now and at minting, with leeway; otherwise the token cannot be timed.
+ */
+export function checkTiming(c: TokenClaims, clocks: SessionClocks, limits: TimingLimits): TimingVerdict {
+  if (c.bid === clocks.bootId) {
+    const mono = clocks.monotonic.now();
+    if (c.im > mono || c.am > c.im) return { ok: false, reason: 'from-the-future' };
+    const sinceIssueMs = mono - c.im;
+    const sinceLoginMs = mono - c.am;
+    if (sinceLoginMs >= limits.absoluteTimeoutMs) return { ok: false, reason: 'expired-absolute' };
+    if (sinceIssueMs >= limits.idleTimeoutMs) return { ok: false, reason: 'expired-idle' };
+    return {
+      ok: true,
+      issued: { monoMs: c.am, wallMs: c.wt === 1 ? c.at : Number.NaN },
+      idleLeftMs: limits.idleTimeoutMs - sinceIssueMs,
+      absoluteLeftMs: limits.absoluteTimeoutMs - sinceLoginMs,
+      sinceIssueMs,
+    };
+  }
+  if (c.wt !== 1 || !wallClockTrusted(clocks)) return { ok: false, reason: 'untimeable' };
+  const wall = clocks.wall.now();
+  const issuedWall = c.iat * 1000;
+  if (issuedWall > wall + limits.leewayMs || c.at > wall + limits.leewayMs) return { ok: false, reason: 'from-the-future' };
+  const sinceIssueMs = Math.max(0, wall - issuedWall);
+  const sinceLoginMs = Math.max(0, wall - c.at);
+  if (sinceLoginMs >= limits.absoluteTimeoutMs + limits.leewayMs) return { ok: false, reason: 'expired-absolute' };
+  if (sinceIssueMs >= limits.idleTimeoutMs + limits.leewayMs || wall >= c.exp * 1000 + limits.leewayMs) {
+    return { ok: false, reason: 'expired-idle' };
+  }
+  return {
+    ok: true,
+    issued: { monoMs: undefined, wallMs: c.at },
+    idleLeftMs: Math.max(0, limits.idleTimeoutMs - sinceIssueMs),
+    absoluteLeftMs: Math.max(0, limits.absoluteTimeoutMs - sinceLoginMs),
+    sinceIssueMs,
+  };
+}

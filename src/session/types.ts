@@ -1,0 +1,81 @@
+/** The one session interface routes see, whatever the mode (DESIGN.md: "a route never knows the mode"). */
+import type { Role } from '../server/options.js';
+
+export type CredentialKind = 'cookie' | 'bearer';
+
+/** A resolved, valid session. Times are wall-clock ms estimates for display (NaN if unknown). */
+export interface Session {
+  user: string;
+  role: Role;
+  /** Non-secret handle: the store ref (RAM), the session id claim (cookie) or the token's jti (bearer). */
+  ref: string;
+  via: CredentialKind;
+  /** The session's CSRF token; undefined for bearer tokens (they need none). */
+  csrfToken: string | undefined;
+  /** Permissions a bearer token was narrowed to; undefined = everything the role grants. */
+  scope: readonly string[] | undefined;
+  createdAtMs: number;
+  idleExpiresAtMs: number;
+  absoluteExpiresAtMs: number;
+}
+
+export interface Resolution {
+  session: Session;
+  /** A new cookie value to send (cookie mode: refreshed after half the idle window, or re-sealed with the current key). */
+  reissueCookie: string | undefined;
+}
+
+export interface IssuedSession {
+  session: Session;
+  cookieValue: string;
+  /** Set when making room removed another session (RAM mode), for logs and metrics. */
+  evicted: { user: string; reason: string } | undefined;
+}
+
+export interface SessionListing {
+  ref: string;
+  user: string;
+  role: Role;
+  createdAtMs: number;
+  lastSeenAtMs: number;
+  clientAddress: string | undefined;
+}
+
+export interface IssuedToken {
+  token: string;
+  jti: string;
+  expiresInSeconds: number;
+  scope: readonly string[];
+}
+
+/** Session operations over either mode. */
+export interface SessionManager {
+  readonly mode: 'ram' | 'cookie';
+  issue(user: string, role: Role, clientAddress: string | undefined): IssuedSession;
+  /** Tries each cookie value (the name may appear more than once); never throws on client input. */
+  resolveCookie(values: readonly string[], touch: boolean): Resolution | undefined;
+  /** A bearer credential: a JWT, or (RAM mode) a store id sent as `Authorization: Bearer`. */
+  resolveBearer(token: string, touch: boolean): Session | undefined;
+  revoke(session: Session): void;
+  revokeUser(user: string): number;
+  /** Revoke by non-secret ref (admin list); undefined when the ref is unknown. */
+  revokeRef(ref: string): { user: string } | undefined;
+  /** Live sessions, or undefined when the mode cannot list them (cookie mode). */
+  list(user?: string): SessionListing[] | undefined;
+  issueToken(user: string, role: Role, scope: readonly string[]): IssuedToken;
+  revokeToken(jti: string, user: string, expiresInMs: number): void;
+  stats(): SessionStats;
+}
+
+export interface SessionStats {
+  mode: 'ram' | 'cookie';
+  active: number | undefined;
+  capacity: number | undefined;
+  storeBytes: number;
+  created: number;
+  evicted: number;
+  expiredIdle: number;
+  expiredAbsolute: number;
+  destroyed: number;
+  revocationEntries: number;
+}
