@@ -9,6 +9,8 @@
 /** Stable codes for failures caused by untrusted input or by limits being reached. */
 export type RingletErrorCode =
   | 'ERR_MALFORMED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_ABORTED'
   | 'ERR_BAD_SIGNATURE'
   | 'ERR_DECRYPTION_FAILED'
   | 'ERR_EXPIRED'
@@ -19,7 +21,8 @@ export type RingletErrorCode =
   | 'ERR_CLAIM_INVALID'
   | 'ERR_DATA_TOO_LARGE'
   | 'ERR_NO_SESSION'
-  | 'ERR_STORE_FULL';
+  | 'ERR_STORE_FULL'
+  | 'ERR_BUSY';
 
 /** An error caused by untrusted input; `code` is stable, the message is safe to log. */
 export class RingletError extends Error {

@@ -1,0 +1,93 @@
+/**
+ * scrypt cost parameters, their ranges, and what one computation costs in memory.
+ *
+ * The cost is a device-profile setting (DESIGN.md "Users and login"): on a 64 MB device
+ * a handful of concurrent logins must not be able to exhaust memory, so every cost is
+ * range-checked once and every computation runs with `maxmem` set to exactly what
+ * OpenSSL needs for that cost.
+ */
+import { ConfigError } from '../errors.js';
+
+/** scrypt work factors: N = 2^logN, block size r, parallelism p (RFC 7914 section 2). */
+export interface ScryptCost {
+  logN: number;
+  r: number;
+  p: number;
+}
+
+/** N below 2^10 is too cheap to slow a guesser; above 2^20 needs >= 128 MiB per hash at r=1. */
+export const SCRYPT_LOG_N_MIN = 10;
+export const SCRYPT_LOG_N_MAX = 20;
+export const SCRYPT_R_MIN = 1;
+export const SCRYPT_R_MAX = 32;
+export const SCRYPT_P_MIN = 1;
+export const SCRYPT_P_MAX = 16;
+/**
+ * Per-computation memory ceiling (128 * N * r). Same value as the device-profile check:
+ * above this a single login could exhaust a small device.
+ */
+export const MAX_SCRYPT_MEMORY_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Memory one scrypt computation holds, as the profile budgets it: `128 * N * r` bytes
+ * (the V array, RFC 7914 section 5).
+ *
+ * p is not a factor: OpenSSL (and so Node) computes the p lanes one after another,
+ * reusing V, so p multiplies time, not memory. It only adds the small B buffer
+ * (`128 * r * p` bytes), which {@link scryptMaxmemBytes} includes.
+ *
+ * @example scryptMemoryBytes({ logN: 15, r: 8, p: 1 }) // 33554432 (32 MiB)
+ */
+export function scryptMemoryBytes(cost: ScryptCost): number {
+  return 128 * 2 ** cost.logN * cost.r;
+}
+
+/**
+ * The `maxmem` passed to `crypto.scrypt`: exactly OpenSSL's own accounting
+ * (`128 * r * (N + 2) + 128 * r * p`, EVP_PBE_scrypt). One byte less is refused by
+ * OpenSSL, so this is the tightest bound that works and a cost read from a file can
+ * never allocate more than its parameters say.
+ */
+export function scryptMaxmemBytes(cost: ScryptCost): number {
+  return 128 * cost.r * (2 ** cost.logN + 2) + 128 * cost.r * cost.p;
+}
+
+/** Memory held by `maxConcurrent` hashes at once: what a hashing bound costs the device. */
+export function hashingMemoryBytes(cost: ScryptCost, maxConcurrent: number): number {
+  return scryptMaxmemBytes(cost) * maxConcurrent;
+}
+
+function isIntIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+}
+
+/**
+ * The first problem with a cost as `[field, message]`, or undefined when it is valid.
+ * Shared by option validation (ConfigError) and PHC parsing (RingletError).
+ */
+export function scryptCostProblem(cost: ScryptCost): [keyof ScryptCost, string] | undefined {
+  if (!isIntIn(cost.logN, SCRYPT_LOG_N_MIN, SCRYPT_LOG_N_MAX)) {
+    return ['logN', `must be an integer from ${SCRYPT_LOG_N_MIN} to ${SCRYPT_LOG_N_MAX}`];
+  }
+  if (!isIntIn(cost.r, SCRYPT_R_MIN, SCRYPT_R_MAX)) {
+    return ['r', `must be an integer from ${SCRYPT_R_MIN} to ${SCRYPT_R_MAX}`];
+  }
+  if (!isIntIn(cost.p, SCRYPT_P_MIN, SCRYPT_P_MAX)) {
+    return ['p', `must be an integer from ${SCRYPT_P_MIN} to ${SCRYPT_P_MAX}`];
+  }
+  if (scryptMemoryBytes(cost) > MAX_SCRYPT_MEMORY_BYTES) {
+    return ['r', `128 * 2^logN * r must be at most ${MAX_SCRYPT_MEMORY_BYTES} bytes`];
+  }
+  return undefined;
+}
+
+/**
+ * Throws a ConfigError naming the field (`<label>.logN`, `.r`, `.p`) and its range.
+ * Call once where a cost enters the program (profile, CLI).
+ */
+export function validateScryptCost(cost: ScryptCost, label = 'cost'): ScryptCost {
+  if (typeof cost !== 'object' || cost === null) throw new ConfigError(label, 'must be an object { logN, r, p }');
+  const problem = scryptCostProblem(cost);
+  if (problem !== undefined) throw new ConfigError(`${label}.${problem[0]}`, problem[1]);
+  return cost;
+}
