@@ -1,0 +1,119 @@
+/**
+ * JWE compact decryption (RFC 7516 §5.2) for `alg: "dir"` with A256GCM (and A128GCM, for
+ * RFC 7520 §5.6 and other writers): the layer below {@link openJwe}.
+ *
+ * Order: size; exactly five segments; empty encrypted key; protected header (a header
+ * this ring wrote is recognised by its exact encoding, anything else is decoded,
+ * checked for duplicate names and held to the policy); IV exactly 12 bytes and tag
+ * exactly 16 bytes (node would accept a truncated tag); decryption; bounded inflation.
+ */
+import { inflateRawSync } from 'node:zlib';
+import { tryDecodeBase64url } from '../base64url.js';
+import { joseFailure } from '../jose/failures.js';
+import { checkCommonHeaderPolicy, decodeProtectedHeader, typMatches } from '../jose/header.js';
+import type { ProtectedHeader } from '../jose/header.js';
+import { DEFAULT_MAX_TOKEN_BYTES, resolveByteLimit } from '../jose/limits.js';
+import { aesGcmDecrypt } from '../jose/primitives.js';
+import type { EncryptionKey, KeyRing } from '../jwk/key-ring.js';
+
+/** Default bound on the inflated plaintext of a `zip: "DEF"` token. */
+export const DEFAULT_MAX_INFLATED_BYTES = 16 * 1024;
+/** 12-byte IV → 16 base64url characters; 16-byte tag → 22. */
+const IV_CHARS = 16;
+const TAG_CHARS = 22;
+
+export interface DecryptJweOptions {
+  /** Tokens longer than this are rejected before any work. Default 4096. */
+  maxTokenBytes?: number;
+  /** Accept `zip: "DEF"` tokens. Default false. */
+  allowZip?: boolean;
+  /** Bound on the inflated plaintext (zlib maxOutputLength). Default 16 KiB. */
+  maxInflatedBytes?: number;
+  /** When set, the header's `typ` must match. */
+  requireTyp?: string;
+}
+
+export interface DecryptedJwe {
+  plaintext: Buffer;
+  header: ProtectedHeader;
+  kid: string;
+  /** False when a non-issuing (older) key decrypted it: the caller should re-seal. */
+  keyIsCurrent: boolean;
+}
+
+/**
+ * Decrypt a compact JWE with the ring.
+ * @throws RingletError ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNSUPPORTED_ALG, ERR_UNKNOWN_KEY,
+ *   ERR_DECRYPTION_FAILED, ERR_CLAIM_INVALID (typ)
+ */
+export function decryptCompactJwe(token: string, ring: KeyRing, options?: DecryptJweOptions): DecryptedJwe {
+  const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
+  const maxInflatedBytes = resolveByteLimit('maxInflatedBytes', options?.maxInflatedBytes, DEFAULT_MAX_INFLATED_BYTES);
+  if (typeof token !== 'string') throw joseFailure('ERR_MALFORMED');
+  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOO_LARGE');
+  const dot1 = token.indexOf('.');
+  const dot2 = dot1 === -1 ? -1 : token.indexOf('.', dot1 + 1);
+  const dot3 = dot2 === -1 ? -1 : token.indexOf('.', dot2 + 1);
+  const dot4 = dot3 === -1 ? -1 : token.indexOf('.', dot3 + 1);
+  if (dot4 === -1 || token.indexOf('.', dot4 + 1) !== -1) throw joseFailure('ERR_MALFORMED');
+  // RFC 7518 §4.5: with direct encryption the JWE Encrypted Key is the empty octet sequence.
+  if (dot2 !== dot1 + 1) throw joseFailure('ERR_MALFORMED');
+
+  const encodedHeader = token.slice(0, dot1);
+  const issued = ring.issuedJweHeaders.get(encodedHeader);
+  let header: ProtectedHeader;
+  let key: EncryptionKey;
+  let zip: boolean;
+  let aad: Buffer;
+  const requireTyp = options?.requireTyp;
+  if (issued !== undefined) {
+    ({ header, key, zip, aad } = issued);
+    if (requireTyp !== undefined && !typMatches(header['typ'], requireTyp)) throw joseFailure('ERR_CLAIM_INVALID');
+  } else {
+    header = decodeProtectedHeader(encodedHeader);
+    ({ key, zip } = keyForHeader(header, ring, requireTyp));
+    aad = Buffer.from(encodedHeader, 'ascii');
+  }
+  if (zip && options?.allowZip !== true) throw joseFailure('ERR_UNSUPPORTED_ALG');
+
+  if (dot3 - dot2 - 1 !== IV_CHARS || token.length - dot4 - 1 !== TAG_CHARS) throw joseFailure('ERR_MALFORMED');
+  const iv = tryDecodeBase64url(token.slice(dot2 + 1, dot3));
+  const ciphertext = tryDecodeBase64url(token.slice(dot3 + 1, dot4));
+  const tag = tryDecodeBase64url(token.slice(dot4 + 1));
+  if (iv === undefined || ciphertext === undefined || tag === undefined) throw joseFailure('ERR_MALFORMED');
+
+  const decrypted = aesGcmDecrypt(key.cipher, key.key, iv, ciphertext, tag, aad);
+  if (decrypted === undefined) throw joseFailure('ERR_DECRYPTION_FAILED');
+  const plaintext = zip ? inflateBounded(decrypted, maxInflatedBytes) : decrypted;
+  return { plaintext, header, kid: key.kid, keyIsCurrent: key === ring.encryptionKey };
+}
+
+/**
+ * Raw DEFLATE (RFC 1951, RFC 7516 §4.1.3) with zlib's output bound: a decompression bomb
+ * stops at `maxBytes` instead of filling memory.
+ */
+function inflateBounded(deflated: Buffer, maxBytes: number): Buffer {
+  try {
+    return inflateRawSync(deflated, { maxOutputLength: maxBytes });
+  } catch (error) {
+    if (error instanceof RangeError) throw joseFailure('ERR_TOO_LARGE');
+    throw joseFailure('ERR_MALFORMED');
+  }
+}
+
+/** Header policy for tokens we did not write (other JOSE libraries, older headers). */
+function keyForHeader(header: ProtectedHeader, ring: KeyRing, requireTyp: string | undefined): { key: EncryptionKey; zip: boolean } {
+  if (header['alg'] !== 'dir') throw joseFailure('ERR_UNSUPPORTED_ALG');
+  const enc = header['enc'];
+  if (enc !== 'A256GCM' && enc !== 'A128GCM') throw joseFailure('ERR_UNSUPPORTED_ALG');
+  const zipMember = header['zip'];
+  if (zipMember !== undefined && zipMember !== 'DEF') throw joseFailure('ERR_UNSUPPORTED_ALG');
+  checkCommonHeaderPolicy(header, requireTyp);
+  const kid = header['kid'];
+  if (typeof kid !== 'string') throw joseFailure('ERR_MALFORMED');
+  const key = ring.findEncryptionKey(kid);
+  if (key === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
+  // The algorithm is bound to the key: an A128GCM header cannot select an A256GCM key.
+  if (key.enc !== enc) throw joseFailure('ERR_UNSUPPORTED_ALG');
+  return { key, zip: zipMember === 'DEF' };
+}

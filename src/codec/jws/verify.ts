@@ -1,0 +1,102 @@
+/**
+ * JWS compact verification for HS256 (RFC 7515 §5.2), the layer below JWT.
+ *
+ * Order, as the contract fixes it: structure and size; the protected header decoded (only
+ * to find the key by `kid`); the MAC, compared in constant time after a length check;
+ * then the header policy (`alg` exactly HS256, bound to the key; no `crit`; no key
+ * locations; `typ` when required). The MAC is always HS256 whatever the header says, so
+ * no header can choose the algorithm.
+ */
+import { timingSafeEqualBytes } from '../timing-safe.js';
+import { tryDecodeBase64url } from '../base64url.js';
+import { joseFailure } from '../jose/failures.js';
+import { checkCommonHeaderPolicy, decodeProtectedHeader, typMatches } from '../jose/header.js';
+import type { ProtectedHeader } from '../jose/header.js';
+import { DEFAULT_MAX_TOKEN_BYTES, resolveByteLimit } from '../jose/limits.js';
+import { hmacSha256 } from '../jose/primitives.js';
+import type { KeyRing, SigningKey } from '../jwk/key-ring.js';
+
+/** HS256 MAC length: 32 bytes, 43 base64url characters. */
+const HS256_MAC_CHARS = 43;
+
+export interface VerifyJwsOptions {
+  /** Tokens longer than this are rejected before any work. Default 4096. */
+  maxTokenBytes?: number;
+  /** When set, the header's `typ` must match (RFC 7515 §4.1.9 comparison). */
+  requireTyp?: string;
+  /**
+   * Accept a token without `kid` by trying the issuing signing key (some JOSE writers
+   * omit it, e.g. RFC 7515 A.1). Default false: `kid` is required.
+   */
+  allowMissingKid?: boolean;
+}
+
+export interface VerifiedJws {
+  payload: Buffer;
+  header: ProtectedHeader;
+  kid: string;
+}
+
+/**
+ * Verify an HS256 compact JWS against the ring.
+ * @throws RingletError ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNKNOWN_KEY, ERR_BAD_SIGNATURE,
+ *   ERR_UNSUPPORTED_ALG, ERR_CLAIM_INVALID (typ)
+ */
+export function verifyCompactJws(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJws {
+  const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
+  if (typeof token !== 'string') throw joseFailure('ERR_MALFORMED');
+  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOO_LARGE');
+  const dot1 = token.indexOf('.');
+  const dot2 = dot1 === -1 ? -1 : token.indexOf('.', dot1 + 1);
+  if (dot2 === -1 || token.indexOf('.', dot2 + 1) !== -1) throw joseFailure('ERR_MALFORMED');
+  const encodedHeader = token.slice(0, dot1);
+  const encodedMac = token.slice(dot2 + 1);
+  if (encodedMac.length !== HS256_MAC_CHARS) throw joseFailure('ERR_BAD_SIGNATURE');
+
+  // Fast path: a header this ring wrote itself is already known to pass the policy.
+  const issued = ring.issuedJwsHeaders.get(encodedHeader);
+  let header: ProtectedHeader;
+  let key: SigningKey;
+  if (issued !== undefined) {
+    header = issued.header;
+    key = issued.key;
+  } else {
+    header = decodeProtectedHeader(encodedHeader);
+    key = keyForHeader(header, ring, options?.allowMissingKid === true);
+  }
+
+  const mac = tryDecodeBase64url(encodedMac);
+  if (mac === undefined || !timingSafeEqualBytes(mac, hmacSha256(key.key, token.slice(0, dot2)))) {
+    throw joseFailure('ERR_BAD_SIGNATURE');
+  }
+
+  const requireTyp = options?.requireTyp;
+  if (issued === undefined) checkJwsHeaderPolicy(header, requireTyp);
+  else if (requireTyp !== undefined && !typMatches(header['typ'], requireTyp)) throw joseFailure('ERR_CLAIM_INVALID');
+
+  const payload = tryDecodeBase64url(token.slice(dot1 + 1, dot2));
+  if (payload === undefined) throw joseFailure('ERR_MALFORMED');
+  return { payload, header, kid: key.kid };
+}
+
+function keyForHeader(header: ProtectedHeader, ring: KeyRing, allowMissingKid: boolean): SigningKey {
+  const kid = header['kid'];
+  if (kid === undefined && allowMissingKid) {
+    if (ring.signingKey === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
+    return ring.signingKey;
+  }
+  if (typeof kid !== 'string') throw joseFailure('ERR_MALFORMED');
+  const key = ring.findSigningKey(kid);
+  if (key === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
+  return key;
+}
+
+/**
+ * RFC 8725 §3.1: the verifier allows exactly the algorithm it issues. `b64` (RFC 7797)
+ * and `zip` change how the payload is read and are not JWS features we support.
+ */
+function checkJwsHeaderPolicy(header: ProtectedHeader, requireTyp: string | undefined): void {
+  if (header['alg'] !== 'HS256') throw joseFailure('ERR_UNSUPPORTED_ALG');
+  if (header['b64'] !== undefined || header['zip'] !== undefined) throw joseFailure('ERR_UNSUPPORTED_ALG');
+  checkCommonHeaderPolicy(header, requireTyp);
+}

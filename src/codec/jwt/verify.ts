@@ -1,0 +1,40 @@
+/**
+ * JWT verification (RFC 7519 §7.2) on top of the HS256 JWS layer: MAC and header policy
+ * first, then the payload must be a JSON object, then the claims.
+ */
+import { joseFailure } from '../jose/failures.js';
+import { checkClaims } from '../jose/claims.js';
+import type { ClaimsOptions } from '../jose/claims.js';
+import { isJsonObject } from '../jose/header.js';
+import type { ProtectedHeader } from '../jose/header.js';
+import { verifyCompactJws } from '../jws/verify.js';
+import type { VerifyJwsOptions } from '../jws/verify.js';
+import type { KeyRing } from '../jwk/key-ring.js';
+
+export interface VerifyJwtOptions extends ClaimsOptions, VerifyJwsOptions {}
+
+export interface VerifiedJwt {
+  claims: Record<string, unknown>;
+  kid: string;
+  header: ProtectedHeader;
+}
+
+/**
+ * Verify a compact HS256 JWT and its claims.
+ *
+ * @throws RingletError with a stable code: ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNKNOWN_KEY,
+ *   ERR_BAD_SIGNATURE, ERR_UNSUPPORTED_ALG, ERR_EXPIRED, ERR_NOT_YET_VALID, ERR_CLAIM_INVALID.
+ * @example const { claims } = verifyJwt(bearer, ring, { audience: 'ringlet' })
+ */
+export function verifyJwt(token: string, ring: KeyRing, options?: VerifyJwtOptions): VerifiedJwt {
+  const { payload, header, kid } = verifyCompactJws(token, ring, options);
+  let claims: unknown;
+  try {
+    claims = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw joseFailure('ERR_MALFORMED');
+  }
+  if (!isJsonObject(claims)) throw joseFailure('ERR_MALFORMED');
+  checkClaims(claims, options);
+  return { claims, kid, header };
+}

@@ -1,0 +1,213 @@
+import t from 'tap';
+import { createCipheriv } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import { CRYPTO_FAILURE_MESSAGE, decryptCompactJwe, encryptCompactJwe, loadKeyRing, openJwe, sealJwe } from '../../src/codec/index.js';
+import type { OpenJweOptions } from '../../src/codec/index.js';
+import { b64, encKey2B64, encKeyB64, ringletErrorOf, tamperedVariants, testRing } from './helpers.js';
+
+const ring = testRing();
+const NOW_MS = 1_750_000_000_000;
+const NOW = NOW_MS / 1000;
+const at: OpenJweOptions = { nowMs: NOW_MS };
+const claims = { sub: 'admin', role: 'admin', csrf: 'c'.repeat(22), iat: NOW, exp: NOW + 900 };
+const good = sealJwe(claims, ring);
+
+/** A dir JWE with an arbitrary raw protected header, encrypted with `keyB64` (AES-GCM by key size). */
+function rawJwe(headerJson: string, plaintext: string | Buffer, keyB64 = encKeyB64, ivBytes = 12, tagBytes = 16): string {
+  const key = Buffer.from(keyB64, 'base64url');
+  const encodedHeader = b64(headerJson);
+  const iv = Buffer.alloc(ivBytes, 9);
+  const cipher = createCipheriv(key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, iv, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(encodedHeader, 'ascii'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const tag = cipher.getAuthTag().subarray(0, tagBytes);
+  return `${encodedHeader}..${iv.toString('base64url')}.${ciphertext.toString('base64url')}.${tag.toString('base64url')}`;
+}
+
+t.test('seal and open: header, empty key segment, IV and tag lengths, keyIsCurrent', async (t) => {
+  const segments = good.split('.');
+  t.equal(segments.length, 5);
+  t.strictSame(JSON.parse(Buffer.from(segments[0] ?? '', 'base64url').toString()), { alg: 'dir', enc: 'A256GCM', kid: 'enc-1' });
+  t.equal(segments[1], '', 'empty encrypted key');
+  t.equal(Buffer.from(segments[2] ?? '', 'base64url').length, 12, '12-byte IV');
+  t.equal(Buffer.from(segments[4] ?? '', 'base64url').length, 16, '16-byte tag');
+  const opened = openJwe(good, ring, at);
+  t.strictSame(opened.claims, claims);
+  t.equal(opened.kid, 'enc-1');
+  t.equal(opened.keyIsCurrent, true);
+  t.not(sealJwe(claims, ring), good, 'fresh IV every seal');
+
+  const old = rawJwe('{"alg":"dir","enc":"A256GCM","kid":"enc-0"}', JSON.stringify(claims), encKey2B64);
+  const openedOld = openJwe(old, ring, at);
+  t.equal(openedOld.kid, 'enc-0');
+  t.equal(openedOld.keyIsCurrent, false, 'older key: re-seal');
+});
+
+t.test('another writer\'s header order and members are accepted (slow path)', async (t) => {
+  const token = rawJwe('{"enc":"A256GCM","kid":"enc-1","alg":"dir","cty":"JWT","typ":"x"}', JSON.stringify(claims));
+  t.equal(openJwe(token, ring, at).kid, 'enc-1');
+  t.equal(openJwe(token, ring, { ...at, requireTyp: 'X' }).kid, 'enc-1', 'typ compared case-insensitively');
+  t.equal(ringletErrorOf(() => openJwe(token, ring, { ...at, requireTyp: 'JWT' })).code, 'ERR_CLAIM_INVALID');
+});
+
+t.test('flip every character of every segment: rejected', async (t) => {
+  let count = 0;
+  for (const variant of tamperedVariants(good)) {
+    count++;
+    const error = ringletErrorOf(() => openJwe(variant.token, ring, at));
+    if (!t.match(error.code, /^ERR_/, `index ${variant.index} ${variant.how}: ${error.code}`)) break;
+  }
+  t.ok(count > good.length, `${count} variants`);
+});
+
+t.test('structure table', async (t) => {
+  const [h, , iv, ct, tag] = good.split('.') as [string, string, string, string, string];
+  const cases: [string, string, string][] = [
+    ['', 'ERR_MALFORMED', 'empty'],
+    [h, 'ERR_MALFORMED', '1 segment'],
+    [`${h}.${iv}`, 'ERR_MALFORMED', '2 segments'],
+    [`${h}..${iv}`, 'ERR_MALFORMED', '3 segments'],
+    [`${h}..${iv}.${ct}`, 'ERR_MALFORMED', '4 segments'],
+    [`${h}..${iv}.${ct}.${tag}.`, 'ERR_MALFORMED', '6 segments'],
+    [`${h}.AAAA.${iv}.${ct}.${tag}`, 'ERR_MALFORMED', 'non-empty encrypted key'],
+    [`${h}..${iv}=.${ct}.${tag}`, 'ERR_MALFORMED', 'padded IV'],
+    [`${h}..${iv}.${ct}.${tag}==`, 'ERR_MALFORMED', 'padded tag'],
+    [`${h}..${iv}.${ct}=.${tag}`, 'ERR_MALFORMED', 'padded ciphertext'],
+    [`${h}..${iv}.${ct.slice(0, 10)} ${ct.slice(11)}.${tag}`, 'ERR_MALFORMED', 'space in ciphertext'],
+    [`${h}..${iv}.${ct.slice(0, 10)}+${ct.slice(11)}.${tag}`, 'ERR_MALFORMED', '+ in ciphertext'],
+    [`${h}..${iv}.${ct}.${tag.slice(0, 16)}`, 'ERR_MALFORMED', '12-byte tag (truncated)'],
+    [`${h}..${iv}.${ct}.${tag.slice(0, 11)}`, 'ERR_MALFORMED', '8-byte tag (truncated)'],
+    [`${h}..${iv}.${ct}.`, 'ERR_MALFORMED', 'empty tag'],
+    [`${h}..${iv}.${ct}.${tag}AAAA`, 'ERR_MALFORMED', '19-byte tag'],
+    [`${h}..${iv.slice(0, 12)}.${ct}.${tag}`, 'ERR_MALFORMED', '9-byte IV'],
+    [`${h}..${iv}AAAA.${ct}.${tag}`, 'ERR_MALFORMED', '15-byte IV'],
+    [`${h}...${ct}.${tag}`, 'ERR_MALFORMED', 'empty IV'],
+    [`${h}=..${iv}.${ct}.${tag}`, 'ERR_MALFORMED', 'padded header'],
+  ];
+  for (const [token, code, why] of cases) {
+    t.equal(ringletErrorOf(() => openJwe(token, ring, at)).code, code, why);
+  }
+});
+
+t.test('tags and IVs of other lengths, correctly computed, are still rejected', async (t) => {
+  const header = '{"alg":"dir","enc":"A256GCM","kid":"enc-1"}';
+  const plaintext = JSON.stringify(claims);
+  t.equal(openJwe(rawJwe(header, plaintext), ring, at).kid, 'enc-1', 'control: 12-byte IV, 16-byte tag');
+  for (const tagBytes of [4, 8, 12, 13, 14, 15]) {
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, 12, tagBytes), ring, at)).code, 'ERR_MALFORMED', `${tagBytes}-byte tag`);
+  }
+  for (const ivBytes of [1, 8, 11, 13, 16, 32]) {
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, ivBytes), ring, at)).code, 'ERR_MALFORMED', `${ivBytes}-byte IV`);
+  }
+});
+
+t.test('header policy', async (t) => {
+  const plaintext = JSON.stringify(claims);
+  const cases: [string, string, string][] = [
+    ['{"alg":"A256KW","enc":"A256GCM","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'alg A256KW'],
+    ['{"alg":"none","enc":"A256GCM","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'alg none'],
+    ['{"alg":"DIR","enc":"A256GCM","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'alg DIR'],
+    ['{"alg":"RSA-OAEP","enc":"A256GCM","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'alg RSA-OAEP'],
+    ['{"enc":"A256GCM","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'no alg'],
+    ['{"alg":"dir","enc":"A256CBC-HS512","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'enc CBC-HS'],
+    ['{"alg":"dir","enc":"a256gcm","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'enc lower case'],
+    ['{"alg":"dir","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'no enc'],
+    ['{"alg":"dir","enc":"A128GCM","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'enc A128GCM with an A256GCM key (alg bound to key)'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"GZIP"}', 'ERR_UNSUPPORTED_ALG', 'zip GZIP'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"DEF"}', 'ERR_UNSUPPORTED_ALG', 'zip DEF not allowed by default'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","crit":["exp"],"exp":1}', 'ERR_UNSUPPORTED_ALG', 'unknown crit'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","jku":"https://x"}', 'ERR_UNSUPPORTED_ALG', 'jku'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","jwk":{}}', 'ERR_UNSUPPORTED_ALG', 'jwk'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","x5u":"https://x"}', 'ERR_UNSUPPORTED_ALG', 'x5u'],
+    ['{"alg":"dir","alg":"dir","enc":"A256GCM","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate alg'],
+    ['{"alg":"dir","enc":"A128GCM","enc":"A256GCM","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate enc'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-0","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate kid'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"DEF","zip":"DEF"}', 'ERR_MALFORMED', 'duplicate zip'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","crit":[],"crit":[]}', 'ERR_MALFORMED', 'duplicate crit'],
+    ['{"alg":"dir","enc":"A256GCM"}', 'ERR_MALFORMED', 'no kid'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"nope"}', 'ERR_UNKNOWN_KEY', 'unknown kid'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"sig-1"}', 'ERR_UNKNOWN_KEY', 'kid of a signing key'],
+    ['[]', 'ERR_MALFORMED', 'header an array'],
+    ['1', 'ERR_MALFORMED', 'header a number'],
+  ];
+  for (const [header, code, why] of cases) {
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext), ring, at)).code, code, why);
+  }
+});
+
+t.test('plaintext must be a JSON object; claims checked like JWT', async (t) => {
+  const header = '{"alg":"dir","enc":"A256GCM","kid":"enc-1"}';
+  for (const plaintext of ['[]', '"s"', '1', 'null', '{', '']) {
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext), ring, at)).code, 'ERR_MALFORMED', JSON.stringify(plaintext));
+  }
+  const cases: [Record<string, unknown>, OpenJweOptions, string | undefined, string][] = [
+    [{ exp: NOW - 31 }, at, 'ERR_EXPIRED', 'expired'],
+    [{ exp: NOW - 31 }, { ...at, checkTimes: false }, undefined, 'expired, times unchecked'],
+    [{}, { ...at, checkTimes: false }, 'ERR_CLAIM_INVALID', 'exp still required'],
+    [{ exp: NOW + 60, iat: NOW + 120 }, at, 'ERR_NOT_YET_VALID', 'issued in the future'],
+    [{ exp: NOW + 60, nbf: NOW + 120 }, at, 'ERR_NOT_YET_VALID', 'nbf in the future'],
+    [{ exp: NOW + 60, aud: 'x' }, { ...at, audience: 'y' }, 'ERR_CLAIM_INVALID', 'aud'],
+  ];
+  for (const [payload, options, code, why] of cases) {
+    const token = sealJwe(payload, ring);
+    if (code === undefined) t.equal(openJwe(token, ring, options).kid, 'enc-1', why);
+    else t.equal(ringletErrorOf(() => openJwe(token, ring, options)).code, code, why);
+  }
+});
+
+t.test('zip: DEF, opt-in both ways, inflation bounded', async (t) => {
+  const zipped = sealJwe(claims, ring, { zip: true });
+  t.equal(JSON.parse(Buffer.from(zipped.split('.')[0] ?? '', 'base64url').toString()).zip, 'DEF');
+  t.equal(ringletErrorOf(() => openJwe(zipped, ring, at)).code, 'ERR_UNSUPPORTED_ALG', 'refused unless allowZip');
+  t.strictSame(openJwe(zipped, ring, { ...at, allowZip: true }).claims, claims, 'opens with allowZip');
+  const foreign = rawJwe('{"zip":"DEF","alg":"dir","enc":"A256GCM","kid":"enc-1"}', deflateRawSync(JSON.stringify(claims)));
+  t.strictSame(openJwe(foreign, ring, { ...at, allowZip: true }).claims, claims, 'another writer\'s zip header');
+  const notDeflate = rawJwe('{"zip":"DEF","alg":"dir","enc":"A256GCM","kid":"enc-1"}', 'not deflate data at all');
+  t.equal(ringletErrorOf(() => openJwe(notDeflate, ring, { ...at, allowZip: true })).code, 'ERR_MALFORMED', 'corrupt DEFLATE');
+
+  // A bomb: 4 MiB of JSON that deflates to about 4 KiB (≥ 1000:1).
+  const bombClaims = { exp: NOW + 60, pad: 'a'.repeat(4 * 1024 * 1024) };
+  const bomb = sealJwe(bombClaims, ring, { zip: true });
+  const ratio = (4 * 1024 * 1024) / Buffer.from(bomb.split('.')[3] ?? '', 'base64url').length;
+  t.ok(ratio >= 1000, `compression ratio ${Math.round(ratio)}:1`);
+  const started = process.hrtime.bigint();
+  const error = ringletErrorOf(() => openJwe(bomb, ring, { ...at, allowZip: true, maxTokenBytes: 16_384 }));
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  t.equal(error.code, 'ERR_TOO_LARGE', 'bomb stopped at maxInflatedBytes (16 KiB default)');
+  t.comment(`bomb rejected in ${elapsedMs.toFixed(2)} ms (not asserted)`);
+  t.equal(ringletErrorOf(() => openJwe(bomb, ring, { ...at, allowZip: true, maxTokenBytes: 16_384, maxInflatedBytes: 1024 * 1024 })).code, 'ERR_TOO_LARGE', 'bound 1 MiB');
+  const bigEnough = openJwe(bomb, ring, { ...at, allowZip: true, maxTokenBytes: 16_384, maxInflatedBytes: 5 * 1024 * 1024 });
+  t.equal((bigEnough.claims['pad'] as string).length, 4 * 1024 * 1024, 'opens when the bound allows it');
+});
+
+t.test('oversized tokens rejected before any crypto', async (t) => {
+  t.equal(ringletErrorOf(() => openJwe('!'.repeat(4097), ring, at)).code, 'ERR_TOO_LARGE', 'garbage');
+  const big = sealJwe({ ...claims, pad: 'x'.repeat(3500) }, ring);
+  t.equal(ringletErrorOf(() => openJwe(big, ring, at)).code, 'ERR_TOO_LARGE', 'valid but oversized');
+  t.equal(openJwe(big, ring, { ...at, maxTokenBytes: 8192 }).kid, 'enc-1');
+});
+
+t.test('every crypto failure has one message, free of token and kid', async (t) => {
+  const [h, , iv, ct, tag] = good.split('.') as [string, string, string, string, string];
+  const wrongTag = `${h}..${iv}.${ct}.${tag.startsWith('A') ? 'B' : 'A'}${tag.slice(1)}`;
+  const otherKeyRing = loadKeyRing({ keys: [{ kty: 'oct', kid: 'enc-1', alg: 'A256GCM', k: encKey2B64 }] });
+  const errors = [ringletErrorOf(() => openJwe(wrongTag, ring, at)), ringletErrorOf(() => openJwe(good, otherKeyRing, at))];
+  for (const error of errors) {
+    t.equal(error.code, 'ERR_DECRYPTION_FAILED');
+    t.equal(error.message, CRYPTO_FAILURE_MESSAGE);
+    t.notMatch(error.message, /enc-1|eyJ/);
+  }
+});
+
+t.test('encryptCompactJwe / decryptCompactJwe carry arbitrary bytes', async (t) => {
+  const bytes = Buffer.from([0, 1, 2, 255, 254]);
+  t.same(decryptCompactJwe(encryptCompactJwe(bytes, ring), ring).plaintext, bytes);
+  t.equal(decryptCompactJwe(encryptCompactJwe('', ring), ring).plaintext.length, 0, 'empty plaintext');
+});
+
+t.test('misuse throws ConfigError', async (t) => {
+  const sigOnly = loadKeyRing({ keys: [{ kty: 'oct', kid: 's', alg: 'HS256', k: encKeyB64 }] });
+  t.throws(() => sealJwe(claims, sigOnly), { name: 'ConfigError', field: 'ring' });
+  t.throws(() => sealJwe(null as unknown as object, ring), { name: 'ConfigError', field: 'claims' });
+  t.throws(() => openJwe(good, ring, { maxInflatedBytes: -1 }), { name: 'ConfigError', field: 'maxInflatedBytes' });
+});
