@@ -56,10 +56,8 @@ export function parseScryptHash(phc: string): ParsedScryptHash {
   if (m === null) throw malformed('expected $scrypt$ln=<n>,r=<n>,p=<n>$<salt>$<hash>');
   const cost: ScryptCost = { logN: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
   const problem = scryptCostProblem(cost);
-  if (problem !== undefined) {
-    const name = problem[0] === 'logN' ? 'ln' : problem[0];
-    throw malformed(`${name} ${problem[1]}`.replace(/\blogN\b/g, 'ln'));
-  }
+  // Name the parameters as the string spells them (ln, not logN).
+  if (problem !== undefined) throw malformed(`${problem[0]} ${problem[1]}`.replace(/logN/g, 'ln'));
   const salt = decodePhcB64(m[4] as string);
   if (salt === undefined) throw malformed('salt is not unpadded standard base64');
   if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES) {
