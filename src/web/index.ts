@@ -1,0 +1,14 @@
+/**
+ * HTTP presentation: pages, responses, body parsing, metrics, logging and origin checks.
+ * Pure functions over node:http types; no server and no sockets here.
+ */
+export { escapeHtml } from './pages/escape.js';
+export { PAGE_CSP, PAGE_STYLE, PAGE_STYLE_HASH } from './pages/style.js';
+export { renderLoginPage, type LoginPageOptions } from './pages/login.js';
+export { renderPasswordPage, type PasswordPageOptions } from './pages/password.js';
+export { renderSessionsPage, type SessionRow, type SessionsPageOptions } from './pages/sessions.js';
+export { renderHomePage, type HomeLink, type HomePageOptions } from './pages/home.js';
+export { renderErrorPage } from './pages/error.js';
+export { wantsHtml } from './accept.js';
+export { errorCodeForStatus, errorStatus, reasonPhrase } from './status.js';
+export { sendError, sendHtml, sendJson, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';

@@ -1,0 +1,111 @@
+/**
+ * The sessions page: a table of live sessions with a revoke button per row, per-user
+ * "sign out all" forms for admins, and "sign out everywhere" for the signed-in user.
+ * Never shows a session id or CSRF secret: rows carry only the non-secret `ref`.
+ */
+import { escapeHtml } from './escape.js';
+import { hiddenInput, noticeBlock, renderLayout } from './layout.js';
+
+export interface SessionRow {
+  /** Non-secret handle the revoke form posts back. */
+  ref: string;
+  user: string;
+  role: string;
+  createdIso?: string | undefined;
+  lastSeenIso?: string | undefined;
+  clientAddress?: string | undefined;
+  /** The session viewing the page. */
+  current: boolean;
+}
+
+export interface SessionsPageOptions {
+  csrfToken: string;
+  sessions: readonly SessionRow[];
+  isAdmin: boolean;
+  /** The signed-in user. */
+  username: string;
+  /** False in cookie mode: nothing is stored, so there is no list to show. */
+  listAvailable: boolean;
+  /** Shown as a status message (e.g. why there is no list). */
+  note?: string | undefined;
+  /** Rows rendered at most (default 100), so the page stays bounded on a full store. */
+  maxRows?: number | undefined;
+}
+
+const DEFAULT_MAX_ROWS = 100;
+const isoMinuteRegExp = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?Z$/;
+
+/** An ISO instant shown to the minute in UTC; other text is shown as given. */
+function timeCell(iso: string | undefined): string {
+  if (iso === undefined || iso === '') return '<td class="muted">—</td>';
+  const m = isoMinuteRegExp.exec(iso);
+  return m === null ? `<td>${escapeHtml(iso)}</td>` : `<td>${m[1]} ${m[2]} UTC</td>`;
+}
+
+/**
+ * A row's revoke button. All rows share one form (its `csrf` field once, not per row: a
+ * third of the page on a busy table); the pressed button submits its own `ref`.
+ */
+function revokeButton(row: SessionRow): string {
+  const label = row.current ? 'Sign out' : 'Revoke';
+  const context = row.current ? ' this session' : ` session of ${escapeHtml(row.user)}${row.clientAddress ? ` from ${escapeHtml(row.clientAddress)}` : ''}`;
+  return `<button class="secondary" type="submit" name="ref" value="${escapeHtml(row.ref)}">${label}<span class="vh">${context}</span></button>`;
+}
+
+function revokeUserForm(csrfToken: string, user: string, label: string): string {
+  return `<form method="post" action="/sessions/revoke-user">${hiddenInput('csrf', csrfToken)}${hiddenInput('user', user)}`
+    + `<button type="submit">${label}</button></form>`;
+}
+
+function sessionTable(options: SessionsPageOptions, maxRows: number): string {
+  const shown = options.sessions.slice(0, maxRows);
+  const rows = shown.map((row) => '<tr>'
+    + `<th scope="row">${escapeHtml(row.user)}${row.current ? ' <span class="muted">(this session)</span>' : ''}</th>`
+    + `<td>${escapeHtml(row.role)}</td>${timeCell(row.createdIso)}${timeCell(row.lastSeenIso)}`
+    + `<td>${row.clientAddress ? escapeHtml(row.clientAddress) : '<span class="muted">—</span>'}</td>`
+    + `<td>${revokeButton(row)}</td></tr>`).join('');
+  const total = options.sessions.length;
+  const caption = total === 0
+    ? 'No active sessions'
+    : total > shown.length ? `Active sessions (showing ${shown.length} of ${total})` : `Active sessions (${total})`;
+  // A keyboard-focusable scroll region: the table is wider than a 360 px screen.
+  return `<form method="post" action="/sessions/revoke">${hiddenInput('csrf', options.csrfToken)}`
+    + '<div class="scroll" role="region" aria-labelledby="sessions-caption" tabindex="0"><table>'
+    + `<caption id="sessions-caption">${caption}</caption>`
+    + '<thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Signed in</th>'
+    + '<th scope="col">Last seen</th><th scope="col">Client</th><th scope="col"><span class="vh">Action</span></th></tr></thead>'
+    + `<tbody>${rows}</tbody></table></div></form>`;
+}
+
+/** Distinct users in first-seen order, the signed-in user excluded (they get their own form). */
+function otherUsers(options: SessionsPageOptions): string[] {
+  const seen = new Set<string>();
+  for (const row of options.sessions) if (row.user !== options.username) seen.add(row.user);
+  return [...seen];
+}
+
+/** Render the sessions page. */
+export function renderSessionsPage(options: SessionsPageOptions): string {
+  const maxRows = options.maxRows !== undefined && Number.isSafeInteger(options.maxRows) && options.maxRows >= 0
+    ? options.maxRows
+    : DEFAULT_MAX_ROWS;
+  let body = `<h1>Sessions</h1>${noticeBlock(options.note)}`;
+  if (options.listAvailable) {
+    body += sessionTable(options, maxRows);
+    if (options.isAdmin) {
+      const users = otherUsers(options);
+      if (users.length > 0) {
+        body += '<h2>Other users</h2>'
+          + users.map((user) => revokeUserForm(options.csrfToken, user, `Sign out all of ${escapeHtml(user)}`)).join('');
+      }
+    }
+  }
+  body += '<h2>Everywhere</h2><p>Ends all of your sessions, this one included.</p>'
+    + revokeUserForm(options.csrfToken, options.username, 'Sign out everywhere');
+  return renderLayout({
+    title: 'Sessions — ringlet',
+    body,
+    account: { username: options.username, csrfToken: options.csrfToken },
+    homeLink: true,
+  });
+}

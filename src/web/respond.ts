@@ -1,0 +1,97 @@
+/**
+ * Writing responses. Every response carries `Cache-Control: no-store` (this is an auth
+ * server: nothing it says should be kept by a cache), `X-Content-Type-Options: nosniff`,
+ * `Referrer-Policy: no-referrer` and a CSP; callers cannot override these.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { wantsHtml } from './accept.js';
+import { PAGE_CSP } from './pages/style.js';
+import { renderErrorPage } from './pages/error.js';
+import { errorCodeForStatus, errorStatus } from './status.js';
+
+/** Extra headers for one response (Set-Cookie, Retry-After, WWW-Authenticate, Location...). */
+export type ExtraHeaders = OutgoingHttpHeaders;
+
+/** The part of a request `sendError` reads: its Accept header. */
+export interface AcceptSource {
+  headers: Pick<IncomingHttpHeaders, 'accept'>;
+}
+
+/** For non-HTML answers: nothing may load, nothing may frame it. */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+function appendSetCookie(res: ServerResponse, value: number | string | readonly string[]): void {
+  // A route may already have set a cookie (a re-issued session) before it chose its answer:
+  // keep both rather than silently dropping one.
+  const existing = res.getHeader('Set-Cookie');
+  const before = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+  const added = typeof value === 'object' ? [...value] : [String(value)];
+  res.setHeader('Set-Cookie', [...before, ...added]);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, csp: string, text: string, headers: ExtraHeaders | undefined): void {
+  if (res.writableEnded) return;
+  if (res.headersSent) {
+    // A started response cannot change status or headers; finish it instead of throwing.
+    res.end();
+    return;
+  }
+  if (headers !== undefined) {
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (name.toLowerCase() === 'set-cookie') appendSetCookie(res, value);
+      else res.setHeader(name, value);
+    }
+  }
+  const payload = Buffer.from(text, 'utf8');
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', payload.length);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Content-Security-Policy', csp);
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.statusCode = status;
+  res.end(payload);
+}
+
+/**
+ * Send `body` as JSON (`application/json; charset=utf-8`) with the standard headers.
+ *
+ * @example
+ * sendJson(res, 200, { status: 'ok' });
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: ExtraHeaders): void {
+  send(res, status, 'application/json; charset=utf-8', API_CSP, JSON.stringify(body) ?? 'null', headers);
+}
+
+/** Send a rendered page (`text/html; charset=utf-8`) with `PAGE_CSP` and the standard headers. */
+export function sendHtml(res: ServerResponse, status: number, html: string, headers?: ExtraHeaders): void {
+  send(res, status, 'text/html; charset=utf-8', PAGE_CSP, html, headers);
+}
+
+/**
+ * Send plain text (default `text/plain; charset=utf-8`), e.g. the metrics exposition with
+ * `METRICS_CONTENT_TYPE`, with the standard headers.
+ */
+export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8', headers?: ExtraHeaders): void {
+  send(res, status, contentType, API_CSP, text, headers);
+}
+
+/**
+ * Answer with an error: the HTML error page when the request's Accept prefers HTML
+ * (`wantsHtml`), otherwise `{"error": code, "message": message}` with the stable code for
+ * the status (`errorCodeForStatus`). A status outside 400..599 is sent as 500.
+ * `message` is shown to the client: never put a token, cookie, id or password in it.
+ *
+ * @param request the request (its Accept header is read) or the Accept header itself
+ * @example
+ * sendError(req, res, 429, 'too many attempts', { 'Retry-After': '30' });
+ */
+export function sendError(request: AcceptSource | string | undefined, res: ServerResponse, status: number, message: string, headers?: ExtraHeaders): void {
+  const accept = typeof request === 'object' ? request.headers.accept : request;
+  const code = errorStatus(status);
+  if (wantsHtml(accept)) sendHtml(res, code, renderErrorPage(code, message), headers);
+  else sendJson(res, code, { error: errorCodeForStatus(code), message }, headers);
+}

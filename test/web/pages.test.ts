@@ -1,0 +1,279 @@
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import {
+  escapeHtml,
+  PAGE_CSP,
+  PAGE_STYLE,
+  renderErrorPage,
+  renderHomePage,
+  renderLoginPage,
+  renderPasswordPage,
+  renderSessionsPage,
+} from '../../src/web/index.js';
+import { PALETTE } from '../../src/web/pages/style.js';
+
+const HOSTILE = `"><script>alert(1)</script><img src=x onerror=alert(2)>'&`;
+const HOSTILE_ESCAPED = '&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&#39;&amp;';
+
+const sessions = (n: number, user = 'alice') => Array.from({ length: n }, (_, i) => ({
+  ref: `r${i}`,
+  user: i % 3 === 0 ? user : `user${i % 4}`,
+  role: i % 2 === 0 ? 'admin' : 'viewer',
+  createdIso: '2024-05-01T10:00:00.000Z',
+  lastSeenIso: '2024-05-01T10:30:12.000Z',
+  clientAddress: `192.168.1.${10 + i}`,
+  current: i === 0,
+}));
+
+/** Every page, rendered with hostile values everywhere a caller can put text. */
+const hostilePages: Array<[string, string]> = [
+  ['login', renderLoginPage({ next: HOSTILE, csrfToken: HOSTILE, username: HOSTILE, error: HOSTILE, notice: HOSTILE, title: HOSTILE })],
+  ['password', renderPasswordPage({ csrfToken: HOSTILE, next: HOSTILE, forced: true, error: HOSTILE, username: HOSTILE })],
+  ['sessions', renderSessionsPage({
+    csrfToken: HOSTILE,
+    sessions: [{ ref: HOSTILE, user: HOSTILE, role: HOSTILE, createdIso: HOSTILE, lastSeenIso: HOSTILE, clientAddress: HOSTILE, current: false }],
+    isAdmin: true,
+    username: 'alice',
+    listAvailable: true,
+    note: HOSTILE,
+  })],
+  ['home', renderHomePage({ username: HOSTILE, role: HOSTILE, csrfToken: HOSTILE, createdIso: HOSTILE, expiresIso: HOSTILE, links: [{ href: '/ok', label: HOSTILE }] })],
+  ['error', renderErrorPage(400, HOSTILE)],
+];
+
+/** Every page as an appliance typically renders it, for size and structure checks. */
+const typicalPages: Array<[string, string]> = [
+  ['login', renderLoginPage({ next: '/', csrfToken: 'a'.repeat(86) })],
+  ['login with error', renderLoginPage({ next: '/sessions', csrfToken: 'a'.repeat(86), username: 'admin', error: 'Wrong user name or password.' })],
+  ['password (forced)', renderPasswordPage({ csrfToken: 'c'.repeat(43), next: '/', forced: true, username: 'admin' })],
+  ['password with error', renderPasswordPage({ csrfToken: 'c'.repeat(43), next: '/', forced: false, username: 'admin', error: 'The new passwords do not match.' })],
+  ['sessions (20 rows, admin)', renderSessionsPage({ csrfToken: 'c'.repeat(43), sessions: sessions(20), isAdmin: true, username: 'alice', listAvailable: true })],
+  ['sessions (cookie mode)', renderSessionsPage({ csrfToken: 'c'.repeat(43), sessions: [], isAdmin: true, username: 'alice', listAvailable: false, note: 'Cookie mode keeps no list.' })],
+  ['home', renderHomePage({ username: 'admin', role: 'admin', csrfToken: 'c'.repeat(43), createdIso: '2024-05-01T10:00:00.000Z', expiresIso: '2024-05-01T22:00:00.000Z', links: [{ href: '/sessions', label: 'Sessions' }, { href: '/password', label: 'Change password' }] })],
+  ['error', renderErrorPage(404, 'not found')],
+];
+
+t.test('escapeHtml', (t) => {
+  const cases: Array<[string, string]> = [
+    ['plain', 'plain'],
+    ['', ''],
+    ['<a href="x">&\'</a>', '&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;'],
+    ['&amp;', '&amp;amp;'],
+    ['ünïcödé 🙂', 'ünïcödé 🙂'],
+  ];
+  for (const [input, expected] of cases) t.equal(escapeHtml(input), expected, JSON.stringify(input));
+  t.end();
+});
+
+t.test('hostile values are escaped on every page', (t) => {
+  for (const [name, html] of hostilePages) {
+    t.notOk(html.includes(HOSTILE), `${name}: raw value absent`);
+    t.notMatch(html, /<script/i, `${name}: no script element`);
+    t.notMatch(html, /<img/i, `${name}: no injected element`);
+    t.ok(html.includes(HOSTILE_ESCAPED), `${name}: escaped value present`);
+  }
+  t.end();
+});
+
+t.test('each page is a small, script-free, accessible document', (t) => {
+  for (const [name, html] of [...typicalPages, ...hostilePages]) {
+    t.ok(Buffer.byteLength(html) < 10 * 1024, `${name}: ${Buffer.byteLength(html)} bytes < 10 KB`);
+    t.ok(html.startsWith('<!doctype html><html lang="en">'), `${name}: doctype and lang`);
+    t.ok(html.includes('<meta name="viewport" content="width=device-width, initial-scale=1">'), `${name}: viewport`);
+    t.notMatch(html, /<script/i, `${name}: no script element`);
+    t.notMatch(html, /\sstyle=/i, `${name}: no style attributes (the CSP hash does not cover them)`);
+    t.equal(html.match(/<style>/g)?.length, 1, `${name}: exactly one style element`);
+    t.match(html, /<title>[^<]+<\/title>/, `${name}: has a title`);
+    t.match(html, /<h1>/, `${name}: has a heading`);
+    // Every visible input (not hidden) has exactly one label bound to it.
+    const inputs = [...html.matchAll(/<input\b([^>]*)>/g)].map((m) => m[1] ?? '');
+    for (const attrs of inputs) {
+      if (/type="hidden"|\shidden(\s|$)/.test(attrs)) continue;
+      const id = /\sid="([^"]+)"/.exec(attrs)?.[1];
+      const wrapped = attrs.includes('type="checkbox"') && /<label class="check"><input[^>]*type="checkbox"/.test(html);
+      t.ok(wrapped || (id !== undefined && html.split(`<label for="${id}">`).length === 2), `${name}: input ${id ?? attrs} is labelled`);
+    }
+    // Every form posts, to a fixed same-origin path, with a CSRF field.
+    const forms = [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)];
+    for (const [, attrs, inner] of forms) {
+      t.match(attrs, /method="post" action="\/[a-z/-]+"/, `${name}: form posts to a path`);
+      t.match(inner, /<input type="hidden" name="csrf" value="/, `${name}: form carries csrf`);
+    }
+  }
+  t.end();
+});
+
+t.test('typical pages carry no event handlers or script URLs', (t) => {
+  for (const [name, html] of typicalPages) t.notMatch(html, /javascript:|\son[a-z]+=/i, name);
+  t.end();
+});
+
+t.test('PAGE_CSP allows exactly the inline style, by hash', (t) => {
+  for (const [name, html] of typicalPages) {
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1];
+    t.equal(style, PAGE_STYLE, `${name}: the page carries PAGE_STYLE`);
+    const hash = createHash('sha256').update(style ?? '', 'utf8').digest('base64');
+    t.ok(PAGE_CSP.includes(`style-src 'sha256-${hash}'`), `${name}: CSP names the style's hash`);
+  }
+  t.equal(PAGE_CSP, `default-src 'none'; style-src 'sha256-${createHash('sha256').update(PAGE_STYLE).digest('base64')}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
+  t.notMatch(PAGE_STYLE, /<\/style/i, 'style cannot close its element');
+  t.match(PAGE_STYLE, /:focus-visible\{outline:3px solid/, 'a visible focus style');
+  t.end();
+});
+
+/** WCAG 2.x relative luminance and contrast ratio. */
+function luminance(hex: string): number {
+  const channel = (i: number) => {
+    const c = parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+}
+function contrast(a: string, b: string): number {
+  const [x, y] = [luminance(a), luminance(b)].sort((m, n) => n - m) as [number, number];
+  return (x + 0.05) / (y + 0.05);
+}
+
+t.test('colour pairs meet WCAG contrast', (t) => {
+  const p = PALETTE;
+  const text: Array<[string, string, string]> = [
+    ['text on page', p.text, p.page],
+    ['text on panel', p.text, p.panel],
+    ['muted on panel', p.muted, p.panel],
+    ['link on panel', p.link, p.panel],
+    ['link on page', p.link, p.page],
+    ['button text', p.buttonText, p.button],
+    ['secondary button', p.link, p.panel],
+    ['error text', p.errorText, p.errorBg],
+    ['notice text', p.text, p.noticeBg],
+  ];
+  for (const [name, fg, bg] of text) t.ok(contrast(fg, bg) >= 4.5, `${name}: ${contrast(fg, bg).toFixed(2)} >= 4.5`);
+  const ui: Array<[string, string, string]> = [
+    ['focus ring on panel', p.focus, p.panel],
+    ['focus ring on page', p.focus, p.page],
+    ['input border on panel', p.border, p.panel],
+  ];
+  for (const [name, fg, bg] of ui) t.ok(contrast(fg, bg) >= 3, `${name}: ${contrast(fg, bg).toFixed(2)} >= 3`);
+  t.end();
+});
+
+t.test('login page', (t) => {
+  const empty = renderLoginPage({ next: '/sessions', csrfToken: 'tok' });
+  t.match(empty, /<form method="post" action="\/login">/);
+  t.match(empty, /<input type="hidden" name="csrf" value="tok">/);
+  t.match(empty, /<input type="hidden" name="next" value="\/sessions">/);
+  t.match(empty, /<input id="username" name="username" type="text" value="" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="64" required autofocus>/);
+  t.match(empty, /<input id="password" name="password" type="password" autocomplete="current-password" required>/);
+  t.match(empty, /<button type="submit">Sign in<\/button>/);
+  t.match(empty, /<title>Sign in — ringlet<\/title>/);
+  t.notMatch(empty, /role="alert"/, 'no alert without an error');
+  t.notMatch(empty, /aria-describedby/);
+  t.notMatch(empty, /Sign out/, 'no logout form before signing in');
+
+  const retry = renderLoginPage({ next: '/', csrfToken: 'tok', username: 'ann', error: 'Wrong user name or password.', title: 'Office router' });
+  t.match(retry, /<p id="form-error" role="alert">Wrong user name or password.<\/p>/);
+  t.match(retry, /name="username" type="text" value="ann"[^>]* required aria-describedby="form-error" aria-invalid="true">/, 'user name kept, not autofocused');
+  t.match(retry, /type="password" autocomplete="current-password" required autofocus aria-describedby="form-error" aria-invalid="true">/, 'focus moves to the password');
+  t.match(retry, /<title>Error: Sign in — Office router<\/title>/);
+
+  const notice = renderLoginPage({ next: '/', csrfToken: 'tok', notice: 'You have been signed out.' });
+  t.match(notice, /<p role="status">You have been signed out.<\/p>/);
+  t.end();
+});
+
+t.test('password page', (t) => {
+  const forced = renderPasswordPage({ csrfToken: 'tok', next: '/x', forced: true, username: 'admin' });
+  t.match(forced, /<form method="post" action="\/password">/);
+  t.match(forced, /You must choose a new password before continuing/);
+  t.match(forced, /<input type="text" name="username" value="admin" autocomplete="username" readonly hidden>/);
+  t.match(forced, /id="current_password" name="current_password" type="password" autocomplete="current-password" required/);
+  t.match(forced, /id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required/);
+  t.match(forced, /id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" minlength="8" required/);
+  t.match(forced, /<input type="checkbox" name="end_other_sessions" value="on" checked>/);
+  t.match(forced, /<input type="hidden" name="next" value="\/x">/);
+  t.match(forced, /<form class="inline" method="post" action="\/logout"><input type="hidden" name="csrf" value="tok">/, 'logout form');
+  t.notMatch(forced, /<a href="\/">Home<\/a>/, 'no way around a forced change');
+
+  const optional = renderPasswordPage({ csrfToken: 'tok', next: '/', forced: false, username: 'ann', minLength: 12, error: 'too short' });
+  t.notMatch(optional, /You must choose/);
+  t.match(optional, /minlength="12"/);
+  t.match(optional, /aria-describedby="new-password-hint form-error" aria-invalid="true"/);
+  t.match(optional, /<p id="form-error" role="alert">too short<\/p>/);
+  t.match(optional, /<a href="\/">Home<\/a>/);
+  t.end();
+});
+
+t.test('sessions page', (t) => {
+  const rows = sessions(6);
+  const admin = renderSessionsPage({ csrfToken: 'tok', sessions: rows, isAdmin: true, username: 'alice', listAvailable: true });
+  t.match(admin, /<caption id="sessions-caption">Active sessions \(6\)<\/caption>/);
+  t.equal(admin.match(/<th scope="col">/g)?.length, 6, 'column headers');
+  t.equal(admin.match(/<th scope="row">/g)?.length, 6, 'row headers');
+  t.equal(admin.match(/<form method="post" action="\/sessions\/revoke"><input type="hidden" name="csrf" value="tok">/g)?.length, 1, 'one revoke form around the table');
+  t.equal(admin.match(/<button class="secondary" type="submit" name="ref" value="r\d">/g)?.length, 6, 'one revoke button per row');
+  t.match(admin, /<button class="secondary" type="submit" name="ref" value="r3">/);
+  t.match(admin, /alice <span class="muted">\(this session\)<\/span>/);
+  t.match(admin, /Sign out<span class="vh"> this session<\/span>/);
+  t.match(admin, /Revoke<span class="vh"> session of user1 from 192.168.1.11<\/span>/);
+  t.match(admin, /<td>2024-05-01 10:30 UTC<\/td>/);
+  // One "sign out all of" per other user, the signed-in user gets "everywhere".
+  const perUser = [...admin.matchAll(/<input type="hidden" name="user" value="([^"]+)"><button type="submit">Sign out all of ([^<]+)</g)].map((m) => m[1]);
+  t.same(perUser, ['user1', 'user2', 'user0'], 'distinct other users, first-seen order');
+  t.match(admin, /<input type="hidden" name="user" value="alice"><button type="submit">Sign out everywhere<\/button>/);
+
+  const user = renderSessionsPage({ csrfToken: 'tok', sessions: rows.slice(0, 1), isAdmin: false, username: 'alice', listAvailable: true });
+  t.notMatch(user, /Sign out all of/, 'no per-user forms for non-admins');
+  t.match(user, /Sign out everywhere/);
+
+  const cookie = renderSessionsPage({ csrfToken: 'tok', sessions: [], isAdmin: true, username: 'alice', listAvailable: false, note: 'No list in cookie mode.' });
+  t.match(cookie, /<p role="status">No list in cookie mode.<\/p>/);
+  t.notMatch(cookie, /<table/);
+  t.notMatch(cookie, /action="\/sessions\/revoke">/);
+  t.equal(cookie.match(/action="\/sessions\/revoke-user">/g)?.length, 1, 'only "sign out everywhere"');
+
+  const capped = renderSessionsPage({ csrfToken: 'tok', sessions: sessions(30), isAdmin: true, username: 'alice', listAvailable: true, maxRows: 5 });
+  t.equal(capped.match(/<th scope="row">/g)?.length, 5, 'rows capped');
+  t.match(capped, /showing 5 of 30/);
+  t.end();
+});
+
+t.test('home page', (t) => {
+  const html = renderHomePage({
+    username: 'ann',
+    role: 'viewer',
+    csrfToken: 'tok',
+    createdIso: '2024-05-01T10:00:00.000Z',
+    expiresIso: '',
+    links: [
+      { href: '/sessions', label: 'Sessions' },
+      { href: 'https://docs.example/x', label: 'Docs' },
+      { href: 'javascript:alert(1)', label: 'bad1' },
+      { href: '//evil.example', label: 'bad2' },
+      { href: '/\\evil.example', label: 'bad3' },
+      { href: 'data:text/html,x', label: 'bad4' },
+    ],
+  });
+  t.match(html, /<dd>ann<\/dd>/);
+  t.match(html, /<dd>viewer<\/dd>/);
+  t.match(html, /<time datetime="2024-05-01T10:00:00.000Z">/);
+  t.match(html, /<dd class="muted">unknown<\/dd>/);
+  t.match(html, /<a href="\/sessions">Sessions<\/a>/);
+  t.match(html, /<a href="https:\/\/docs.example\/x">Docs<\/a>/);
+  t.notMatch(html, /bad\d/, 'unsafe links dropped');
+  t.match(html, /action="\/logout"/);
+  t.end();
+});
+
+t.test('error page', (t) => {
+  const cases: Array<[number, RegExp]> = [
+    [404, /<h1>404 Not Found<\/h1>/],
+    [401, /<a href="\/login">Sign in<\/a>/],
+    [429, /<title>429 Too Many Requests — ringlet<\/title>/],
+    [200, /<h1>500 Internal Server Error<\/h1>/],
+    [Number.NaN, /<h1>500 /],
+    [499, /<h1>499 Error<\/h1>/],
+  ];
+  for (const [status, expected] of cases) t.match(renderErrorPage(status, 'm'), expected, String(status));
+  t.match(renderErrorPage(400, 'bad <thing>'), /<p role="alert">bad &lt;thing&gt;<\/p>/);
+  t.end();
+});
