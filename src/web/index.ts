@@ -12,3 +12,7 @@ export { renderErrorPage } from './pages/error.js';
 export { wantsHtml } from './accept.js';
 export { errorCodeForStatus, errorStatus, reasonPhrase } from './status.js';
 export { sendError, sendHtml, sendJson, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
+export { readBody, type ReadBodyOptions } from './body.js';
+export { parseForm, MAX_FORM_FIELDS } from './form.js';
+export { parseJsonObject } from './json.js';
+export { mediaType } from './media-type.js';
