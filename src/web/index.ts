@@ -16,3 +16,17 @@ export { readBody, type ReadBodyOptions } from './body.js';
 export { parseForm, MAX_FORM_FIELDS } from './form.js';
 export { parseJsonObject } from './json.js';
 export { mediaType } from './media-type.js';
+export {
+  MetricsRegistry,
+  METRICS_CONTENT_TYPE,
+  formatSampleValue,
+  type CounterDeclaration,
+  type GaugeDeclaration,
+  type LabelValues,
+  type Labels,
+  type MetricsRegistryOptions,
+} from './metrics.js';
+export { createLogger, formatLogLine, REDACTED_KEY_REGEXP, type LogFunction, type LogLevel, type Logger, type LoggerOptions } from './log.js';
+export { isSameOrigin, type OriginRequest, type SameOriginOptions } from './origin.js';
+export { hostAllowed } from './host.js';
+export { safeNextPath, MAX_NEXT_PATH_CHARS } from './next-path.js';
