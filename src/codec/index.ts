@@ -2,7 +2,7 @@
  * The standard codecs: strict base64url, Cookie / Set-Cookie, JWKS key ring, JWT HS256 and
  * JWE dir + A256GCM. Pure code: nothing here imports node:http.
  */
-export { decodeBase64url, encodeBase64url, encodeBase64urlText, isBase64url, tryDecodeBase64url } from './base64url.js';
+export { decodeBase64url, decodeBase64urlInto, decodedLengthBound, encodeBase64url, encodeBase64urlText, isBase64url, tryDecodeBase64url } from './base64url.js';
 export { timingSafeEqualBytes } from './timing-safe.js';
 export {
   DEFAULT_MAX_COOKIE_HEADER_BYTES,

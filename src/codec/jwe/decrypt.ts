@@ -8,12 +8,13 @@
  * exactly 16 bytes (node would accept a truncated tag); decryption; bounded inflation.
  */
 import { inflateRawSync } from 'node:zlib';
-import { tryDecodeBase64url } from '../base64url.js';
+import { decodeBase64urlInto } from '../base64url.js';
 import { joseFailure } from '../jose/failures.js';
 import { checkCommonHeaderPolicy, decodeProtectedHeader, typMatches } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
 import { DEFAULT_MAX_TOKEN_BYTES, resolveByteLimit } from '../jose/limits.js';
-import { aesGcmDecrypt } from '../jose/primitives.js';
+import { aesGcmDecrypt, GCM_IV_BYTES, GCM_TAG_BYTES } from '../jose/primitives.js';
+import { ivScratch, segmentBuffer, tagScratch } from '../jose/scratch.js';
 import type { EncryptionKey, KeyRing } from '../jwk/key-ring.js';
 
 /** Default bound on the inflated plaintext of a `zip: "DEF"` token. */
@@ -77,12 +78,18 @@ export function decryptCompactJwe(token: string, ring: KeyRing, options?: Decryp
   if (zip && options?.allowZip !== true) throw joseFailure('ERR_UNSUPPORTED_ALG');
 
   if (dot3 - dot2 - 1 !== IV_CHARS || token.length - dot4 - 1 !== TAG_CHARS) throw joseFailure('ERR_MALFORMED');
-  const iv = tryDecodeBase64url(token.slice(dot2 + 1, dot3));
-  const ciphertext = tryDecodeBase64url(token.slice(dot3 + 1, dot4));
-  const tag = tryDecodeBase64url(token.slice(dot4 + 1));
-  if (iv === undefined || ciphertext === undefined || tag === undefined) throw joseFailure('ERR_MALFORMED');
+  // Decoded straight from the token into reusable buffers: no segment strings, no allocation.
+  const ciphertext = segmentBuffer(dot4 - dot3 - 1);
+  const ciphertextBytes = decodeBase64urlInto(token, dot3 + 1, dot4, ciphertext, 0);
+  if (
+    decodeBase64urlInto(token, dot2 + 1, dot3, ivScratch, 0) !== GCM_IV_BYTES ||
+    decodeBase64urlInto(token, dot4 + 1, token.length, tagScratch, 0) !== GCM_TAG_BYTES ||
+    ciphertextBytes < 0
+  ) {
+    throw joseFailure('ERR_MALFORMED');
+  }
 
-  const decrypted = aesGcmDecrypt(key.cipher, key.key, iv, ciphertext, tag, aad);
+  const decrypted = aesGcmDecrypt(key.cipher, key.key, ivScratch, ciphertext.subarray(0, ciphertextBytes), tagScratch, aad);
   if (decrypted === undefined) throw joseFailure('ERR_DECRYPTION_FAILED');
   const plaintext = zip ? inflateBounded(decrypted, maxInflatedBytes) : decrypted;
   return { plaintext, header, kid: key.kid, keyIsCurrent: key === ring.encryptionKey };

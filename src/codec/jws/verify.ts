@@ -8,7 +8,8 @@
  * no header can choose the algorithm.
  */
 import { timingSafeEqualBytes } from '../timing-safe.js';
-import { tryDecodeBase64url } from '../base64url.js';
+import { decodeBase64urlInto, tryDecodeBase64url } from '../base64url.js';
+import { macScratch } from '../jose/scratch.js';
 import { joseFailure } from '../jose/failures.js';
 import { checkCommonHeaderPolicy, decodeProtectedHeader, typMatches } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
@@ -17,6 +18,7 @@ import { hmacSha256 } from '../jose/primitives.js';
 import type { KeyRing, SigningKey } from '../jwk/key-ring.js';
 
 /** HS256 MAC length: 32 bytes, 43 base64url characters. */
+const HS256_MAC_BYTES = 32;
 const HS256_MAC_CHARS = 43;
 
 export interface VerifyJwsOptions {
@@ -37,23 +39,38 @@ export interface VerifiedJws {
   kid: string;
 }
 
+/** @internal A verified JWS whose payload is still encoded in `token[payloadStart, payloadEnd)`. */
+export interface VerifiedJwsRange {
+  header: ProtectedHeader;
+  kid: string;
+  payloadStart: number;
+  payloadEnd: number;
+}
+
 /**
  * Verify an HS256 compact JWS against the ring.
  * @throws RingletError ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNKNOWN_KEY, ERR_BAD_SIGNATURE,
  *   ERR_UNSUPPORTED_ALG, ERR_CLAIM_INVALID (typ)
  */
 export function verifyCompactJws(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJws {
+  const { header, kid, payloadStart, payloadEnd } = verifyJwsRange(token, ring, options);
+  const payload = tryDecodeBase64url(token.slice(payloadStart, payloadEnd));
+  if (payload === undefined) throw joseFailure('ERR_MALFORMED');
+  return { payload, header, kid };
+}
+
+/** @internal Everything but decoding the payload, which the caller does where it needs it. */
+export function verifyJwsRange(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJwsRange {
   const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
   if (typeof token !== 'string') throw joseFailure('ERR_MALFORMED');
   if (token.length > maxTokenBytes) throw joseFailure('ERR_TOO_LARGE');
   const dot1 = token.indexOf('.');
   const dot2 = dot1 === -1 ? -1 : token.indexOf('.', dot1 + 1);
   if (dot2 === -1 || token.indexOf('.', dot2 + 1) !== -1) throw joseFailure('ERR_MALFORMED');
-  const encodedHeader = token.slice(0, dot1);
-  const encodedMac = token.slice(dot2 + 1);
-  if (encodedMac.length !== HS256_MAC_CHARS) throw joseFailure('ERR_BAD_SIGNATURE');
+  if (token.length - dot2 - 1 !== HS256_MAC_CHARS) throw joseFailure('ERR_BAD_SIGNATURE');
 
   // Fast path: a header this ring wrote itself is already known to pass the policy.
+  const encodedHeader = token.slice(0, dot1);
   const issued = ring.issuedJwsHeaders.get(encodedHeader);
   let header: ProtectedHeader;
   let key: SigningKey;
@@ -65,18 +82,18 @@ export function verifyCompactJws(token: string, ring: KeyRing, options?: VerifyJ
     key = keyForHeader(header, ring, options?.allowMissingKid === true);
   }
 
-  const mac = tryDecodeBase64url(encodedMac);
-  if (mac === undefined || !timingSafeEqualBytes(mac, hmacSha256(key.key, token.slice(0, dot2)))) {
+  // Length is fixed (checked above), then a constant-time comparison.
+  if (
+    decodeBase64urlInto(token, dot2 + 1, token.length, macScratch, 0) !== HS256_MAC_BYTES ||
+    !timingSafeEqualBytes(macScratch, hmacSha256(key.key, token.slice(0, dot2)))
+  ) {
     throw joseFailure('ERR_BAD_SIGNATURE');
   }
 
   const requireTyp = options?.requireTyp;
   if (issued === undefined) checkJwsHeaderPolicy(header, requireTyp);
   else if (requireTyp !== undefined && !typMatches(header['typ'], requireTyp)) throw joseFailure('ERR_CLAIM_INVALID');
-
-  const payload = tryDecodeBase64url(token.slice(dot1 + 1, dot2));
-  if (payload === undefined) throw joseFailure('ERR_MALFORMED');
-  return { payload, header, kid: key.kid };
+  return { header, kid: key.kid, payloadStart: dot1 + 1, payloadEnd: dot2 };
 }
 
 function keyForHeader(header: ProtectedHeader, ring: KeyRing, allowMissingKid: boolean): SigningKey {

@@ -7,7 +7,9 @@ import { checkClaims } from '../jose/claims.js';
 import type { ClaimsOptions } from '../jose/claims.js';
 import { isJsonObject } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
-import { verifyCompactJws } from '../jws/verify.js';
+import { decodeBase64urlInto } from '../base64url.js';
+import { segmentBuffer } from '../jose/scratch.js';
+import { verifyJwsRange } from '../jws/verify.js';
 import type { VerifyJwsOptions } from '../jws/verify.js';
 import type { KeyRing } from '../jwk/key-ring.js';
 
@@ -27,10 +29,13 @@ export interface VerifiedJwt {
  * @example const { claims } = verifyJwt(bearer, ring, { audience: 'ringlet' })
  */
 export function verifyJwt(token: string, ring: KeyRing, options?: VerifyJwtOptions): VerifiedJwt {
-  const { payload, header, kid } = verifyCompactJws(token, ring, options);
+  const { header, kid, payloadStart, payloadEnd } = verifyJwsRange(token, ring, options);
+  const payload = segmentBuffer(payloadEnd - payloadStart);
+  const payloadBytes = decodeBase64urlInto(token, payloadStart, payloadEnd, payload, 0);
+  if (payloadBytes < 0) throw joseFailure('ERR_MALFORMED');
   let claims: unknown;
   try {
-    claims = JSON.parse(payload.toString('utf8'));
+    claims = JSON.parse(payload.toString('utf8', 0, payloadBytes));
   } catch {
     throw joseFailure('ERR_MALFORMED');
   }
