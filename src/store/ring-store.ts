@@ -79,37 +79,37 @@ class Created implements CreatedSession {
   readonly id: string;
   readonly evicted: EvictedSession | undefined;
   readonly reclaimedExpired: number;
-  private readonly slot: number;
-  private readonly generation: number;
+  readonly #slot: number;
+  readonly #generation: number;
 
   constructor(id: string, slot: number, generation: number, evicted: EvictedSession | undefined, reclaimedExpired: number) {
     this.id = id;
-    this.slot = slot;
-    this.generation = generation;
+    this.#slot = slot;
+    this.#generation = generation;
     this.evicted = evicted;
     this.reclaimedExpired = reclaimedExpired;
   }
 
   get ref(): string {
-    return encodeRef(this.slot, this.generation);
+    return encodeRef(this.#slot, this.#generation);
   }
 }
 
 class Evicted implements EvictedSession {
   readonly user: string;
   readonly reason: EvictionReason;
-  private readonly slot: number;
-  private readonly generation: number;
+  readonly #slot: number;
+  readonly #generation: number;
 
   constructor(user: string, reason: EvictionReason, slot: number, generation: number) {
     this.user = user;
     this.reason = reason;
-    this.slot = slot;
-    this.generation = generation;
+    this.#slot = slot;
+    this.#generation = generation;
   }
 
   get ref(): string {
-    return encodeRef(this.slot, this.generation);
+    return encodeRef(this.#slot, this.#generation);
   }
 
   toJSON(): { ref: string; user: string; reason: EvictionReason } {
