@@ -1,16 +1,74 @@
 #!/usr/bin/env node
-// Placeholder until the server lands (issue 4): proves the bin entry builds and runs.
-import { createServer } from 'node:http';
+/**
+ * `ringlet` command line: serve, keygen, passwd, profile check. Each command validates its
+ * arguments with node:util parseArgs and has its own --help. Exit codes: 0 ok, 1 runtime
+ * failure, 2 usage or configuration error.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, RingletError } from '../errors.js';
+import { runKeygen } from './keygen.js';
+import { runPasswd } from './passwd.js';
+import { runProfileCheck } from './profile-check.js';
+import { runServe } from './serve.js';
 
-const port = Number(process.env['RINGLET_PORT'] ?? 8080);
-const host = process.env['RINGLET_HOST'] ?? '127.0.0.1';
-const server = createServer((_req, res) => {
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end('ringlet: server not yet implemented\n');
-});
-server.listen(port, host, () => {
-  process.stderr.write(`ringlet placeholder listening on http://${host}:${port}/\n`);
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => server.close(() => process.exit(0)));
+const USAGE = `ringlet — a tiny, memory-bounded session server
+
+Usage:
+  ringlet serve [options]            run the server (default: embedded-default profile, 127.0.0.1:8080)
+  ringlet keygen [--keys PATH]       create or rotate a JWKS key file (mode 0600)
+  ringlet passwd USER [--role R]     set a user's password, read from stdin
+  ringlet profile check NAME|PATH    validate a device profile and show its memory footprint
+  ringlet --version | --help
+
+Run "ringlet COMMAND --help" for the options of a command.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return runServe(rest);
+    case 'keygen':
+      return runKeygen(rest);
+    case 'passwd':
+      return runPasswd(rest);
+    case 'profile':
+      return runProfileCheck(rest);
+    case '--version':
+    case '-v':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`ringlet: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ringlet: configuration error: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof RingletError) {
+      process.stderr.write(`ringlet: ${err.message} (${err.code})\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`ringlet: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { MAX_SCRYPT_MEMORY_BYTES } from '../users/index.js';
 import {
   ALLOWED_NODE_FLAG_RE,
   INTEGER_FIELDS,
@@ -102,8 +103,6 @@ function parseNodeFlags(source: string, value: unknown): string[] {
   });
 }
 
-/** Per-hash scrypt memory ceiling: above this one login could exhaust a small device. */
-export const MAX_SCRYPT_MEMORY_BYTES = 256 * 1024 * 1024;
 
 function checkRelations(p: DeviceProfile, source: string): void {
   if (p.maxSessionsPerUser > p.capacity) {
@@ -114,6 +113,10 @@ function checkRelations(p: DeviceProfile, source: string): void {
   }
   if (p.throttleBaseDelayMs > p.throttleMaxDelayMs) {
     fail(source, 'throttleBaseDelayMs', `must not exceed throttleMaxDelayMs (${p.throttleMaxDelayMs})`);
+  }
+  if (p.throttleForgetAfterMs < p.throttleMaxDelayMs) {
+    // A key must not be forgotten while its back-off is still running.
+    fail(source, 'throttleForgetAfterMs', `must be at least throttleMaxDelayMs (${p.throttleMaxDelayMs})`);
   }
   if (p.headersTimeoutMs > p.requestTimeoutMs) {
     // node:http requires headersTimeout <= requestTimeout.

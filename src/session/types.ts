@@ -57,7 +57,8 @@ export interface SessionManager {
   /** A bearer credential: a JWT, or (RAM mode) a store id sent as `Authorization: Bearer`. */
   resolveBearer(token: string, touch: boolean): Session | undefined;
   revoke(session: Session): void;
-  revokeUser(user: string): number;
+  /** Ends every session of `user`; the count in RAM mode, undefined where it cannot be known (cookie mode). */
+  revokeUser(user: string): number | undefined;
   /** Revoke by non-secret ref (admin list); undefined when the ref is unknown. */
   revokeRef(ref: string): { user: string } | undefined;
   /** Live sessions, or undefined when the mode cannot list them (cookie mode). */

@@ -45,6 +45,7 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
   ['idle above absolute', { idleTimeoutMs: 7200000, absoluteTimeoutMs: 3600000 }, /^idleTimeoutMs: must not exceed absoluteTimeoutMs/],
   ['headers timeout above request timeout', { headersTimeoutMs: 20000, requestTimeoutMs: 10000 }, /^headersTimeoutMs: must not exceed requestTimeoutMs/],
   ['throttle base above max', { throttleBaseDelayMs: 10000, throttleMaxDelayMs: 1000 }, /^throttleBaseDelayMs: must not exceed/],
+  ['forget before back-off ends', { throttleMaxDelayMs: 600000, throttleForgetAfterMs: 60000 }, /^throttleForgetAfterMs: must be at least throttleMaxDelayMs/],
   ['scrypt memory absurd', { scryptLogN: 20, scryptR: 32 }, /^scryptR: 128 \* 2\^scryptLogN \* scryptR must be at most/],
   ['node flag not allowed', { nodeFlags: ['--inspect=0.0.0.0'] }, /^nodeFlags\[0\]: must be one of/],
   ['node flags not an array', { nodeFlags: '--jitless' }, /^nodeFlags: must be an array/],

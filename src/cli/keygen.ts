@@ -1,0 +1,52 @@
+/** `ringlet keygen`: create a JWKS key file, or rotate one (fresh keys in front, old ones kept to verify). */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { generateJwks, loadKeyRing, rotateJwks, type JwkSet } from '../codec/index.js';
+import { writeSecretFileAtomic } from '../util/secret-file.js';
+
+const HELP = `Usage: ringlet keygen [--keys PATH] [--keep N]
+
+Creates PATH (default ./ringlet-keys.json, RINGLET_KEYS) with one A256GCM key (cookie
+sessions) and one HS256 key (bearer tokens), mode 0600. If PATH exists, rotates it: new
+keys go in front and issue from now on; old keys stay to accept what they issued.
+--keep N keeps at most N keys of each kind (default 3), dropping the oldest.
+`;
+
+/** At most `keep` keys of each kind, newest (first) kept: rotation must not grow the file forever. */
+function keepNewest(jwks: JwkSet, keep: number): JwkSet {
+  const seen = new Map<string, number>();
+  return {
+    keys: jwks.keys.filter((jwk) => {
+      const kind = jwk.alg === 'HS256' || jwk.use === 'sig' ? 'sig' : 'enc';
+      const n = (seen.get(kind) ?? 0) + 1;
+      seen.set(kind, n);
+      return n <= keep;
+    }),
+  };
+}
+
+export function runKeygen(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { keys: { type: 'string' }, keep: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const path = values.keys ?? process.env['RINGLET_KEYS'] ?? 'ringlet-keys.json';
+  const keep = values.keep === undefined ? 3 : Number(values.keep);
+  if (!Number.isInteger(keep) || keep < 1 || keep > 16) {
+    process.stderr.write('ringlet keygen: --keep must be an integer from 1 to 16\n');
+    return 2;
+  }
+  let jwks;
+  if (existsSync(path)) {
+    const text = readFileSync(path, 'utf8');
+    loadKeyRing(text, { source: path }); // refuse to rotate a broken file
+    jwks = keepNewest(rotateJwks(text, { source: path }), keep);
+    process.stdout.write(`rotated ${path}: new keys issue from now on\n`);
+  } else {
+    jwks = generateJwks();
+    process.stdout.write(`created ${path}\n`);
+  }
+  writeSecretFileAtomic(path, `${JSON.stringify(jwks, null, 2)}\n`);
+  return 0;
+}

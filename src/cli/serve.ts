@@ -1,0 +1,43 @@
+/** `ringlet serve`: resolve configuration, refuse to start over budget, run until a signal. */
+import { INTEGER_FIELDS, kebabCase, envName } from '../config/profile-schema.js';
+import { computeFootprint, formatFootprint } from '../config/footprint.js';
+import { startServer } from '../server/start.js';
+import { resolveServeConfig } from './serve-config.js';
+
+const HELP = `Usage: ringlet serve [options]
+
+  --profile NAME|PATH     device profile (default embedded-default; RINGLET_PROFILE)
+  --host ADDR             listen address (default 127.0.0.1; RINGLET_HOST)
+  --port N                listen port (default 8080; RINGLET_PORT)
+  --users PATH            users file (default ./ringlet-users.json; created at first start)
+  --keys PATH             JWKS key file (created if missing; without it keys live in memory)
+  --mode ram|cookie       session mode (overrides the profile)
+  --tls-cert PATH --tls-key PATH   serve HTTPS (cookies become Secure with the __Host- prefix)
+  --behind-tls            a TLS-terminating proxy is in front (Secure, __Host- cookies)
+  --allowed-host HOST     Host header values served (repeatable; default: IP literals, localhost)
+  --trusted-proxy IP      peer whose X-Forwarded-* headers are believed (repeatable)
+  --cors-origin ORIGIN    origin allowed for CORS with credentials (repeatable)
+  --upstream URL          reverse-proxy every other path to this admin UI for signed-in users
+  --snapshot PATH         RAM-mode snapshot file on tmpfs (written on SIGTERM/SIGHUP)
+  --user-header NAME --groups-header NAME   identity header names (Remote-User, Remote-Groups)
+  --log-level LEVEL       debug, info, warn, error (default info)
+
+Every profile field is also a flag and an environment variable, e.g.
+${Object.keys(INTEGER_FIELDS).slice(0, 3).map((f) => `  --${kebabCase(f)} N  (${envName(f)})`).join('\n')}
+  ... (see README "Configuration reference")
+`;
+
+export async function runServe(argv: string[]): Promise<number> {
+  const config = resolveServeConfig(argv, process.env);
+  if (config.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const footprint = computeFootprint(config.profile);
+  process.stderr.write(`${formatFootprint(config.profile.name, footprint)}\n`);
+  await startServer({
+    profile: config.profile,
+    options: config.options,
+  });
+  return -1; // keep running; signals end the process
+}

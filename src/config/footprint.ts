@@ -1,0 +1,68 @@
+/**
+ * What a profile costs in memory, computed before the server accepts a request. The server
+ * refuses to start when the total exceeds `memoryBudgetBytes`.
+ *
+ * Exact parts: the store (its typed arrays), the throttle table. Bounded estimates: the
+ * revocation tables, password hashing (scrypt's 128·N·r bytes per concurrent hash),
+ * connection buffers (headers + body per connection). The runtime baseline is a measured
+ * constant (bench/ re-measures it and checks every profile's peak RSS against its budget).
+ */
+import { storeFootprintBytes } from '../store/index.js';
+import { throttleFootprintBytes } from '../users/index.js';
+import { revocationFootprintBytes } from '../session/revocation.js';
+import type { DeviceProfile } from './profile-schema.js';
+
+const MiB = 1024 * 1024;
+
+/**
+ * RSS of Node 20 running ringlet's code before the first request, measured on x86_64
+ * (a bare node:http server idles at ~43 MiB; ringlet's modules add ~3 MiB). Rounded up.
+ */
+export const RUNTIME_BASELINE_BYTES = 48 * MiB;
+
+/** Per open connection beyond header/body buffers: socket, parser, request objects (~16 KiB measured order). */
+export const CONNECTION_OVERHEAD_BYTES = 16 * 1024;
+
+export interface FootprintPart {
+  part: string;
+  bytes: number;
+  exact: boolean;
+  note: string;
+}
+
+export interface Footprint {
+  parts: FootprintPart[];
+  totalBytes: number;
+  budgetBytes: number;
+  fits: boolean;
+  storeBytes: number;
+}
+
+export function computeFootprint(p: DeviceProfile): Footprint {
+  const storeBytes = p.mode === 'ram'
+    ? storeFootprintBytes({ capacity: p.capacity, slotBytes: p.slotBytes, maxSessionsPerUser: p.maxSessionsPerUser, idleTimeoutMs: p.idleTimeoutMs, absoluteTimeoutMs: p.absoluteTimeoutMs })
+    : 0;
+  const hashBytes = p.hashConcurrency * 128 * 2 ** p.scryptLogN * p.scryptR;
+  const parts: FootprintPart[] = [
+    { part: 'runtime', bytes: RUNTIME_BASELINE_BYTES, exact: false, note: 'Node 20 + ringlet code, measured' },
+    { part: 'store', bytes: storeBytes, exact: true, note: p.mode === 'ram' ? `${p.capacity} slots of ${p.slotBytes} B data` : 'cookie mode: no store' },
+    { part: 'throttle', bytes: throttleFootprintBytes(p.throttleEntries), exact: true, note: `${p.throttleEntries} entries` },
+    { part: 'revocation', bytes: revocationFootprintBytes(p.revocationEntries), exact: false, note: `${p.revocationEntries} entries per table, bounded` },
+    { part: 'hashing', bytes: hashBytes, exact: true, note: `${p.hashConcurrency} x scrypt 128*2^${p.scryptLogN}*${p.scryptR}` },
+    { part: 'connections', bytes: p.maxConnections * (p.maxHeaderBytes + p.maxBodyBytes + CONNECTION_OVERHEAD_BYTES), exact: false, note: `${p.maxConnections} x (headers + body + ${CONNECTION_OVERHEAD_BYTES} B)` },
+  ];
+  const totalBytes = parts.reduce((sum, x) => sum + x.bytes, 0);
+  return { parts, totalBytes, budgetBytes: p.memoryBudgetBytes, fits: totalBytes <= p.memoryBudgetBytes, storeBytes };
+}
+
+export function formatBytes(n: number): string {
+  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function formatFootprint(name: string, f: Footprint): string {
+  const lines = [`profile ${name}: footprint ${formatBytes(f.totalBytes)} of budget ${formatBytes(f.budgetBytes)} (${f.fits ? 'fits' : 'OVER BUDGET'})`];
+  for (const p of f.parts) lines.push(`  ${p.part.padEnd(12)} ${formatBytes(p.bytes).padStart(10)}  ${p.exact ? 'exact   ' : 'estimate'}  ${p.note}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,169 @@
+/**
+ * The request pipeline: Host allow-list → CORS → route → handler, with one boundary that
+ * turns any unexpected failure into a short 500 without request data in the log.
+ */
+import { isIP } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostAllowed, sendError, wantsHtml } from '../web/index.js';
+import { currentSession, passwordChangeRequired } from './guards.js';
+import { clientAddressOf } from './forwarded.js';
+import { getAuth } from './routes/auth.js';
+import { getHealth } from './routes/health.js';
+import { getHome } from './routes/home.js';
+import { getLogin, postLogin } from './routes/login.js';
+import { postLogout } from './routes/logout.js';
+import { getMetrics } from './routes/metrics.js';
+import { getPassword, postPassword } from './routes/password.js';
+import { getSession } from './routes/session.js';
+import { getSessions, postRevokeSession, postRevokeToken, postRevokeUser } from './routes/sessions.js';
+import { postToken } from './routes/token.js';
+import type { AppDeps, RequestContext } from './context.js';
+
+type Handler = (ctx: RequestContext) => void | Promise<void>;
+
+interface Route {
+  name: string;
+  GET?: Handler;
+  POST?: Handler;
+  /** Reachable while a generated password has not been changed yet. */
+  beforePasswordChange?: boolean;
+}
+
+/** The paths ringlet owns; everything else is 404, or the upstream's when one is configured. */
+const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
+  ['/login', { name: 'login', GET: getLogin, POST: postLogin, beforePasswordChange: true }],
+  ['/logout', { name: 'logout', POST: postLogout, beforePasswordChange: true }],
+  ['/session', { name: 'session', GET: getSession, beforePasswordChange: true }],
+  ['/password', { name: 'password', GET: getPassword, POST: postPassword, beforePasswordChange: true }],
+  ['/auth', { name: 'auth', GET: getAuth, beforePasswordChange: true }],
+  ['/token', { name: 'token', POST: postToken, beforePasswordChange: true }],
+  ['/sessions', { name: 'sessions', GET: getSessions }],
+  ['/sessions/revoke', { name: 'sessions_revoke', POST: postRevokeSession }],
+  ['/sessions/revoke-user', { name: 'sessions_revoke_user', POST: postRevokeUser }],
+  ['/tokens/revoke', { name: 'tokens_revoke', POST: postRevokeToken }],
+  ['/metrics', { name: 'metrics', GET: getMetrics, beforePasswordChange: true }],
+  ['/healthz', { name: 'healthz', GET: getHealth, beforePasswordChange: true }],
+]);
+
+const HOME_ROUTE: Route = { name: 'home', GET: getHome };
+
+export const OWNED_PATHS: readonly string[] = [...ROUTES.keys()];
+
+const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, X-CSRF-Token, X-Ringlet-No-Touch';
+const CORS_MAX_AGE_SECONDS = '600';
+
+/** Without an explicit allow-list: IP literals and localhost (DNS rebinding needs a DNS name). */
+function defaultHostAllowed(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d{1,5}$/, '');
+  return isIP(name) !== 0 || name.toLowerCase() === 'localhost';
+}
+
+function applyCors(ctx: RequestContext, allowedMethods: string): 'preflight-done' | 'refused' | 'continue' {
+  const origin = ctx.req.headers.origin;
+  if (origin === undefined) return 'continue';
+  const allowed = ctx.deps.options.corsOrigins.includes(origin);
+  if (allowed) {
+    // Never `*` with credentials: the one configured origin is echoed.
+    ctx.res.setHeader('Access-Control-Allow-Origin', origin);
+    ctx.res.setHeader('Access-Control-Allow-Credentials', 'true');
+    ctx.res.setHeader('Vary', 'Origin');
+  }
+  if (ctx.req.method !== 'OPTIONS') return 'continue';
+  if (!allowed) return 'refused';
+  ctx.res.writeHead(204, {
+    'Access-Control-Allow-Methods': allowedMethods,
+    'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS,
+    'Access-Control-Max-Age': CORS_MAX_AGE_SECONDS,
+    'Cache-Control': 'no-store',
+  });
+  ctx.res.end();
+  return 'preflight-done';
+}
+
+export type UpstreamHandler = (ctx: RequestContext) => void;
+
+export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: IncomingMessage, res: ServerResponse) => void {
+  const { log, metrics } = deps;
+  return (req, res) => {
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const ctx: RequestContext = {
+      req,
+      res,
+      deps,
+      path,
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      clientAddress: clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.options.trustedProxies),
+      route: 'unknown',
+      resolution: null,
+    };
+    if (deps.stopping.value) res.setHeader('Connection', 'close');
+    res.on('finish', () => {
+      const status = res.statusCode;
+      metrics.inc('http_requests_total', { route: ctx.route, class: `${Math.floor(status / 100)}xx` });
+      const level = status >= 500 ? 'warn' : 'debug';
+      log[level]('request', { route: ctx.route, method: req.method, status, durationMs: Math.round((performance.now() - started) * 10) / 10, client: ctx.clientAddress });
+    });
+    try {
+      const done = dispatch(ctx, upstream);
+      if (done instanceof Promise) done.catch((err: unknown) => internalError(ctx, err));
+    } catch (err) {
+      internalError(ctx, err);
+    }
+  };
+}
+
+function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined): void | Promise<void> {
+  const { req, res, deps } = ctx;
+  const host = req.headers.host ?? '';
+  const hostOk = deps.options.allowedHosts.length > 0 ? hostAllowed(host, deps.options.allowedHosts) : defaultHostAllowed(host);
+  if (!hostOk) {
+    ctx.route = 'host_refused';
+    deps.log.warn('host_refused', { client: ctx.clientAddress });
+    return sendError(req, res, 421, 'this host name is not served here');
+  }
+  // `/` is ringlet's own landing page unless an upstream admin UI lives there.
+  const route = ROUTES.get(ctx.path) ?? (ctx.path === '/' && upstream === undefined ? HOME_ROUTE : undefined);
+  if (route === undefined) {
+    if (upstream !== undefined) {
+      ctx.route = 'upstream';
+      return upstream(ctx);
+    }
+    ctx.route = 'not_found';
+    return sendError(req, res, 404, 'not found');
+  }
+  ctx.route = route.name;
+  const methods = [route.GET ? 'GET, HEAD' : '', route.POST ? 'POST' : '', 'OPTIONS'].filter(Boolean).join(', ');
+  const cors = applyCors(ctx, methods);
+  if (cors === 'preflight-done') return;
+  if (cors === 'refused') return sendError(req, res, 403, 'origin not allowed');
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  if (method === 'OPTIONS') {
+    res.writeHead(204, { Allow: methods, 'Cache-Control': 'no-store' });
+    res.end();
+    return;
+  }
+  const handler = method === 'GET' ? route.GET : method === 'POST' ? route.POST : undefined;
+  if (handler === undefined) return sendError(req, res, 405, 'method not allowed', { Allow: methods });
+  if (!route.beforePasswordChange) {
+    const session = currentSession(ctx);
+    if (session !== undefined && passwordChangeRequired(ctx, session)) {
+      if (wantsHtml(req.headers.accept)) {
+        res.writeHead(303, { Location: `/password?next=${encodeURIComponent(ctx.path)}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
+        res.end();
+        return;
+      }
+      return sendError(req, res, 403, 'password change required');
+    }
+  }
+  return handler(ctx);
+}
+
+function internalError(ctx: RequestContext, err: unknown): void {
+  // The message of our own code only: never the request, its headers or its body.
+  ctx.deps.log.error('internal_error', { route: ctx.route, error: err instanceof Error ? err.name + ': ' + err.message : 'unknown' });
+  if (!ctx.res.headersSent) sendError(ctx.req, ctx.res, 500, 'internal error');
+  else ctx.res.destroy();
+}

@@ -1,0 +1,84 @@
+/**
+ * Password login policy: throttle first (cheap, before any hashing), then the bounded
+ * hashing pool, then a verify that costs the same for unknown users as for known ones.
+ * Every outcome is one of a closed set, so routes, metrics and logs cannot disagree.
+ */
+import { RingletError } from '../errors.js';
+import type { MonotonicClock } from '../util/clock.js';
+import type { Role } from './options.js';
+import type { HashLimiter, LoginThrottle, ScryptCost, UsersDb } from '../users/index.js';
+import { dummyVerify, verifyPassword } from '../users/index.js';
+
+export type LoginOutcome =
+  | { result: 'success'; user: string; role: Role; mustChangePassword: boolean }
+  | { result: 'failure' }
+  | { result: 'throttled'; retryAfterMs: number }
+  | { result: 'busy'; retryAfterMs: number };
+
+/** Bounds on what is hashed at all: longer input is refused before any work. */
+export const MAX_USERNAME_CHARS = 64;
+export const MAX_PASSWORD_BYTES = 1024;
+
+export interface LoginServiceDeps {
+  users: () => UsersDb;
+  limiter: HashLimiter;
+  throttle: LoginThrottle;
+  cost: ScryptCost;
+  clock: MonotonicClock;
+  /** Retry-After for a busy hashing pool. */
+  busyRetryAfterMs: number;
+}
+
+/**
+ * IPv6 clients are keyed by their /64: one host usually holds a whole /64 and could rotate
+ * through it to dodge a per-address counter.
+ */
+export function addressKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => (g.replace(/^0+(?=.)/, '') || '0').toLowerCase()).join(':')}::/64`;
+}
+
+export class LoginService {
+  constructor(private readonly deps: LoginServiceDeps) {}
+
+  private throttleKeys(username: string, clientAddress: string): [string, string] {
+    return [`ip:${addressKey(clientAddress)}`, `user:${username.toLowerCase()}`];
+  }
+
+  /** The wait (ms) before this address or user may try again; 0 when allowed. */
+  throttledFor(username: string, clientAddress: string): number {
+    const now = this.deps.clock.now();
+    const [ipKey, userKey] = this.throttleKeys(username, clientAddress);
+    return Math.max(this.deps.throttle.check(ipKey, now), this.deps.throttle.check(userKey, now));
+  }
+
+  async authenticate(username: string, password: string, clientAddress: string): Promise<LoginOutcome> {
+    const wait = this.throttledFor(username, clientAddress);
+    if (wait > 0) return { result: 'throttled', retryAfterMs: wait };
+    const user = username.length <= MAX_USERNAME_CHARS ? this.deps.users().get(username) : undefined;
+    let ok: boolean;
+    try {
+      ok = await this.deps.limiter.run(() =>
+        user !== undefined ? verifyPassword(password, user.hash) : dummyVerify(password, this.deps.cost).then(() => false),
+      );
+    } catch (err) {
+      if (err instanceof RingletError && err.code === 'ERR_BUSY') return { result: 'busy', retryAfterMs: this.deps.busyRetryAfterMs };
+      throw err;
+    }
+    const [ipKey, userKey] = this.throttleKeys(username, clientAddress);
+    const now = this.deps.clock.now();
+    if (!ok || user === undefined) {
+      this.deps.throttle.recordFailure(ipKey, now);
+      this.deps.throttle.recordFailure(userKey, now);
+      return { result: 'failure' };
+    }
+    // Only the user's counter resets: an attacker holding one valid account must not be
+    // able to wipe their address's failures by logging into it between guesses.
+    this.deps.throttle.recordSuccess(userKey);
+    return { result: 'success', user: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
+  }
+}

@@ -1,0 +1,31 @@
+/** The metrics ringlet exports (names get the `ringlet_` prefix). Label values are fixed lists. */
+import { MetricsRegistry } from '../web/index.js';
+import type { HashLimiter, LoginThrottle } from '../users/index.js';
+import type { AppDeps } from './context.js';
+
+export const ROUTE_LABELS = [
+  'login', 'logout', 'session', 'password', 'auth', 'token', 'sessions', 'sessions_revoke', 'sessions_revoke_user',
+  'tokens_revoke', 'metrics', 'healthz', 'home', 'upstream', 'not_found', 'host_refused', 'unknown', 'parser',
+] as const;
+
+export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimiter, throttle: LoginThrottle): MetricsRegistry {
+  const stats = () => deps.sessions.stats();
+  return new MetricsRegistry()
+    .gauge({ name: 'sessions_active', help: 'Live sessions in the RAM store (NaN in cookie mode: not stored).', collect: () => stats().active ?? NaN })
+    .gauge({ name: 'sessions_capacity', help: 'RAM store capacity (NaN in cookie mode).', collect: () => stats().capacity ?? NaN })
+    .gauge({ name: 'sessions_created_total', help: 'Sessions created since start.', collect: () => stats().created })
+    .gauge({ name: 'sessions_evicted_total', help: 'Sessions evicted to make room (LRU or per-user cap).', collect: () => stats().evicted })
+    .gauge({ name: 'sessions_expired_total', help: 'Sessions that expired.', labels: { reason: ['idle', 'absolute'] }, collect: (l) => (l['reason'] === 'idle' ? stats().expiredIdle : stats().expiredAbsolute) })
+    .gauge({ name: 'sessions_destroyed_total', help: 'Sessions ended by logout or revocation.', collect: () => stats().destroyed })
+    .gauge({ name: 'store_bytes', help: 'Bytes allocated by the RAM store (fixed at start).', collect: () => stats().storeBytes })
+    .gauge({ name: 'revocation_entries', help: 'Entries in the bounded revocation tables.', collect: () => stats().revocationEntries })
+    .counter({ name: 'logins_total', help: 'Login attempts by result.', labels: { result: ['success', 'failure', 'throttled', 'busy'] } })
+    .counter({ name: 'tokens_issued_total', help: 'Bearer tokens issued.' })
+    .gauge({ name: 'password_hashes_in_flight', help: 'scrypt computations running now.', collect: () => limiter.stats().inFlight })
+    .gauge({ name: 'password_hashes_rejected_total', help: 'Logins refused because the hashing pool was busy.', collect: () => limiter.stats().rejected })
+    .gauge({ name: 'throttle_entries_used', help: 'Occupied entries of the fixed login-throttle table.', collect: () => throttle.stats().used })
+    .counter({ name: 'http_requests_total', help: 'HTTP responses by route and status class.', labels: { route: ROUTE_LABELS, class: ['1xx', '2xx', '3xx', '4xx', '5xx'] } })
+    .counter({ name: 'upstream_errors_total', help: 'Proxied requests the upstream did not answer.' })
+    .gauge({ name: 'process_resident_memory_bytes', help: 'Resident set size of the process.', collect: () => process.memoryUsage.rss() })
+    .gauge({ name: 'process_heap_used_bytes', help: 'V8 heap in use.', collect: () => process.memoryUsage().heapUsed });
+}

@@ -1,0 +1,87 @@
+/**
+ * GET/POST /password: change the signed-in user's password. The current password is checked
+ * through the login service (throttled, bounded hashing); afterwards the browser gets a
+ * fresh session, and the user's other sessions end when asked (the default).
+ */
+import { checkNewPassword, hashPassword, setUserPassword } from '../../users/index.js';
+import { RingletError } from '../../errors.js';
+import { renderPasswordPage, safeNextPath, sendError, sendHtml, sendJson, wantsHtml } from '../../web/index.js';
+import { sessionCookie } from '../cookies.js';
+import { checkCsrf, currentSession, passwordChangeRequired, requireSession } from '../guards.js';
+import { readFields, stringField } from '../request-body.js';
+import type { RequestContext } from '../context.js';
+import type { Session } from '../../session/types.js';
+
+function redirectToLogin(ctx: RequestContext, next: string): void {
+  ctx.res.writeHead(303, { Location: `/login?next=${encodeURIComponent(next)}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
+  ctx.res.end();
+}
+
+function page(ctx: RequestContext, session: Session, status: number, next: string, error?: string): void {
+  sendHtml(ctx.res, status, renderPasswordPage({
+    csrfToken: session.csrfToken ?? '',
+    next,
+    forced: passwordChangeRequired(ctx, session),
+    error,
+    username: session.user,
+  }));
+}
+
+export function getPassword(ctx: RequestContext): void {
+  const next = safeNextPath(ctx.query.get('next'));
+  const session = currentSession(ctx);
+  if (session === undefined) {
+    if (wantsHtml(ctx.req.headers.accept)) redirectToLogin(ctx, `/password?next=${encodeURIComponent(next)}`);
+    else sendError(ctx.req, ctx.res, 401, 'sign in required');
+    return;
+  }
+  page(ctx, session, 200, next);
+}
+
+export async function postPassword(ctx: RequestContext): Promise<void> {
+  const session = requireSession(ctx);
+  if (session === undefined) return;
+  const fields = await readFields(ctx);
+  if (fields === undefined) return;
+  if (!checkCsrf(ctx, session, fields.values['csrf'])) return;
+  const html = fields.kind === 'form';
+  const next = safeNextPath(fields.values['next']);
+  const current = stringField(fields, html ? 'current_password' : 'currentPassword');
+  const fresh = stringField(fields, html ? 'new_password' : 'newPassword');
+  const confirm = html ? stringField(fields, 'confirm_password') : fresh;
+  const endOthersRaw = fields.values[html ? 'end_other_sessions' : 'endOtherSessions'];
+  const endOthers = html ? endOthersRaw === 'on' || endOthersRaw === '1' : endOthersRaw !== false;
+  const refuse = (status: number, message: string, headers?: Record<string, string>) =>
+    html ? page(ctx, session, status, next, message) : sendError(ctx.req, ctx.res, status, message, headers);
+
+  if (current === undefined || fresh === undefined || confirm === undefined) return refuse(400, 'current and new password are required');
+  if (fresh !== confirm) return refuse(400, 'the new passwords do not match');
+  const outcome = await ctx.deps.login.authenticate(session.user, current, ctx.clientAddress);
+  if (outcome.result === 'throttled' || outcome.result === 'busy') {
+    const retry = String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000)));
+    return refuse(outcome.result === 'throttled' ? 429 : 503, `try again in ${retry} seconds`, { 'Retry-After': retry });
+  }
+  if (outcome.result !== 'success') return refuse(403, 'the current password is wrong');
+  const weakness = checkNewPassword(fresh, { username: session.user, previous: current });
+  if (weakness !== undefined) return refuse(400, weakness);
+
+  let hash: string;
+  try {
+    hash = await ctx.deps.hashLimiter.run(() => hashPassword(fresh, ctx.deps.scryptCost));
+  } catch (err) {
+    if (err instanceof RingletError && err.code === 'ERR_BUSY') return refuse(503, 'the device is busy; try again', { 'Retry-After': '2' });
+    throw err;
+  }
+  await ctx.deps.users.replace(setUserPassword(ctx.deps.users.current(), session.user, hash, { mustChangePassword: false }));
+  if (endOthers) ctx.deps.sessions.revokeUser(session.user);
+  else ctx.deps.sessions.revoke(session);
+  const issued = ctx.deps.sessions.issue(session.user, session.role, ctx.clientAddress);
+  ctx.deps.log.info('password_changed', { user: session.user, endedOtherSessions: endOthers, client: ctx.clientAddress });
+  const cookie = sessionCookie(ctx.deps.cookies, issued.cookieValue);
+  if (html) {
+    ctx.res.writeHead(303, { Location: next, 'Set-Cookie': cookie, 'Cache-Control': 'no-store', 'Content-Length': '0' });
+    ctx.res.end();
+    return;
+  }
+  sendJson(ctx.res, 200, { changed: true, endedOtherSessions: endOthers, csrfToken: issued.session.csrfToken }, { 'Set-Cookie': cookie });
+}

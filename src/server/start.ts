@@ -1,0 +1,185 @@
+/**
+ * Assembles and starts the server from a validated profile and options. Everything that can
+ * be wrong (files, keys, budget) fails here, before the socket is opened: never a
+ * half-started server.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../errors.js';
+import { writeSecretFileAtomic } from '../util/secret-file.js';
+import type { DeviceProfile } from '../config/profile-schema.js';
+import { computeFootprint, formatFootprint } from '../config/footprint.js';
+import { createStore } from '../store/index.js';
+import { generateJwks, loadKeyRing, type KeyRing } from '../codec/index.js';
+import { HashLimiter, LoginThrottle, createFirstStartUsers, loadUsersFile, saveUsersFile, type UsersDb } from '../users/index.js';
+import { createLogger, type Logger } from '../web/index.js';
+import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
+import { createSessionClocks, type SessionClocks } from '../session/time-policy.js';
+import { RevocationTables } from '../session/revocation.js';
+import { BearerTokens } from '../session/bearer.js';
+import { CookieSessions } from '../session/cookie-sessions.js';
+import { RamSessions } from '../session/ram-sessions.js';
+import type { SessionManager } from '../session/types.js';
+import { createApp } from './app.js';
+import { createUpstreamProxy } from './proxy.js';
+import { cookieNames } from './cookies.js';
+import { closeGracefully, createLimitedServer, type TlsFiles } from './http-server.js';
+import { LoginCsrf } from './login-csrf.js';
+import { LoginService } from './login-service.js';
+import { createMetrics } from './metrics.js';
+import type { AppDeps, UsersHolder } from './context.js';
+import type { ServerOptions } from './options.js';
+
+export interface StartConfig {
+  profile: DeviceProfile;
+  options: ServerOptions;
+  monotonic?: MonotonicClock | undefined;
+  wall?: WallClock | undefined;
+  trustedFloorMs?: number | undefined;
+  /** One JSON log line (default: stderr). */
+  writeLog?: (line: string) => void;
+  /** Text for the operator's terminal, e.g. the first-start password (default: stdout). */
+  writeOut?: (text: string) => void;
+  installSignalHandlers?: boolean;
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  deps: AppDeps;
+  close(): Promise<void>;
+}
+
+function readFileNamed(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(what, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+function loadKeys(options: ServerOptions, profile: DeviceProfile, log: Logger): KeyRing {
+  if (options.keysPath === undefined) {
+    log.warn('keys_in_memory', {
+      reason: profile.mode === 'cookie' ? 'cookie sessions and bearer tokens will not survive a restart' : 'bearer tokens will not survive a restart',
+    });
+    return loadKeyRing(generateJwks(), { source: 'generated in memory' });
+  }
+  if (!existsSync(options.keysPath)) {
+    writeSecretFileAtomic(options.keysPath, `${JSON.stringify(generateJwks(), null, 2)}\n`);
+    log.info('keys_created', { path: options.keysPath });
+  }
+  return loadKeyRing(readFileNamed(options.keysPath, 'keysPath').toString('utf8'), { source: options.keysPath });
+}
+
+function loadUsers(options: ServerOptions, profile: DeviceProfile, log: Logger, writeOut: (text: string) => void): UsersDb {
+  if (existsSync(options.usersPath)) return loadUsersFile(options.usersPath);
+  const { db, password } = createFirstStartUsers({ logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP });
+  saveUsersFile(options.usersPath, db);
+  log.info('first_start_user_created', { user: 'admin', path: options.usersPath });
+  // Printed once, to the terminal only — never to the log stream.
+  writeOut(`\nringlet first start: created user "admin" in ${options.usersPath}\n  password: ${password}\n  You must change it at the first sign-in.\n\n`);
+  return db;
+}
+
+function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionClocks, cookieNameBytes: number): SessionManager {
+  const revocation = new RevocationTables(profile.revocationEntries, clocks);
+  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs);
+  if (profile.mode === 'cookie') {
+    return new CookieSessions({
+      keys, clocks, revocation, bearer, cookieNameBytes,
+      idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs,
+    });
+  }
+  const store = createStore({
+    capacity: profile.capacity,
+    slotBytes: profile.slotBytes,
+    idleTimeoutMs: profile.idleTimeoutMs,
+    absoluteTimeoutMs: profile.absoluteTimeoutMs,
+    maxSessionsPerUser: profile.maxSessionsPerUser,
+    clock: clocks.monotonic,
+  });
+  return new RamSessions(store, clocks, revocation, bearer);
+}
+
+export async function startServer(config: StartConfig): Promise<RunningServer> {
+  const { profile, options } = config;
+  const writeLog = config.writeLog ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const writeOut = config.writeOut ?? ((text: string) => process.stdout.write(text));
+  const log = createLogger({ level: options.logLevel, write: writeLog });
+
+  const footprint = computeFootprint(profile);
+  if (!footprint.fits) {
+    throw new ConfigError('memoryBudgetBytes', `the profile's footprint exceeds its budget\n${formatFootprint(profile.name, footprint)}`);
+  }
+  const tls: TlsFiles | undefined = options.tlsCertPath && options.tlsKeyPath
+    ? { cert: readFileNamed(options.tlsCertPath, 'tlsCertPath'), key: readFileNamed(options.tlsKeyPath, 'tlsKeyPath') }
+    : undefined;
+  const clocks = createSessionClocks(config.monotonic ?? systemMonotonicClock, config.wall ?? systemWallClock, config.trustedFloorMs);
+  const keys = loadKeys(options, profile, log);
+  let usersDb = loadUsers(options, profile, log, writeOut);
+  const users: UsersHolder = {
+    current: () => usersDb,
+    replace: async (db) => {
+      saveUsersFile(options.usersPath, db);
+      usersDb = db;
+    },
+  };
+  const cookies = cookieNames(tls !== undefined || options.behindTls);
+  const sessions = createSessions(profile, keys, clocks, cookies.session.length);
+  const scryptCost = { logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP };
+  const hashLimiter = new HashLimiter({ maxConcurrent: profile.hashConcurrency, maxQueued: profile.hashQueueLength, maxWaitMs: profile.hashMaxWaitMs });
+  const throttle = new LoginThrottle({
+    entries: profile.throttleEntries,
+    freeAttempts: profile.throttleFreeAttempts,
+    baseDelayMs: profile.throttleBaseDelayMs,
+    maxDelayMs: profile.throttleMaxDelayMs,
+    forgetAfterMs: profile.throttleForgetAfterMs,
+  });
+  const login = new LoginService({
+    users: users.current, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic,
+    busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs),
+  });
+  const csrfKey = (keys.signingKey ?? keys.encryptionKey)?.key.export();
+  if (csrfKey === undefined) throw new ConfigError('keysPath', 'the key set has neither an HS256 nor an A256GCM key');
+  const stopping = { value: false };
+  const deps: AppDeps = {
+    profile, options, sessions, users, login, loginCsrf: new LoginCsrf(csrfKey), hashLimiter, scryptCost,
+    metrics: undefined as never, log, clocks, cookies, stopping,
+  };
+  deps.metrics = createMetrics(deps, hashLimiter, throttle);
+  const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);
+  const handler = createApp(deps, proxy?.handle);
+  const server = createLimitedServer(handler, profile, tls, (status, reason) => {
+    deps.metrics.inc('http_requests_total', { route: 'parser', class: `${Math.floor(status / 100)}xx` });
+    log.info('request_refused', { status, reason });
+  });
+  if (proxy !== undefined) server.on('upgrade', proxy.upgrade);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info('listening', {
+    url: `${tls ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`,
+    profile: profile.name, mode: profile.mode, storeBytes: footprint.storeBytes, footprintBytes: footprint.totalBytes, budgetBytes: footprint.budgetBytes,
+  });
+  const close = async () => {
+    stopping.value = true;
+    await closeGracefully(server, options.shutdownGraceMs);
+    log.info('stopped', {});
+  };
+  if (config.installSignalHandlers !== false) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        log.info('stopping', { signal });
+        void close().then(() => process.exit(0));
+      });
+    }
+  }
+  return { server, port, deps, close };
+}

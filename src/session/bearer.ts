@@ -1,0 +1,70 @@
+/**
+ * Bearer tokens (JWT HS256) for API clients, in both modes. Timing follows claims.ts, so a
+ * token minted by this process is timed on its monotonic clock; revocation by `jti` goes
+ * through the bounded denylist.
+ */
+import { RingletError } from '../errors.js';
+import { signJwt, verifyJwt, type KeyRing } from '../codec/index.js';
+import { randomBytesPooled } from '../util/random-pool.js';
+import type { Role } from '../server/options.js';
+import { checkTiming, hasTokenShape, mintTiming, type TokenClaims } from './claims.js';
+import type { RevocationTables } from './revocation.js';
+import type { SessionClocks } from './time-policy.js';
+import type { IssuedToken, Session } from './types.js';
+
+export const LEEWAY_MS = 30_000;
+const MAX_SCOPE_ITEMS = 32;
+
+export class BearerTokens {
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly clocks: SessionClocks,
+    private readonly revocation: RevocationTables,
+    private readonly ttlMs: number,
+  ) {}
+
+  private get limits() {
+    return { idleTimeoutMs: this.ttlMs, absoluteTimeoutMs: this.ttlMs, leewayMs: LEEWAY_MS };
+  }
+
+  issue(user: string, role: Role, scope: readonly string[]): IssuedToken {
+    const jti = randomBytesPooled(12).toString('base64url');
+    const claims: TokenClaims = { sub: user, role, jti, ...mintTiming(this.clocks, this.limits), scope: [...scope] };
+    return { token: signJwt(claims as unknown as Record<string, unknown>, this.keys), jti, expiresInSeconds: Math.floor(this.ttlMs / 1000), scope };
+  }
+
+  /** A verified, unexpired, unrevoked token → its session; anything else → undefined. */
+  resolve(token: string): Session | undefined {
+    let claims: Record<string, unknown>;
+    try {
+      // Time checks are ours (boot-bound, see claims.ts); the codec still requires `exp`.
+      claims = verifyJwt(token, this.keys, { checkTimes: false }).claims as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof RingletError) return undefined;
+      throw err;
+    }
+    if (!hasTokenShape(claims)) return undefined;
+    const scope = claims['scope'];
+    if (!Array.isArray(scope) || scope.length > MAX_SCOPE_ITEMS || !scope.every((s) => typeof s === 'string')) return undefined;
+    const c = claims as unknown as TokenClaims;
+    const verdict = checkTiming(c, this.clocks, this.limits);
+    if (!verdict.ok) return undefined;
+    if (this.revocation.isRevoked(c.sub, c.jti, verdict.issued)) return undefined;
+    const wallNow = this.clocks.wall.now();
+    return {
+      user: c.sub,
+      role: c.role,
+      ref: c.jti,
+      via: 'bearer',
+      csrfToken: undefined,
+      scope: scope as string[],
+      createdAtMs: wallNow - (this.ttlMs - verdict.absoluteLeftMs),
+      idleExpiresAtMs: wallNow + verdict.idleLeftMs,
+      absoluteExpiresAtMs: wallNow + verdict.absoluteLeftMs,
+    };
+  }
+
+  revoke(jti: string, user: string, expiresInMs: number): void {
+    this.revocation.denyId(jti, user, Math.min(expiresInMs, this.ttlMs + LEEWAY_MS));
+  }
+}

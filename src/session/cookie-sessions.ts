@@ -1,0 +1,157 @@
+/**
+ * Cookie mode: the session lives in the browser as a JWE (dir + A256GCM). Nothing is stored
+ * but the bounded revocation tables. Any instance holding the JWKS can serve any request.
+ *
+ * Idle timing: the cookie is re-issued only after half the idle window (not per request),
+ * so a session expires between idle/2 and idle after its last activity — documented.
+ */
+import { RingletError } from '../errors.js';
+import { openJwe, sealJwe, type KeyRing } from '../codec/index.js';
+import { randomBytesPooled } from '../util/random-pool.js';
+import type { Role } from '../server/options.js';
+import { BearerTokens, LEEWAY_MS } from './bearer.js';
+import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import type { RevocationTables } from './revocation.js';
+import type { SessionClocks } from './time-policy.js';
+import type { IssuedSession, IssuedToken, Resolution, Session, SessionManager, SessionStats } from './types.js';
+
+/** Browsers drop a Set-Cookie over 4096 bytes; name, attributes and value must fit. */
+export const MAX_SET_COOKIE_BYTES = 4096;
+const COOKIE_ATTRIBUTE_ALLOWANCE = 96;
+const MAX_INFLATED_BYTES = 16 * 1024;
+
+export interface CookieSessionOptions {
+  keys: KeyRing;
+  clocks: SessionClocks;
+  revocation: RevocationTables;
+  bearer: BearerTokens;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  cookieNameBytes: number;
+}
+
+export class CookieSessions implements SessionManager {
+  readonly mode = 'cookie' as const;
+  private readonly limits: TimingLimits;
+  private created = 0;
+  private destroyed = 0;
+  private expiredIdle = 0;
+  private expiredAbsolute = 0;
+
+  constructor(private readonly o: CookieSessionOptions) {
+    this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS };
+  }
+
+  private seal(claims: TokenClaims): string {
+    const value = sealJwe(claims as unknown as Record<string, unknown>, this.o.keys);
+    if (value.length + this.o.cookieNameBytes + COOKIE_ATTRIBUTE_ALLOWANCE > MAX_SET_COOKIE_BYTES) {
+      throw new RingletError('ERR_TOO_LARGE', 'session too large for a cookie');
+    }
+    return value;
+  }
+
+  private toSession(c: TokenClaims, idleLeftMs: number, absoluteLeftMs: number): Session {
+    const wallNow = this.o.clocks.wall.now();
+    return {
+      user: c.sub,
+      role: c.role,
+      ref: c.jti,
+      via: 'cookie',
+      csrfToken: c.csrf,
+      scope: undefined,
+      createdAtMs: wallNow - (this.o.absoluteTimeoutMs - absoluteLeftMs),
+      idleExpiresAtMs: wallNow + idleLeftMs,
+      absoluteExpiresAtMs: wallNow + absoluteLeftMs,
+    };
+  }
+
+  issue(user: string, role: Role): IssuedSession {
+    const claims: TokenClaims = {
+      sub: user,
+      role,
+      jti: randomBytesPooled(12).toString('base64url'),
+      csrf: randomBytesPooled(16).toString('base64url'),
+      ...mintTiming(this.o.clocks, this.limits),
+    };
+    const cookieValue = this.seal(claims);
+    this.created++;
+    return { session: this.toSession(claims, this.o.idleTimeoutMs, this.o.absoluteTimeoutMs), cookieValue, evicted: undefined };
+  }
+
+  resolveCookie(values: readonly string[], touch: boolean): Resolution | undefined {
+    for (const value of values) {
+      const resolution = this.resolveOne(value, touch);
+      if (resolution) return resolution;
+    }
+    return undefined;
+  }
+
+  private resolveOne(value: string, touch: boolean): Resolution | undefined {
+    let opened;
+    try {
+      opened = openJwe(value, this.o.keys, { checkTimes: false, maxInflatedBytes: MAX_INFLATED_BYTES });
+    } catch (err) {
+      if (err instanceof RingletError) return undefined;
+      throw err;
+    }
+    const raw = opened.claims as Record<string, unknown>;
+    if (!hasTokenShape(raw) || typeof raw['csrf'] !== 'string') return undefined;
+    const c = raw as unknown as TokenClaims;
+    const verdict = checkTiming(c, this.o.clocks, this.limits);
+    if (!verdict.ok) {
+      if (verdict.reason === 'expired-idle') this.expiredIdle++;
+      if (verdict.reason === 'expired-absolute') this.expiredAbsolute++;
+      return undefined;
+    }
+    if (this.o.revocation.isRevoked(c.sub, c.jti, verdict.issued)) return undefined;
+    let reissueCookie: string | undefined;
+    let idleLeftMs = verdict.idleLeftMs;
+    if (touch && (verdict.sinceIssueMs * 2 >= this.o.idleTimeoutMs || !opened.keyIsCurrent)) {
+      const next: TokenClaims = { ...c, ...mintTiming(this.o.clocks, this.limits, c) };
+      reissueCookie = this.seal(next);
+      idleLeftMs = Math.min(this.o.idleTimeoutMs, verdict.absoluteLeftMs);
+    }
+    return { session: this.toSession(c, idleLeftMs, verdict.absoluteLeftMs), reissueCookie };
+  }
+
+  resolveBearer(token: string): Session | undefined {
+    return this.o.bearer.resolve(token);
+  }
+
+  revoke(session: Session): void {
+    this.destroyed++;
+    if (session.via === 'bearer') this.o.bearer.revoke(session.ref, session.user, session.absoluteExpiresAtMs - this.o.clocks.wall.now());
+    else this.o.revocation.denyId(session.ref, session.user, this.o.absoluteTimeoutMs + LEEWAY_MS);
+  }
+
+  revokeUser(user: string): undefined {
+    this.o.revocation.revokeUser(user);
+    return undefined;
+  }
+
+  /** Cookie mode keeps no list of sessions, so a ref alone cannot be revoked (documented). */
+  revokeRef(): undefined {
+    return undefined;
+  }
+
+  list(): undefined {
+    return undefined;
+  }
+
+  issueToken(user: string, role: Role, scope: readonly string[]): IssuedToken {
+    return this.o.bearer.issue(user, role, scope);
+  }
+
+  revokeToken(jti: string, user: string, expiresInMs: number): void {
+    this.o.bearer.revoke(jti, user, expiresInMs);
+  }
+
+  stats(): SessionStats {
+    const r = this.o.revocation.stats();
+    return {
+      mode: 'cookie', active: undefined, capacity: undefined, storeBytes: 0, created: this.created,
+      evicted: 0, expiredIdle: this.expiredIdle, expiredAbsolute: this.expiredAbsolute, destroyed: this.destroyed,
+      revocationEntries: r.users + r.deniedIds,
+    };
+  }
+}

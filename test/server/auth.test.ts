@@ -1,0 +1,72 @@
+import t from 'tap';
+import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer } from '../support/server.js';
+import { ManualClock } from '../../src/util/clock.js';
+
+for (const mode of ['ram', 'cookie'] as const) {
+  t.test(`${mode} mode: forward-auth answers`, async (t) => {
+    const mono = new ManualClock(1000);
+    const s = await startTestServer({ mode, monotonic: mono, options: { trustedProxies: ['127.0.0.1'] } });
+    t.teardown(() => s.close());
+    const admin = await adminWithPassword(s);
+    const token = (await s.request('POST', '/token', { json: { username: 'admin', password: 'correct horse battery', scope: 'metrics:read' } })).json.access_token as string;
+    const cases: Array<[string, string, Record<string, string>, number, Record<string, string | undefined>]> = [
+      ['cookie', '/auth', { cookie: admin.cookie }, 200, { 'remote-user': 'admin', 'remote-groups': 'admin' }],
+      ['cookie, role met', '/auth?role=admin', { cookie: admin.cookie }, 200, { 'remote-user': 'admin' }],
+      ['cookie, lower role asked', '/auth?role=viewer', { cookie: admin.cookie }, 200, {}],
+      ['unknown role', '/auth?role=root', { cookie: admin.cookie }, 403, { 'remote-user': undefined }],
+      ['scope held by role', '/auth?scope=sessions:write', { cookie: admin.cookie }, 200, {}],
+      ['bearer, scope granted', '/auth?scope=metrics:read', { authorization: `Bearer ${token}` }, 200, { 'remote-user': 'admin' }],
+      ['bearer, scope narrower than asked', '/auth?scope=sessions:write', { authorization: `Bearer ${token}` }, 403, {}],
+      ['none', '/auth', {}, 401, { 'www-authenticate': 'Bearer realm="ringlet"' }],
+      ['garbage cookie', '/auth', { cookie: 'ringlet=nope' }, 401, {}],
+      ['spoofed identity headers alone', '/auth', { 'remote-user': 'admin', 'x-forwarded-user': 'admin' }, 401, {}],
+      ['browser via trusted proxy', '/auth', { accept: 'text/html', 'x-forwarded-uri': '/admin/page?x=1', 'x-forwarded-host': 'app' }, 302, { location: '/login?next=%2Fadmin%2Fpage%3Fx%3D1' }],
+      ['nginx style stays 401', '/auth', { accept: 'text/html', 'x-original-uri': '/admin' }, 401, {}],
+    ];
+    for (const [title, path, headers, status, expect] of cases) {
+      const r = await s.request('GET', path, { headers });
+      t.equal(r.status, status, `${title}: ${status}`);
+      for (const [name, value] of Object.entries(expect)) t.equal(r.headers[name], value, `${title}: ${name}`);
+      t.notOk(r.headers['set-cookie'], `${title}: no cookie set`);
+    }
+    const viewerCase = await s.request('GET', '/auth?role=admin', { headers: { authorization: `Bearer ${token}` } });
+    t.equal(viewerCase.status, 200, 'the token keeps its role');
+    mono.advance(16 * 60_000);
+    t.equal((await s.request('GET', '/auth', { headers: { cookie: admin.cookie } })).status, 401, 'expired after the idle timeout');
+  });
+
+  t.test(`${mode} mode: untrusted peers cannot use forwarded headers`, async (t) => {
+    const s = await startTestServer({ mode });
+    t.teardown(() => s.close());
+    const r = await s.request('GET', '/auth', { headers: { accept: 'text/html', 'x-forwarded-uri': '/admin' } });
+    t.equal(r.status, 401, 'no redirect built from an untrusted header');
+  });
+
+  t.test(`${mode} mode: the no-touch header does not count as activity`, async (t) => {
+    const mono = new ManualClock(1000);
+    const s = await startTestServer({ mode, monotonic: mono });
+    t.teardown(() => s.close());
+    const admin = await adminWithPassword(s);
+    let cookie = admin.cookie;
+    // Poll every 5 minutes for an hour with the no-touch header: the session must still idle out.
+    let alive = true;
+    for (let i = 0; i < 12 && alive; i++) {
+      mono.advance(5 * 60_000);
+      const r = await s.request('GET', '/auth', { headers: { cookie, 'x-ringlet-no-touch': '1' } });
+      alive = r.status === 200;
+    }
+    t.equal(alive, false, 'polling did not keep the session alive');
+    const fresh = await jsonLogin(s, 'admin', 'correct horse battery');
+    cookie = sessionCookieOf(s, fresh);
+    for (let i = 0; i < 12; i++) {
+      mono.advance(5 * 60_000);
+      const r = await s.request('GET', '/auth', { headers: { cookie } });
+      t.equal(r.status, 200, `active use keeps it alive (${i})`);
+      const reissued = (r.headers['set-cookie'] ?? []).find((c) => c.startsWith('ringlet='));
+      if (reissued) {
+        t.equal(mode, 'cookie', 'only cookie mode re-issues');
+        cookie = reissued.split(';')[0] as string;
+      }
+    }
+  });
+}

@@ -1,0 +1,178 @@
+/** Starts a real ringlet server on 127.0.0.1:0 in a temp dir, with captured logs, for HTTP tests. */
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseProfile } from '../../src/config/profile.js';
+import type { DeviceProfile } from '../../src/config/profile-schema.js';
+import { validateServerOptions, type ServerOptions } from '../../src/server/options.js';
+import { startServer, type RunningServer } from '../../src/server/start.js';
+import type { MonotonicClock, WallClock } from '../../src/util/clock.js';
+
+/** Fast scrypt for tests; the real profiles' costs are checked by the profile tests. */
+export const TEST_PROFILE: Partial<DeviceProfile> = {
+  name: 'test',
+  scryptLogN: 10,
+  scryptR: 8,
+  scryptP: 1,
+  capacity: 64,
+  maxSessionsPerUser: 8,
+  hashConcurrency: 2,
+  hashQueueLength: 4,
+};
+
+export interface TestServerOptions {
+  mode?: 'ram' | 'cookie';
+  profile?: Partial<DeviceProfile>;
+  options?: Partial<ServerOptions>;
+  monotonic?: MonotonicClock;
+  wall?: WallClock;
+  dir?: string;
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: any;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string | string[]>;
+  json?: unknown;
+  form?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+export class TestServer {
+  readonly logs: string[] = [];
+  readonly stdout: string[] = [];
+  running!: RunningServer;
+  dir!: string;
+  ownsDir = true;
+
+  get port(): number {
+    return this.running.port;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The generated first-start admin password, read from what the server printed. */
+  get firstPassword(): string {
+    const match = /password: (\S+)/.exec(this.stdout.join(''));
+    if (!match) throw new Error('no first-start password printed');
+    return match[1] as string;
+  }
+
+  logEvents(event: string): Array<Record<string, unknown>> {
+    return this.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['event'] === event);
+  }
+
+  request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+    const headers: Record<string, string | string[]> = { ...options.headers };
+    let body: string | Buffer | undefined = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers['content-type'] ??= 'application/json';
+    } else if (options.form !== undefined) {
+      body = new URLSearchParams(options.form).toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    }
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: this.port, method, path, headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.running.close();
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
+  const t = new TestServer();
+  t.dir = o.dir ?? mkdtempSync(join(tmpdir(), 'ringlet-test-'));
+  t.ownsDir = o.dir === undefined;
+  const profile = parseProfile({ ...TEST_PROFILE, mode: o.mode ?? 'ram', ...o.profile }, 'test');
+  const options = validateServerOptions({ host: '127.0.0.1', port: 0, usersPath: join(t.dir, 'users.json'), logLevel: 'debug', ...o.options });
+  t.running = await startServer({
+    profile,
+    options,
+    monotonic: o.monotonic,
+    wall: o.wall,
+    writeLog: (line) => t.logs.push(line),
+    writeOut: (text) => t.stdout.push(text),
+    installSignalHandlers: false,
+  });
+  return t;
+}
+
+/** Cookie header value pairs from a response's Set-Cookie lines. */
+export function cookiesFrom(reply: Reply): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of reply.headers['set-cookie'] ?? []) {
+    const [pair] = line.split(';');
+    const eq = (pair ?? '').indexOf('=');
+    out[(pair ?? '').slice(0, eq)] = (pair ?? '').slice(eq + 1);
+  }
+  return out;
+}
+
+/** A signed-in session: cookie header, CSRF token, user. Changes the first password when asked. */
+export interface SignedIn {
+  cookie: string;
+  csrf: string;
+  user: string;
+}
+
+/** The form flow a browser takes: GET /login for the nonce, POST the form. */
+export async function formLogin(t: TestServer, username: string, password: string, next = '/'): Promise<Reply> {
+  const page = await t.request('GET', '/login');
+  const nonceCookie = Object.entries(cookiesFrom(page)).find(([k]) => k.endsWith('ringlet-login'));
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
+  return t.request('POST', '/login', {
+    headers: { cookie: nonceCookie ? `${nonceCookie[0]}=${nonceCookie[1]}` : '', origin: t.origin },
+    form: { username, password, csrf, next },
+  });
+}
+
+export async function jsonLogin(t: TestServer, username: string, password: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return t.request('POST', '/login', { json: { username, password }, headers });
+}
+
+export function sessionCookieOf(t: TestServer, reply: Reply): string {
+  const cookies = cookiesFrom(reply);
+  const name = Object.keys(cookies).find((k) => k === 'ringlet' || k === '__Host-ringlet');
+  if (name === undefined) throw new Error(`no session cookie in ${reply.status} reply`);
+  return `${name}=${cookies[name]}`;
+}
+
+/** First start: log in as admin with the printed password and change it to `newPassword`. */
+export async function adminWithPassword(t: TestServer, newPassword = 'correct horse battery'): Promise<SignedIn> {
+  const first = await jsonLogin(t, 'admin', t.firstPassword);
+  if (first.status !== 200) throw new Error(`first login failed: ${first.status} ${first.text}`);
+  const cookie = sessionCookieOf(t, first);
+  const changed = await t.request('POST', '/password', {
+    headers: { cookie, 'x-csrf-token': first.json.csrfToken, origin: t.origin },
+    json: { currentPassword: t.firstPassword, newPassword },
+  });
+  if (changed.status !== 200) throw new Error(`password change failed: ${changed.status} ${changed.text}`);
+  return { cookie: sessionCookieOf(t, changed), csrf: changed.json.csrfToken, user: 'admin' };
+}
