@@ -50,7 +50,7 @@ export const PAGE_STYLE = [
   '.scroll{overflow-x:auto}',
   'table{border-collapse:collapse;width:100%}caption{text-align:left;font-weight:600;padding:.25rem 0}',
   `th,td{text-align:left;vertical-align:top;padding:.4rem;border-bottom:1px solid ${p.border}}`,
-  'td button{margin:0}',
+  'td{white-space:nowrap}td button{margin:0}',
   '.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
   'ul.links{padding-left:1.25rem}',
 ].join('');
