@@ -19,12 +19,15 @@ export interface CounterDeclaration {
   name: string;
   help: string;
   labels?: LabelValues;
-}
-
-export interface GaugeDeclaration extends CounterDeclaration {
-  /** Read at render time, once per series (called with that series' labels). Throws → NaN. */
+  /**
+   * Read at render time, once per series (called with that series' labels); such a metric
+   * cannot be `inc`/`set`. For a counter, the callback must return a never-decreasing total
+   * (e.g. a store's own `created` count). A throw or a non-number reads as NaN.
+   */
   collect?: (labels: Labels) => number;
 }
+
+export type GaugeDeclaration = CounterDeclaration;
 
 export interface MetricsRegistryOptions {
   /** Prepended to every name (default `ringlet_`). */
@@ -92,18 +95,18 @@ export class MetricsRegistry {
     this.maxSeries = max;
   }
 
-  /** Declare a counter (only ever goes up). Throws ConfigError for a bad declaration. */
+  /**
+   * Declare a counter (only ever goes up): counted with `inc`, or read from `collect` at
+   * render time. Throws ConfigError for a bad declaration.
+   */
   counter(declaration: CounterDeclaration): this {
-    this.declare('counter', declaration, undefined);
+    this.declare('counter', declaration);
     return this;
   }
 
   /** Declare a gauge, set by `set`/`inc` or read from `collect` at render time. */
   gauge(declaration: GaugeDeclaration): this {
-    if (declaration.collect !== undefined && typeof declaration.collect !== 'function') {
-      throw new ConfigError(`metrics.${declaration.name}.collect`, 'must be a function');
-    }
-    this.declare('gauge', declaration, declaration.collect);
+    this.declare('gauge', declaration);
     return this;
   }
 
@@ -185,8 +188,10 @@ export class MetricsRegistry {
     return index;
   }
 
-  private declare(type: 'counter' | 'gauge', d: CounterDeclaration, collect: ((labels: Labels) => number) | undefined): void {
+  private declare(type: 'counter' | 'gauge', d: CounterDeclaration): void {
     const field = `metrics.${String(d.name)}`;
+    const collect = d.collect;
+    if (collect !== undefined && typeof collect !== 'function') throw new ConfigError(`${field}.collect`, 'must be a function');
     if (typeof d.name !== 'string' || !metricNameRegExp.test(d.name)) throw new ConfigError(field, 'name must match [a-zA-Z_:][a-zA-Z0-9_:]*');
     if (this.metrics.has(d.name)) throw new ConfigError(field, 'declared twice');
     if (typeof d.help !== 'string' || d.help === '') throw new ConfigError(`${field}.help`, 'must be a non-empty string');

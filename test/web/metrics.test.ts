@@ -63,6 +63,27 @@ t.test('escaping of label values and help text', (t) => {
   t.end();
 });
 
+t.test('collected counters', (t) => {
+  let created = 7;
+  const m = new MetricsRegistry()
+    .counter({ name: 'sessions_created_total', help: 'Sessions created.', collect: () => created })
+    .counter({ name: 'expired_total', help: 'Expired.', labels: { reason: ['idle', 'absolute'] }, collect: (l) => (l['reason'] === 'idle' ? 2 : 1) });
+  created = 9;
+  t.equal(m.render(), [
+    '# HELP ringlet_sessions_created_total Sessions created.',
+    '# TYPE ringlet_sessions_created_total counter',
+    'ringlet_sessions_created_total 9',
+    '# HELP ringlet_expired_total Expired.',
+    '# TYPE ringlet_expired_total counter',
+    'ringlet_expired_total{reason="idle"} 2',
+    'ringlet_expired_total{reason="absolute"} 1',
+    '',
+  ].join('\n'));
+  t.throws(() => m.inc('sessions_created_total'), TypeError, 'a collected counter is not incremented');
+  t.equal(m.value('expired_total', { reason: 'idle' }), 2);
+  t.end();
+});
+
 t.test('sample values', (t) => {
   const cases: Array<[number, string]> = [[0, '0'], [-0, '0'], [1.5, '1.5'], [1e21, '1e+21'], [Number.NaN, 'NaN'], [Infinity, '+Inf'], [-Infinity, '-Inf']];
   for (const [v, s] of cases) t.equal(formatSampleValue(v), s, s);
@@ -107,6 +128,7 @@ t.test('declarations are validated', (t) => {
     ['too many series', () => new MetricsRegistry({ maxSeriesPerMetric: 10 }).counter({ name: 'a', help: 'h', labels: { x: ['1', '2', '3', '4'], y: ['1', '2', '3'] } }), 'metrics.a.labels'],
     ['bad prefix', () => new MetricsRegistry({ prefix: '1x' }), 'prefix'],
     ['bad maxSeries', () => new MetricsRegistry({ maxSeriesPerMetric: 0 }), 'maxSeriesPerMetric'],
+    ['collect not a function', () => new MetricsRegistry().counter({ name: 'a', help: 'h', collect: 5 as unknown as () => number }), 'metrics.a.collect'],
   ];
   for (const [name, fn, field] of bad) {
     let thrown: unknown;
