@@ -21,6 +21,9 @@ import { BearerTokens } from '../session/bearer.js';
 import { CookieSessions } from '../session/cookie-sessions.js';
 import { RamSessions } from '../session/ram-sessions.js';
 import type { SessionManager } from '../session/types.js';
+import { wallClockTrusted } from '../session/time-policy.js';
+import type { SessionStore } from '../store/index.js';
+import { decodeSnapshotFile, encodeSnapshotFile, linuxKernelClock, readAndRemoveSnapshotFile, writeSnapshotFile, type KernelClock } from './snapshot-file.js';
 import { createApp } from './app.js';
 import { createUpstreamProxy } from './proxy.js';
 import { cookieNames } from './cookies.js';
@@ -42,6 +45,8 @@ export interface StartConfig {
   /** Text for the operator's terminal, e.g. the first-start password (default: stdout). */
   writeOut?: (text: string) => void;
   installSignalHandlers?: boolean;
+  /** Boot id and uptime for snapshot downtime (tests inject one). */
+  kernel?: KernelClock;
 }
 
 export interface RunningServer {
@@ -49,6 +54,8 @@ export interface RunningServer {
   port: number;
   deps: AppDeps;
   close(): Promise<void>;
+  /** Writes the RAM-mode snapshot now (what SIGHUP does); a no-op without --snapshot. */
+  saveSnapshot(): void;
 }
 
 function readFileNamed(path: string, what: string): Buffer {
@@ -83,14 +90,15 @@ function loadUsers(options: ServerOptions, profile: DeviceProfile, log: Logger, 
   return db;
 }
 
-function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionClocks, cookieNameBytes: number): SessionManager {
+function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionClocks, cookieNameBytes: number): { sessions: SessionManager; store: SessionStore | undefined } {
   const revocation = new RevocationTables(profile.revocationEntries, clocks);
   const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs);
   if (profile.mode === 'cookie') {
-    return new CookieSessions({
+    const sessions = new CookieSessions({
       keys, clocks, revocation, bearer, cookieNameBytes,
       idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs,
     });
+    return { sessions, store: undefined };
   }
   const store = createStore({
     capacity: profile.capacity,
@@ -100,7 +108,25 @@ function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionCl
     maxSessionsPerUser: profile.maxSessionsPerUser,
     clock: clocks.monotonic,
   });
-  return new RamSessions(store, clocks, revocation, bearer);
+  return { sessions: new RamSessions(store, clocks, revocation, bearer), store };
+}
+
+/** Restores the RAM store from the snapshot file, if any; problems are warnings, never a failed start. */
+function restoreSnapshot(path: string, store: SessionStore, key: Buffer, clocks: SessionClocks, kernel: KernelClock, log: Logger): void {
+  const file = readAndRemoveSnapshotFile(path);
+  if (file === undefined) return;
+  const verdict = decodeSnapshotFile(file, key, clocks.wall.now(), wallClockTrusted(clocks), kernel);
+  if (!verdict.ok) {
+    log.warn('snapshot_ignored', { path, reason: verdict.reason });
+    return;
+  }
+  try {
+    store.restoreSnapshot(verdict.store, verdict.elapsedMs);
+  } catch (err) {
+    log.warn('snapshot_ignored', { path, reason: err instanceof Error ? err.message : 'invalid' });
+    return;
+  }
+  log.info('snapshot_restored', { path, sessions: store.stats().active, downtimeMs: Math.round(verdict.elapsedMs), timedBy: verdict.timedBy });
 }
 
 export async function startServer(config: StartConfig): Promise<RunningServer> {
@@ -127,7 +153,20 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     },
   };
   const cookies = cookieNames(tls !== undefined || options.behindTls);
-  const sessions = createSessions(profile, keys, clocks, cookies.session.length);
+  const { sessions, store } = createSessions(profile, keys, clocks, cookies.session.length);
+  // Separate HKDF-derived secrets: the token keys themselves are never reused for other MACs.
+  const snapshotKey = keys.deriveSecret('ringlet snapshot');
+  const kernel = config.kernel ?? linuxKernelClock;
+  if (options.snapshotPath !== undefined) {
+    if (store === undefined) throw new ConfigError('snapshotPath', 'snapshots are for RAM mode; cookie mode keeps no sessions to save');
+    if (options.keysPath === undefined) throw new ConfigError('snapshotPath', 'needs --keys: a snapshot is bound to the keys, and in-memory keys die with the process');
+    restoreSnapshot(options.snapshotPath, store, snapshotKey, clocks, kernel, log);
+  }
+  const saveSnapshot = (): void => {
+    if (options.snapshotPath === undefined || store === undefined) return;
+    writeSnapshotFile(options.snapshotPath, encodeSnapshotFile(store.writeSnapshot(), snapshotKey, clocks.wall.now(), kernel));
+    log.info('snapshot_written', { path: options.snapshotPath, sessions: store.stats().active });
+  };
   const scryptCost = { logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP };
   const hashLimiter = new HashLimiter({ maxConcurrent: profile.hashConcurrency, maxQueued: profile.hashQueueLength, maxWaitMs: profile.hashMaxWaitMs });
   const throttle = new LoginThrottle({
@@ -141,11 +180,9 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     users: users.current, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic,
     busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs),
   });
-  const csrfKey = (keys.signingKey ?? keys.encryptionKey)?.key.export();
-  if (csrfKey === undefined) throw new ConfigError('keysPath', 'the key set has neither an HS256 nor an A256GCM key');
   const stopping = { value: false };
   const deps: AppDeps = {
-    profile, options, sessions, users, login, loginCsrf: new LoginCsrf(csrfKey), hashLimiter, scryptCost,
+    profile, options, sessions, users, login, loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')), hashLimiter, scryptCost,
     metrics: undefined as never, log, clocks, cookies, stopping,
   };
   deps.metrics = createMetrics(deps, hashLimiter, throttle);
@@ -171,9 +208,12 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const close = async () => {
     stopping.value = true;
     await closeGracefully(server, options.shutdownGraceMs);
+    // After the last request: the snapshot holds every session that is still valid.
+    saveSnapshot();
     log.info('stopped', {});
   };
   if (config.installSignalHandlers !== false) {
+    process.on('SIGHUP', () => saveSnapshot());
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         log.info('stopping', { signal });
@@ -181,5 +221,5 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
       });
     }
   }
-  return { server, port, deps, close };
+  return { server, port, deps, close, saveSnapshot };
 }

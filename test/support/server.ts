@@ -8,6 +8,7 @@ import type { DeviceProfile } from '../../src/config/profile-schema.js';
 import { validateServerOptions, type ServerOptions } from '../../src/server/options.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import type { MonotonicClock, WallClock } from '../../src/util/clock.js';
+import type { KernelClock } from '../../src/server/snapshot-file.js';
 
 /** Fast scrypt for tests; the real profiles' costs are checked by the profile tests. */
 export const TEST_PROFILE: Partial<DeviceProfile> = {
@@ -28,6 +29,7 @@ export interface TestServerOptions {
   monotonic?: MonotonicClock;
   wall?: WallClock;
   dir?: string;
+  kernel?: KernelClock;
 }
 
 export interface Reply {
@@ -120,6 +122,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     writeLog: (line) => t.logs.push(line),
     writeOut: (text) => t.stdout.push(text),
     installSignalHandlers: false,
+    ...(o.kernel ? { kernel: o.kernel } : {}),
   });
   return t;
 }
