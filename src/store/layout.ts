@@ -17,7 +17,7 @@ export type RegionName =
   | 'heads' | 'generation'
   | 'lruPrev' | 'lruNext' | 'agePrev' | 'ageNext' | 'userPrev' | 'userNext'
   | 'slotUser' | 'userHead' | 'userCount' | 'dataLength'
-  | 'slotRole' | 'secrets' | 'idScratch' | 'data';
+  | 'slotRole' | 'secrets' | 'idScratch' | 'randomBlock' | 'data';
 
 export interface Region {
   name: RegionName;
@@ -38,6 +38,11 @@ export const CSRF_BYTES = 16;
 export const SECRETS_PER_SLOT = SECRET_BYTES + CSRF_BYTES;
 /** Bytes of a decoded id: slot (u32) | generation (u32) | secret (16). */
 export const ID_BYTES = 8 + SECRET_BYTES;
+/**
+ * CSPRNG bytes drawn for 32 creates at a time: `fillRandom` allocates a small view per
+ * call, which alone was a third of create()'s garbage. Each byte is used once, then wiped.
+ */
+export const RANDOM_BLOCK_BYTES = 32 * SECRETS_PER_SLOT;
 /** Counters kept in the buffer (so snapshots carry them); see ring-store.ts for indices. */
 export const COUNTER_SLOTS = 8;
 /** List heads and sizes kept in the buffer; see ring-store.ts for indices. */
@@ -76,6 +81,7 @@ export function computeLayout(o: ResolvedStoreOptions): StoreLayout {
     ['slotRole', 'u8', cap],
     ['secrets', 'u8', cap * SECRETS_PER_SLOT],
     ['idScratch', 'u8', ID_BYTES],
+    ['randomBlock', 'u8', RANDOM_BLOCK_BYTES],
     ['data', 'u8', cap * o.slotBytes],
   ];
   const regions = Object.create(null) as Record<RegionName, Region>;

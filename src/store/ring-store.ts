@@ -28,7 +28,7 @@
 import { RingletError } from '../errors.js';
 import { fillRandom } from '../util/random-pool.js';
 import type { MonotonicClock } from '../util/clock.js';
-import { computeLayout, CSRF_BYTES, ID_BYTES, SECRET_BYTES, SECRETS_PER_SLOT } from './layout.js';
+import { computeLayout, CSRF_BYTES, ID_BYTES, RANDOM_BLOCK_BYTES, SECRET_BYTES, SECRETS_PER_SLOT } from './layout.js';
 import type { ElementKind, Region, RegionName, StoreLayout } from './layout.js';
 import { resolveStoreOptions, validateElapsedMs } from './options.js';
 import type { ResolvedStoreOptions, StoreOptions } from './options.js';
@@ -50,6 +50,8 @@ const USER_FREE = 1;
 const ACTIVE = 2;
 const ROLES = 3;
 const USERS = 4;
+/** Bytes of randomBlock already used (RANDOM_BLOCK_BYTES = empty, refill before use). */
+const RANDOM_USED = 5;
 // counters[] indices
 const CREATED = 0;
 const EVICTED_LRU = 1;
@@ -75,45 +77,43 @@ function view(buffer: ArrayBuffer, region: Region): UintArray | Float64Array {
   return new ctor[region.kind](buffer, region.byteOffset, region.length);
 }
 
+/**
+ * create()'s result. The evicted session's details are kept as fields and the `evicted`
+ * object is built only when read: one object per create instead of two.
+ */
 class Created implements CreatedSession {
   readonly id: string;
-  readonly evicted: EvictedSession | undefined;
   readonly reclaimedExpired: number;
   readonly #slot: number;
   readonly #generation: number;
+  readonly #evictedUser: string | undefined;
+  readonly #evictedReason: EvictionReason;
+  /** slot * 2^32 + generation of the evicted session. */
+  readonly #evictedHandle: number;
 
-  constructor(id: string, slot: number, generation: number, evicted: EvictedSession | undefined, reclaimedExpired: number) {
+  constructor(id: string, slot: number, generation: number, reclaimedExpired: number,
+    evictedUser: string | undefined, evictedReason: EvictionReason, evictedHandle: number) {
     this.id = id;
     this.#slot = slot;
     this.#generation = generation;
-    this.evicted = evicted;
     this.reclaimedExpired = reclaimedExpired;
-  }
-
-  get ref(): string {
-    return encodeRef(this.#slot, this.#generation);
-  }
-}
-
-class Evicted implements EvictedSession {
-  readonly user: string;
-  readonly reason: EvictionReason;
-  readonly #slot: number;
-  readonly #generation: number;
-
-  constructor(user: string, reason: EvictionReason, slot: number, generation: number) {
-    this.user = user;
-    this.reason = reason;
-    this.#slot = slot;
-    this.#generation = generation;
+    this.#evictedUser = evictedUser;
+    this.#evictedReason = evictedReason;
+    this.#evictedHandle = evictedHandle;
   }
 
   get ref(): string {
     return encodeRef(this.#slot, this.#generation);
   }
 
-  toJSON(): { ref: string; user: string; reason: EvictionReason } {
-    return { ref: this.ref, user: this.user, reason: this.reason };
+  get evicted(): EvictedSession | undefined {
+    if (this.#evictedUser === undefined) return undefined;
+    const handle = this.#evictedHandle;
+    return { ref: encodeRef(Math.floor(handle / 2 ** 32), handle % 2 ** 32), user: this.#evictedUser, reason: this.#evictedReason };
+  }
+
+  toJSON(): { id: string; ref: string; evicted: EvictedSession | undefined; reclaimedExpired: number } {
+    return { id: this.id, ref: this.ref, evicted: this.evicted, reclaimedExpired: this.reclaimedExpired };
   }
 }
 
@@ -229,6 +229,7 @@ export class RingStore implements SessionStore {
   readonly secretsBuf: Buffer;
   readonly idScratch: Uint8Array;
   readonly idScratchBuf: Buffer;
+  readonly randomBlock: Uint8Array;
   readonly dataBuf: Buffer;
 
   /** Interned names; bounded by maxUsers and MAX_ROLES. Maps because keys come from outside. */
@@ -266,6 +267,7 @@ export class RingStore implements SessionStore {
     this.slotRole = r('slotRole') as Uint8Array;
     this.secrets = r('secrets') as Uint8Array;
     this.idScratch = r('idScratch') as Uint8Array;
+    this.randomBlock = r('randomBlock') as Uint8Array;
     const region = (name: RegionName) => this.layout.regions[name];
     this.secretsBuf = Buffer.from(this.buffer, region('secrets').byteOffset, region('secrets').byteLength);
     this.idScratchBuf = Buffer.from(this.buffer, region('idScratch').byteOffset, ID_BYTES);
@@ -293,6 +295,7 @@ export class RingStore implements SessionStore {
     this.heads[FREE] = 0;
     for (let u = 0; u < this.nilUser; u++) this.userHead[u] = u + 1;
     this.heads[USER_FREE] = 0;
+    this.heads[RANDOM_USED] = RANDOM_BLOCK_BYTES;
     this.userNames.fill('');
     this.userIndex.clear();
     this.roleNames.fill('');
@@ -481,6 +484,22 @@ export class RingStore implements SessionStore {
     this.dataLength[s] = length;
   }
 
+  /** Copy SECRETS_PER_SLOT fresh CSPRNG bytes to secrets[at..], wiping them from the block. */
+  private drawSecrets(at: number): void {
+    const block = this.randomBlock;
+    let used = this.heads[RANDOM_USED]!;
+    if (used + SECRETS_PER_SLOT > RANDOM_BLOCK_BYTES) {
+      fillRandom(block);
+      used = 0;
+    }
+    const secrets = this.secrets;
+    for (let i = 0; i < SECRETS_PER_SLOT; i++) {
+      secrets[at + i] = block[used + i]!;
+      block[used + i] = 0;
+    }
+    this.heads[RANDOM_USED] = used + SECRETS_PER_SLOT;
+  }
+
   private showView(s: number): SessionView {
     this.sessionView.slot = s;
     return this.sessionView;
@@ -518,9 +537,11 @@ export class RingStore implements SessionStore {
       this.roleIndex.set(role, r);
     }
 
-    let evicted: EvictedSession | undefined;
+    let evictedUser: string | undefined;
+    let evictedHandle = 0;
     if (victim >= 0) {
-      evicted = new Evicted(this.userNames[this.slotUser[victim]!]!, reason, victim, this.generation[victim]!);
+      evictedUser = this.userNames[this.slotUser[victim]!]!;
+      evictedHandle = victim * 2 ** 32 + this.generation[victim]!;
       const counter = reason === 'lru' ? EVICTED_LRU : EVICTED_USER_CAP;
       this.counters[counter] = this.counters[counter]! + 1;
       this.release(victim);
@@ -540,7 +561,7 @@ export class RingStore implements SessionStore {
     this.heads[FREE] = this.lruNext[s]!;
     const generation = (this.generation[s]! + 1) >>> 0;
     this.generation[s] = generation;
-    fillRandom(this.secrets, s * SECRETS_PER_SLOT, SECRETS_PER_SLOT);
+    this.drawSecrets(s * SECRETS_PER_SLOT);
     this.createdMs[s] = now;
     this.lastSeenMs[s] = now;
     this.slotUser[s] = u;
@@ -555,10 +576,12 @@ export class RingStore implements SessionStore {
     const idBytes = this.idScratch;
     writeU32(idBytes, 0, s);
     writeU32(idBytes, 4, generation);
-    idBytes.set(this.secrets.subarray(s * SECRETS_PER_SLOT, s * SECRETS_PER_SLOT + SECRET_BYTES), 8);
+    // A loop, not set(subarray()): a subarray is a ~100-byte object per create.
+    const secretAt = s * SECRETS_PER_SLOT;
+    for (let i = 0; i < SECRET_BYTES; i++) idBytes[8 + i] = this.secrets[secretAt + i]!;
     const id = this.idScratchBuf.toString('base64url', 0, ID_BYTES);
     idBytes.fill(0);
-    return new Created(id, s, generation, evicted, reclaimedExpired);
+    return new Created(id, s, generation, reclaimedExpired, evictedUser, reason, evictedHandle);
   }
 
   get(id: unknown, options?: GetOptions): SessionView | undefined {
@@ -685,6 +708,9 @@ export class RingStore implements SessionStore {
   writeSnapshot(): Buffer {
     const now = this.clock.now();
     this.sweep(now);
+    // Unused random bytes would predict the next sessions' secrets: discard, never persist.
+    this.randomBlock.fill(0);
+    this.heads[RANDOM_USED] = RANDOM_BLOCK_BYTES;
     const users: Array<[number, string]> = [];
     for (const [name, u] of this.userIndex) users.push([u, name]);
     const names = JSON.stringify({ users, roles: this.roleNames.slice(0, this.heads[ROLES]) });
