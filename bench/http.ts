@@ -1,0 +1,182 @@
+/**
+ * HTTP throughput, side by side: a bare node:http server answering 200 (the ceiling) and
+ * ringlet's authenticated `GET /auth` in RAM mode (session cookie), cookie mode (JWE
+ * cookie) and with a bearer token (JWT, RAM-mode server). All servers run at once with the
+ * profile's Node flags, pinned to core 0; the load runs in its own process pinned to
+ * core 1 (taskset); the configurations take turns, rotated each round, and the report
+ * gives medians over the rounds and the median of the per-round ratios to the bare server.
+ *
+ * Correctness first: every credential must get 200 with Remote-User before anything is
+ * timed, no credential must get 401, and a run with any non-2xx answer or socket error
+ * is reported as invalid.
+ *
+ * Run: npm run bench:http. Environment: BENCH_PROFILE (embedded-default), BENCH_ROUNDS (5),
+ * BENCH_HTTP_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_LOAD_TOOL (wrk|builtin).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadProfile } from '../src/config/profile.js';
+import { markdownTable, median, resultsDir, writeResults, formatNumber } from './harness/index.js';
+import { bearerToken, call, firstStartSignIn } from './load/client.js';
+import { spawnServer, type ServerProcess } from './load/processes.js';
+import { defaultTool, findTaskset, runLoad } from './load/run.js';
+import type { LoadResult, LoadTool } from './load/types.js';
+import { describeMachine, machine } from './report/machine.js';
+import { progress } from './report/progress.js';
+import { barChartSvg } from './report/svg.js';
+
+const PROFILE = process.env['BENCH_PROFILE'] ?? 'embedded-default';
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const SECONDS = Number(process.env['BENCH_HTTP_SECONDS'] ?? 5);
+const WARMUP_SECONDS = 2;
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
+const TOOL = (process.env['BENCH_LOAD_TOOL'] as LoadTool | undefined) ?? defaultTool();
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
+
+/** Targets from the issue: authenticated GET /auth req/s as a fraction of the bare server's. */
+const TARGET_RATIO: Readonly<Record<string, number>> = { 'ringlet RAM (cookie)': 0.85, 'ringlet cookie mode (JWE)': 0.75, 'ringlet bearer (JWT)': 0.75 };
+
+interface Config {
+  name: string;
+  server: ServerProcess;
+  path: string;
+  headers: Record<string, string>;
+}
+
+interface Row {
+  name: string;
+  rounds: LoadResult[];
+  medianRps: number;
+  medianP50Ms: number;
+  medianP99Ms: number;
+  medianRatio: number | undefined;
+  target: number | undefined;
+  met: boolean | undefined;
+  valid: boolean;
+}
+
+async function checkCorrectness(configs: Config[], ram: ServerProcess): Promise<void> {
+  for (const c of configs) {
+    const reply = await call(c.server.origin, 'GET', c.path, { headers: c.headers });
+    if (reply.status !== 200) throw new Error(`correctness: ${c.name} answered ${reply.status}`);
+    if (c.name !== 'bare node:http' && reply.headers['remote-user'] !== 'admin') throw new Error(`correctness: ${c.name} without Remote-User: admin`);
+  }
+  const anonymous = await call(ram.origin, 'GET', '/auth');
+  if (anonymous.status !== 401) throw new Error(`correctness: /auth without a credential answered ${anonymous.status}`);
+}
+
+async function main(): Promise<number> {
+  const profile = loadProfile(PROFILE);
+  const pinning = findTaskset() !== undefined && machine().cores >= 2;
+  const cpu = (n: number) => (pinning ? n : undefined);
+  const ringletArgs = ['--profile', PROFILE, '--users', 'users.json', '--log-level', 'warn'];
+  const servers: ServerProcess[] = [];
+  try {
+    const bare = await spawnServer({ kind: 'baseline', nodeFlags: profile.nodeFlags, ...(pinning ? { cpu: SERVER_CPU } : {}) });
+    servers.push(bare);
+    const ram = await spawnServer({ kind: 'ringlet', nodeFlags: profile.nodeFlags, args: [...ringletArgs, '--mode', 'ram'], ...(pinning ? { cpu: SERVER_CPU } : {}) });
+    servers.push(ram);
+    const cookie = await spawnServer({ kind: 'ringlet', nodeFlags: profile.nodeFlags, args: [...ringletArgs, '--mode', 'cookie'], ...(pinning ? { cpu: SERVER_CPU } : {}) });
+    servers.push(cookie);
+    for (const s of servers) await s.waitReady();
+    progress('servers up; signing in (first-start password change, profile scrypt cost)');
+    const ramSignIn = await firstStartSignIn(ram.origin, ram.firstPassword() ?? '');
+    const cookieSignIn = await firstStartSignIn(cookie.origin, cookie.firstPassword() ?? '');
+    const token = await bearerToken(ram.origin, 'admin', ramSignIn.password);
+    const configs: Config[] = [
+      { name: 'bare node:http', server: bare, path: '/auth', headers: {} },
+      { name: 'ringlet RAM (cookie)', server: ram, path: '/auth', headers: { Cookie: ramSignIn.cookie } },
+      { name: 'ringlet cookie mode (JWE)', server: cookie, path: '/auth', headers: { Cookie: cookieSignIn.cookie } },
+      { name: 'ringlet bearer (JWT)', server: ram, path: '/auth', headers: { Authorization: `Bearer ${token}` } },
+    ];
+    await checkCorrectness(configs, ram);
+
+    const load = (c: Config, seconds: number) => runLoad(
+      { url: `${c.server.origin}${c.path}`, headers: c.headers, connections: CONNECTIONS, durationMs: seconds * 1000 },
+      { tool: TOOL, ...(cpu(LOAD_CPU) !== undefined ? { cpu: LOAD_CPU } : {}) },
+    );
+    for (const c of configs) {
+      progress(`warm-up ${c.name}`);
+      await load(c, WARMUP_SECONDS);
+    }
+    const results = new Map<string, LoadResult[]>(configs.map((c) => [c.name, []]));
+    const ratios = new Map<string, number[]>(configs.map((c) => [c.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = configs.map((_, i) => configs[(i + round) % configs.length] as Config);
+      const byName = new Map<string, LoadResult>();
+      for (const c of order) {
+        const r = await load(c, SECONDS);
+        byName.set(c.name, r);
+        results.get(c.name)?.push(r);
+        progress(`round ${round + 1}/${ROUNDS} ${c.name}: ${Math.round(r.requestsPerSec).toLocaleString('en')} req/s, p99 ${r.latencyP99Ms.toFixed(2)} ms${r.non2xx || r.socketErrors ? ` (${r.non2xx} non-2xx, ${r.socketErrors} socket errors)` : ''}`);
+      }
+      const bareRps = byName.get('bare node:http')?.requestsPerSec ?? NaN;
+      for (const c of configs) ratios.get(c.name)?.push((byName.get(c.name)?.requestsPerSec ?? NaN) / bareRps);
+    }
+    for (const s of servers) if (s.exitCode !== null) throw new Error(`a server exited during the run:\n${s.stderr}`);
+
+    const rows: Row[] = configs.map((c) => {
+      const list = results.get(c.name) ?? [];
+      const target = TARGET_RATIO[c.name];
+      const medianRatio = c.name === 'bare node:http' ? undefined : median(ratios.get(c.name) ?? []);
+      return {
+        name: c.name,
+        rounds: list,
+        medianRps: median(list.map((r) => r.requestsPerSec)),
+        medianP50Ms: median(list.map((r) => r.latencyP50Ms)),
+        medianP99Ms: median(list.map((r) => r.latencyP99Ms)),
+        medianRatio,
+        target,
+        met: target === undefined || medianRatio === undefined ? undefined : medianRatio >= target,
+        valid: list.every((r) => r.non2xx === 0 && r.socketErrors === 0),
+      };
+    });
+    const m = machine();
+    const setup = `${TOOL === 'wrk' ? 'wrk 4.1 (-t1)' : 'built-in keep-alive generator (bench/load)'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up each; `
+      + `${pinning ? `servers pinned to core ${SERVER_CPU}, load to core ${LOAD_CPU} (taskset)` : 'no pinning (taskset missing or one core)'}; `
+      + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the bare server), ringlet --log-level warn`;
+    const table = markdownTable(
+      ['configuration', 'req/s (median)', 'ratio to bare (median of rounds)', 'p50 ms', 'p99 ms', 'target', 'met', 'valid (no errors)'],
+      rows.map((r) => [
+        r.name, formatNumber(r.medianRps), r.medianRatio === undefined ? '1 (ceiling)' : `${r.medianRatio.toFixed(3)}×`,
+        r.medianP50Ms.toFixed(2), r.medianP99Ms.toFixed(2), r.target === undefined ? '' : `≥ ${r.target}×`,
+        r.met === undefined ? '' : r.met ? 'yes' : 'NO', r.valid ? 'yes' : 'NO',
+      ]),
+    );
+    const perRound = markdownTable(
+      ['configuration', ...Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1} req/s`)],
+      rows.map((r) => [r.name, ...r.rounds.map((x) => formatNumber(x.requestsPerSec))]),
+    );
+    const markdown = [
+      `### HTTP: authenticated GET /auth vs a bare node:http server`,
+      '',
+      `${describeMachine(m)}.`,
+      `Load: ${setup}.`,
+      '',
+      table,
+      '',
+      perRound,
+      '',
+      'Chart: `http-ratios.svg`.',
+    ].join('\n');
+    writeResults('http', { machine: m, tool: TOOL, connections: CONNECTIONS, rounds: ROUNDS, seconds: SECONDS, pinning, profile: PROFILE, nodeFlags: profile.nodeFlags, rows }, markdown);
+    writeFileSync(join(resultsDir(), 'http-ratios.svg'), barChartSvg({
+      title: `GET /auth req/s as a fraction of bare node:http (median of ${ROUNDS} rounds; black tick = target)`,
+      bars: rows.filter((r) => r.medianRatio !== undefined).map((r) => ({ label: r.name, value: r.medianRatio as number, ...(r.target !== undefined ? { target: r.target } : {}) })),
+      max: 1,
+      valueSuffix: '×',
+    }));
+    process.stdout.write(`${markdown}\n`);
+    return rows.every((r) => r.valid) ? 0 : 1;
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+}, (err: unknown) => {
+  process.stderr.write(`bench http: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,150 @@
+/**
+ * Servers under test as child processes: ringlet through its CLI with a profile's Node
+ * flags, or the bare baseline server with the same flags. Each gets a port picked here
+ * (the CLI wants a fixed one), its own temp directory, and optional pinning to one core.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pinned } from './run.js';
+
+export const RINGLET_CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const BASELINE_SERVER = fileURLToPath(new URL('../baseline-server.js', import.meta.url));
+/** Output kept per stream: the first-start password is near the start, errors near the end. */
+const MAX_CAPTURED_CHARS = 64 * 1024;
+
+/** A port that was free a moment ago (bind to 0, read, release). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface SpawnSpec {
+  kind: 'ringlet' | 'baseline';
+  nodeFlags: readonly string[];
+  /** Arguments after the script (ringlet: after `serve`). --port is added here. */
+  args?: readonly string[];
+  env?: Record<string, string>;
+  cpu?: number;
+  /** Working directory (users file etc.); a fresh temp dir when absent. */
+  dir?: string;
+}
+
+export class ServerProcess {
+  stdout = '';
+  stderr = '';
+  exitCode: number | null = null;
+  readonly exited: Promise<void>;
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    readonly dir: string,
+    private readonly ownsDir: boolean,
+    readonly spawnedAtMs: number,
+  ) {
+    child.stdout?.on('data', (c: Buffer) => {
+      if (this.stdout.length < MAX_CAPTURED_CHARS) this.stdout += c.toString('utf8');
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      this.stderr = (this.stderr + c.toString('utf8')).slice(-MAX_CAPTURED_CHARS);
+    });
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      this.exitCode = code ?? (signal ? 128 : 1);
+      resolve();
+    }));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The first-start admin password ringlet printed, once it has. */
+  firstPassword(): string | undefined {
+    return /password: (\S+)/.exec(this.stdout)?.[1];
+  }
+
+  /** Polls GET `path` every `intervalMs` until 200; resolves with ms since spawn. */
+  async waitReady(path = '/healthz', timeoutMs = 20_000, intervalMs = 2): Promise<number> {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      if (this.exitCode !== null) throw new Error(`server exited (${this.exitCode}) before answering:\n${this.stderr}`);
+      if ((await statusOf(this.port, path)) === 200) return performance.now() - this.spawnedAtMs;
+      if (performance.now() > until) throw new Error(`server did not answer ${path} within ${timeoutMs} ms:\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.exitCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Status of one GET, or 0 when the connection failed. */
+export function statusOf(port: number, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+export async function spawnServer(spec: SpawnSpec): Promise<ServerProcess> {
+  const port = await freePort();
+  const ownsDir = spec.dir === undefined;
+  const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'ringlet-bench-'));
+  const script = spec.kind === 'ringlet' ? [RINGLET_CLI, 'serve'] : [BASELINE_SERVER];
+  const args = [...spec.nodeFlags, ...script, ...(spec.args ?? []), '--port', String(port)];
+  const [command, argv] = pinned(spec.cpu, process.execPath, args);
+  const spawnedAtMs = performance.now();
+  const child = spawn(command, argv, {
+    cwd: dir,
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new ServerProcess(child, port, dir, ownsDir, spawnedAtMs);
+}
+
+export interface RssSample {
+  rssBytes: number;
+  /** VmHWM: the kernel's own peak RSS of the process so far. */
+  peakRssBytes: number;
+}
+
+/** RSS and peak RSS from /proc/<pid>/status (Linux); undefined when unavailable. */
+export function readRss(pid: number): RssSample | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const rss = /^VmRSS:\s+(\d+) kB/m.exec(text);
+  const hwm = /^VmHWM:\s+(\d+) kB/m.exec(text);
+  if (rss === null || hwm === null) return undefined;
+  return { rssBytes: Number(rss[1]) * 1024, peakRssBytes: Number(hwm[1]) * 1024 };
+}
