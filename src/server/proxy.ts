@@ -24,6 +24,8 @@ const SPOOFABLE = ['remote-user', 'remote-groups', 'remote-email', 'remote-name'
 export interface UpstreamProxy {
   handle(ctx: RequestContext): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Cuts every tunnelled (upgraded) connection: node:http no longer tracks them, so shutdown must. */
+  closeTunnels(): void;
 }
 
 /** The Cookie header without ringlet's own cookies (the upstream must never see the session). */
@@ -82,7 +84,9 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
       return;
     }
     if (passwordChangeRequired(ctx, session)) {
-      ctx.res.writeHead(303, { Location: '/password', 'Cache-Control': 'no-store', 'Content-Length': '0' });
+      // Keep the page asked for, as app.ts does for ringlet's own routes: after the change
+      // the browser lands on it instead of on `/`.
+      ctx.res.writeHead(303, { Location: `/password?next=${encodeURIComponent(ctx.req.url ?? '/')}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
       ctx.res.end();
       return;
     }
@@ -117,14 +121,18 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
     ctx.req.pipe(upstreamReq);
   }
 
+  const tunnels = new Set<Duplex>();
+
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const resolution = resolveRequest(req, deps.sessions, deps.cookies.session, true);
     const user = resolution === undefined ? undefined : deps.users.current().get(resolution.session.user);
     if (resolution === undefined || user === undefined || user.mustChangePassword || user.role !== resolution.session.role) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
       return;
     }
+    tunnels.add(socket);
+    socket.on('close', () => tunnels.delete(socket));
     const clientAddress = clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.options.trustedProxies);
     const headers = forwardHeaders(req, deps, resolution.session.user, resolution.session.role, clientAddress);
     headers['connection'] = 'Upgrade';
@@ -148,5 +156,11 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
     target.on('close', () => socket.destroy());
   }
 
-  return { handle, upgrade };
+  return {
+    handle,
+    upgrade,
+    closeTunnels: () => {
+      for (const socket of tunnels) socket.destroy();
+    },
+  };
 }

@@ -207,6 +207,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   });
   const close = async () => {
     stopping.value = true;
+    proxy?.closeTunnels();
     await closeGracefully(server, options.shutdownGraceMs);
     // After the last request: the snapshot holds every session that is still valid.
     saveSnapshot();
