@@ -1,0 +1,56 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cookiesFrom, jsonLogin, startTestServer } from '../support/server.js';
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test('HTTPS: Secure cookies with the __Host- prefix', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringlet-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // The README's recipe for a LAN device's self-signed certificate.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '825',
+    '-subj', '/CN=router.lan', '-addext', 'subjectAltName=DNS:router.lan,IP:127.0.0.1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const s = await startTestServer({ dir, options: { tlsCertPath: join(dir, 'cert.pem'), tlsKeyPath: join(dir, 'key.pem') } });
+  t.teardown(() => s.close());
+  const reply = await new Promise<{ status: number; setCookie: string[] }>((resolve, reject) => {
+    const body = JSON.stringify({ username: 'admin', password: s.firstPassword });
+    const req = request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/login', rejectUnauthorized: false, agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie'] ?? [] }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  t.equal(reply.status, 200);
+  const line = reply.setCookie.find((c) => c.startsWith('__Host-ringlet='));
+  t.ok(line, 'the __Host- prefix');
+  t.match(line, /; Secure/);
+  t.match(line, /; Path=\//);
+  t.notMatch(line, /Domain=/i, '__Host- cookies carry no Domain');
+  t.ok(s.logEvents('listening')[0]?.['url']?.toString().startsWith('https://'));
+});
+
+t.test('--behind-tls: Secure __Host- cookies on plain HTTP behind a TLS proxy', async (t) => {
+  const s = await startTestServer({ options: { behindTls: true } });
+  t.teardown(() => s.close());
+  const r = await jsonLogin(s, 'admin', s.firstPassword);
+  t.equal(r.status, 200);
+  const names = Object.keys(cookiesFrom(r));
+  t.ok(names.includes('__Host-ringlet'));
+  t.match((r.headers['set-cookie'] ?? []).join(), /__Host-ringlet=[^;]+;.*Secure/);
+  const bad = await s.request('GET', '/session', { headers: { cookie: `ringlet=${cookiesFrom(r)['__Host-ringlet']}` } });
+  t.equal(bad.status, 401, 'the unprefixed name is not accepted');
+});
