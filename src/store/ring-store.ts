@@ -239,6 +239,8 @@ export class RingStore implements SessionStore {
   readonly roleIndex = new Map<string, number>();
 
   private readonly sessionView: RingView;
+  /** The clock reading taken by the last successful resolve(). */
+  private resolvedAtMs = 0;
 
   constructor(options: StoreOptions) {
     const o = resolveStoreOptions(options);
@@ -435,8 +437,12 @@ export class RingStore implements SessionStore {
 
   // ---- lookup -------------------------------------------------------------------------
 
-  /** The live slot for `id`, or -1. Reclaims the slot if it has expired. Never throws. */
-  private resolve(id: unknown, now: number): number {
+  /**
+   * The live slot for `id`, or -1. Reclaims the slot if it has expired. Never throws.
+   * The clock is read only once the secret matched (into `resolvedAtMs`): reading it
+   * boxes a double, and a forged or stale cookie should allocate nothing.
+   */
+  private resolve(id: unknown): number {
     const bytes = this.idScratch;
     if (!decodeId(id, bytes)) return -1;
     const s = readU32(bytes, 0);
@@ -447,6 +453,8 @@ export class RingStore implements SessionStore {
     let diff = 0;
     for (let i = 0; i < SECRET_BYTES; i++) diff |= bytes[8 + i]! ^ secrets[at + i]!;
     if (diff !== 0) return -1;
+    const now = this.clock.now();
+    this.resolvedAtMs = now;
     const reason = this.expiry(s, now);
     if (reason !== LIVE) {
       this.reclaim(s, reason);
@@ -585,31 +593,29 @@ export class RingStore implements SessionStore {
   }
 
   get(id: unknown, options?: GetOptions): SessionView | undefined {
-    const now = this.clock.now();
-    const s = this.resolve(id, now);
+    const s = this.resolve(id);
     if (s < 0) return undefined;
-    if (options?.touch !== false) this.touchSlot(s, now);
+    if (options?.touch !== false) this.touchSlot(s, this.resolvedAtMs);
     return this.showView(s);
   }
 
   touch(id: unknown): boolean {
-    const now = this.clock.now();
-    const s = this.resolve(id, now);
+    const s = this.resolve(id);
     if (s < 0) return false;
-    this.touchSlot(s, now);
+    this.touchSlot(s, this.resolvedAtMs);
     return true;
   }
 
   update(id: unknown, data: unknown): boolean {
     const json = encodeData(data, this.options.slotBytes);
-    const s = this.resolve(id, this.clock.now());
+    const s = this.resolve(id);
     if (s < 0) return false;
     this.writeData(s, json);
     return true;
   }
 
   destroy(id: unknown): boolean {
-    const s = this.resolve(id, this.clock.now());
+    const s = this.resolve(id);
     if (s < 0) return false;
     this.counters[DESTROYED] = this.counters[DESTROYED]! + 1;
     this.release(s);

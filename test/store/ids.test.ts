@@ -113,3 +113,21 @@ t.test('list() and the view never expose the id; inspect shows no secrets', asyn
   t.same(Object.keys(store.list()[0]!).sort(),
     ['absoluteExpiresMs', 'createdMs', 'data', 'dataBytes', 'idleExpiresMs', 'lastSeenMs', 'ref', 'role', 'user']);
 });
+
+t.test('a forged, stale or malformed id reads no clock and changes nothing', async (t) => {
+  let reads = 0;
+  const store = createStore({ capacity: 2, clock: { now: () => (reads++, 0) } });
+  const a = store.create('alice', 'admin');
+  const b = store.create('bob', 'admin');
+  const order = JSON.stringify(store.list());
+  reads = 0;
+  const forged = [a.id.slice(0, 31) + (a.id[31] === 'A' ? 'B' : 'A'), 'A'.repeat(32), 'é'.repeat(32), '', b.id + 'x'];
+  for (const id of forged) {
+    store.get(id);
+    store.touch(id);
+    store.update(id, { x: 1 });
+    store.destroy(id);
+  }
+  t.equal(reads, 0, 'no clock reads for misses');
+  t.equal(JSON.stringify(store.list()), order, 'LRU order and data unchanged');
+});
