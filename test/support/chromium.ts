@@ -2,7 +2,7 @@
  * A small Chrome DevTools Protocol driver over --remote-debugging-pipe (fd 3: we write,
  * fd 4: Chromium writes; messages are JSON separated by NUL bytes). Test support only:
  * enough to navigate, fill and submit forms (without page JavaScript), read cookies,
- * go back, and take screenshots.
+ * see the status and body of the last document response, go back, and take screenshots.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -120,8 +120,55 @@ export interface CookieInfo {
   name: string; value: string; httpOnly: boolean; secure: boolean; sameSite?: string; path: string; expires: number; session: boolean;
 }
 
+/** The last top-level document response a page received (after any redirects). */
+export interface DocumentResponse {
+  requestId: string;
+  url: string;
+  status: number;
+  /** Header names as the browser reports them; look up case-insensitively with `header()`. */
+  headers: Record<string, string>;
+}
+
+/** A response header by name, case-insensitively. */
+export function header(response: DocumentResponse | undefined, name: string): string | undefined {
+  if (response === undefined) return undefined;
+  const wanted = name.toLowerCase();
+  const key = Object.keys(response.headers).find((k) => k.toLowerCase() === wanted);
+  return key === undefined ? undefined : response.headers[key];
+}
+
 export class Page {
-  constructor(private readonly browser: Browser, private readonly sessionId: string, readonly contextId: string) {}
+  private lastDocumentResponse: DocumentResponse | undefined;
+  private readonly offResponses: () => void;
+
+  constructor(private readonly browser: Browser, private readonly sessionId: string, readonly contextId: string) {
+    this.offResponses = browser.on('Network.responseReceived', (params, sid) => {
+      if (sid !== this.sessionId || params['type'] !== 'Document') return;
+      const response = params['response'] as { url: string; status: number; headers: Record<string, string> };
+      this.lastDocumentResponse = { requestId: params['requestId'] as string, url: response.url, status: response.status, headers: response.headers };
+    });
+  }
+
+  /** The last document response: what a navigation or form submission ended with. */
+  get lastDocument(): DocumentResponse | undefined {
+    return this.lastDocumentResponse;
+  }
+
+  /** The body of a response the page received, as bytes (it must still be in the browser's buffer). */
+  async responseBody(requestId: string): Promise<Buffer> {
+    const { body, base64Encoded } = (await this.call('Network.getResponseBody', { requestId })) as { body: string; base64Encoded: boolean };
+    return Buffer.from(body, base64Encoded ? 'base64' : 'utf8');
+  }
+
+  /** Ends this page's browser context (its tab and cookie jar). */
+  async close(): Promise<void> {
+    this.offResponses();
+    try {
+      await this.browser.send('Target.disposeBrowserContext', { browserContextId: this.contextId });
+    } catch {
+      // the browser is already gone
+    }
+  }
 
   call(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     return this.browser.send(method, params, this.sessionId);
@@ -212,13 +259,24 @@ export class Page {
     return cookies as CookieInfo[];
   }
 
-  async back(): Promise<void> {
+  /**
+   * Presses Back. Resolves on the load event, or on a restore from the back/forward cache
+   * (which fires no load event); tells which one happened.
+   */
+  async back(timeoutMs = 10_000): Promise<'loaded' | 'bfcache'> {
     const { currentIndex, entries } = (await this.call('Page.getNavigationHistory')) as { currentIndex: number; entries: Array<{ id: number }> };
     const previous = entries[currentIndex - 1];
     if (!previous) throw new Error('no history entry to go back to');
-    const loaded = this.waitForLoad();
+    const settled = new Promise<'loaded' | 'bfcache'>((resolve, reject) => {
+      const done = (how: 'loaded' | 'bfcache') => { clearTimeout(timer); offLoad(); offRestore(); resolve(how); };
+      const timer = setTimeout(() => { offLoad(); offRestore(); reject(new Error('back navigation timed out')); }, timeoutMs);
+      const offLoad = this.browser.on('Page.loadEventFired', (_p, sid) => { if (sid === this.sessionId) done('loaded'); });
+      const offRestore = this.browser.on('Page.frameNavigated', (p, sid) => {
+        if (sid === this.sessionId && p['type'] === 'BackForwardCacheRestore') done('bfcache');
+      });
+    });
     await this.call('Page.navigateToHistoryEntry', { entryId: previous.id });
-    await loaded;
+    return settled;
   }
 
   async screenshot(width: number, height: number, mobile: boolean): Promise<Buffer> {

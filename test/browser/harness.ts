@@ -1,0 +1,117 @@
+/**
+ * Shared set-up for the browser tests: a stand-in device admin UI on its own port, ringlet
+ * in reverse-proxy mode in front of it, and the browser steps a person takes to sign in.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { findChromium, type Page } from '../support/chromium.js';
+import { adminWithPassword, startTestServer, type TestServer } from '../support/server.js';
+
+/**
+ * tap's `skip` option for every browser test: a reason only when no Chromium binary exists
+ * (RINGLET_CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser, /usr/bin/google-chrome).
+ */
+export const skipWithoutChromium: string | false = findChromium() === undefined
+  ? 'no Chromium binary found (set RINGLET_CHROMIUM or `apt-get install -y chromium`)'
+  : false;
+
+export const MODES = ['ram', 'cookie'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** The protected page and the text only a signed-in user may ever see. */
+export const ADMIN_PATH = '/admin/status';
+export const ADMIN_TEXT = 'Device status: all radios up';
+export const PASSWORD = 'correct horse battery';
+
+/** The submit button of a form, by its action (pages also carry a logout form). */
+export const submitOf = (action: string): string => `form[action="${action}"] button[type="submit"]`;
+
+const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export interface AdminUi {
+  origin: string;
+  /** Every request the stand-in received, in order (path and the headers that matter). */
+  seen: Array<{ path: string; remoteUser: string | undefined; cookie: string | undefined }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A stand-in for a device's web UI (LuCI, a NAS page). Like many small embedded UIs it
+ * sends no caching headers at all, and sets a script-readable cookie of its own (a control
+ * for the `document.cookie` check: that cookie must be visible, ringlet's must not).
+ */
+export async function startAdminUi(): Promise<AdminUi> {
+  const seen: AdminUi['seen'] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const remoteUser = req.headers['remote-user'] as string | undefined;
+    seen.push({ path: req.url ?? '', remoteUser, cookie: req.headers.cookie });
+    if (req.url !== ADMIN_PATH) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('no such page');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Set-Cookie': 'ui-theme=dark; Path=/; SameSite=Lax' });
+    res.end(`<!doctype html><title>Router admin</title><h1>${ADMIN_TEXT}</h1><p id="remote-user">Remote-User: ${escape(remoteUser ?? '(none)')}</p>`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    seen,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export interface Stack {
+  ringlet: TestServer;
+  ui: AdminUi;
+  /** ringlet's origin: what the browser visits. */
+  base: string;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/**
+ * ringlet (mode as given) in front of a fresh stand-in UI, both closed at teardown. With
+ * `changePassword` the generated admin password is replaced by {@link PASSWORD} first
+ * (over plain HTTP, not in the browser), as it would be after the first sign-in.
+ */
+export async function startStack(t: Teardown, mode: Mode, changePassword = true): Promise<Stack> {
+  const ui = await startAdminUi();
+  t.teardown(() => ui.close());
+  const ringlet = await startTestServer({ mode, options: { upstream: new URL(ui.origin) } });
+  t.teardown(() => ringlet.close());
+  if (changePassword) await adminWithPassword(ringlet, PASSWORD);
+  return { ringlet, ui, base: ringlet.origin };
+}
+
+/** Types the credentials into the login form on screen and submits it. */
+export async function submitLogin(page: Page, username: string, password: string): Promise<void> {
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.clickAndWait(submitOf('/login'));
+}
+
+/** The path and query of the page on screen. */
+export async function pathOf(page: Page): Promise<string> {
+  const url = new URL(await page.url());
+  return url.pathname + url.search;
+}
+
+/** Visits the protected page, gets sent to the login form, signs in, ends up back on it. */
+export async function signIn(page: Page, stack: Stack, password = PASSWORD): Promise<void> {
+  await page.goto(stack.base + ADMIN_PATH);
+  await submitLogin(page, 'admin', password);
+  const at = await pathOf(page);
+  if (at !== ADMIN_PATH) throw new Error(`sign-in ended on ${at}, not ${ADMIN_PATH}`);
+}
+
+/** The session cookie's value in the page's cookie jar, if any. */
+export async function sessionCookieValue(page: Page, base: string): Promise<string | undefined> {
+  return (await page.cookies(base)).find((c) => c.name === 'ringlet')?.value;
+}
