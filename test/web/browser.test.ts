@@ -45,9 +45,15 @@ t.test('pages in Chromium at 360 px', { skip: executable === undefined ? 'chromi
     }
     sendHtml(res, 200, html);
   });
-  t.teardown(server.close);
   const browser = await Browser.launch();
-  t.teardown(() => browser.close());
+  t.teardown(async () => {
+    try {
+      await browser.close();
+    } catch {
+      // The support driver's profile-dir cleanup can race Chromium's exit; not what is tested here.
+    }
+    await server.close();
+  });
   const page = await browser.newPage();
   await page.call('Log.enable');
   const problems: string[] = [];
@@ -88,6 +94,10 @@ t.test('pages in Chromium at 360 px', { skip: executable === undefined ? 'chromi
 
   // Keyboard focus: the login page focuses the password (user name kept) and shows a ring.
   await page.goto(`http://127.0.0.1:${server.port}/login`);
+  // Autofocus runs at a rendering update, which may come after the load event: wait for it.
+  for (let i = 0; i < 50 && (await page.evaluate('document.activeElement && document.activeElement.id')) !== 'password'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const focus = (await page.evaluate(`(() => {
     const el = document.activeElement;
     const s = getComputedStyle(el);
