@@ -73,7 +73,12 @@ export class LoginService {
     const now = this.deps.clock.now();
     if (!ok || user === undefined) {
       this.deps.throttle.recordFailure(ipKey, now);
-      this.deps.throttle.recordFailure(userKey, now);
+      // The per-user key counts addresses, not attempts: one address (already held back by
+      // its own key) must not be able to lock the account's owner out; a distributed attack
+      // on one name still backs that name off.
+      const pairKey = `pair:${addressKey(clientAddress)}|${username.toLowerCase()}`;
+      if (this.deps.throttle.failures(pairKey, now) === 0) this.deps.throttle.recordFailure(userKey, now);
+      this.deps.throttle.recordFailure(pairKey, now);
       return { result: 'failure' };
     }
     // Only the user's counter resets: an attacker holding one valid account must not be

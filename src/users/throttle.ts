@@ -195,6 +195,13 @@ export class LoginThrottle {
     return wait;
   }
 
+  /** Failures currently counted for `key`: 0 when it has none or they were forgotten. */
+  failures(key: string, nowMs: number = this.#clock.now()): number {
+    const i = this.#find(key);
+    if (i < 0 || this.#forgotten(i, nowMs)) return 0;
+    return this.#failures[i] as number;
+  }
+
   /** Count a failed login for `key` at `nowMs`. */
   recordFailure(key: string, nowMs: number = this.#clock.now()): void {
     this.#failuresRecorded++;
