@@ -138,3 +138,79 @@ export function assertNoSecrets(t: Test, s: TestServer, secrets: Iterable<string
 export function cookieValue(cookie: string): string {
   return cookie.slice(cookie.indexOf('=') + 1);
 }
+
+export interface FloodOptions {
+  /** Parallel connections. */
+  connections?: number;
+  /** Requests written ahead of their answers on one connection (HTTP/1.1 pipelining). */
+  depth?: number;
+  /** Requests per connection before it is closed and replaced (node closes at 1000). */
+  perConnection?: number;
+}
+
+/**
+ * Many small requests fast: raw sockets, HTTP/1.1 pipelining, answers parsed by
+ * Content-Length (every ringlet answer carries one). `make(i)` returns request i's bytes;
+ * `onAnswer` gets each status, in order per connection. Rejects if a connection closes
+ * early or an answer has no Content-Length.
+ */
+export async function pipelineFlood(port: number, count: number, make: (index: number) => string, onAnswer: (status: number, index: number, head: string) => void, o: FloodOptions = {}): Promise<void> {
+  const connections = o.connections ?? 4;
+  const depth = o.depth ?? 16;
+  const perConnection = o.perConnection ?? 500;
+  let next = 0;
+  const runConnection = (indices: number[]) => new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let sent = 0;
+    let received = 0;
+    let pending: Buffer = Buffer.alloc(0);
+    const pump = () => {
+      let chunk = '';
+      while (sent < indices.length && sent - received < depth) chunk += make(indices[sent++]!);
+      if (chunk.length > 0) socket.write(chunk, 'latin1');
+    };
+    socket.on('connect', pump);
+    socket.on('error', reject);
+    socket.on('close', () => {
+      if (received < indices.length) reject(new Error(`connection closed after ${received} of ${indices.length} answers`));
+    });
+    socket.on('data', (data: Buffer) => {
+      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+      for (;;) {
+        const headEnd = pending.indexOf('\r\n\r\n');
+        if (headEnd === -1) break;
+        const head = pending.toString('latin1', 0, headEnd);
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+        if (length === null) {
+          reject(new Error(`answer without Content-Length: ${head.slice(0, 80)}`));
+          socket.destroy();
+          return;
+        }
+        const total = headEnd + 4 + Number(length[1]);
+        if (pending.length < total) break;
+        pending = pending.subarray(total);
+        onAnswer(statusOfRaw(head), indices[received++]!, head);
+      }
+      if (received === indices.length) {
+        socket.end();
+        resolve();
+      } else pump();
+    });
+  });
+  const worker = async () => {
+    while (next < count) {
+      const indices: number[] = [];
+      while (indices.length < perConnection && next < count) indices.push(next++);
+      await runConnection(indices);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+}
+
+/** A raw HTTP/1.1 request's bytes. */
+export function rawRequest(method: string, path: string, headers: Record<string, string>, body = ''): string {
+  let head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  if (body.length > 0 || method === 'POST') head += `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\n`;
+  return `${head}\r\n${body}`;
+}
