@@ -42,8 +42,9 @@ export function mintTiming(
   limits: TimingLimits,
   login?: { am: number; at: number; bid: string; wt: 0 | 1 },
 ): Pick<TokenClaims, 'iat' | 'exp' | 'bid' | 'am' | 'im' | 'at' | 'wt'> {
-  const mono = clocks.monotonic.now();
-  const wall = clocks.wall.now();
+  // Whole milliseconds: performance.now()'s fractions would add ~20 characters to every cookie.
+  const mono = Math.floor(clocks.monotonic.now());
+  const wall = Math.floor(clocks.wall.now());
   const trusted = wallClockTrusted(clocks);
   // A login from another boot keeps its wall-clock login time; its monotonic one is meaningless here.
   const sameBoot = login !== undefined && login.bid === clocks.bootId;
