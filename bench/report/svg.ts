@@ -61,6 +61,8 @@ function text(x: number, y: number, content: string, attrs = ''): string {
 }
 
 const PANEL_W = 320;
+/** Room for the title and legend however few panels there are. */
+const MIN_WIDTH = 720;
 const PANEL_H = 200;
 const PAD = { left: 48, right: 12, top: 24, bottom: 34 };
 
@@ -105,7 +107,7 @@ export function lineChartSvg(spec: LineChartSpec): string {
   const columns = Math.max(1, Math.min(spec.columns ?? 3, spec.panels.length));
   const rows = Math.ceil(spec.panels.length / columns);
   const legend = spec.panels[0]?.series ?? [];
-  const width = columns * PANEL_W;
+  const width = Math.max(MIN_WIDTH, columns * PANEL_W);
   const height = 50 + rows * PANEL_H;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
