@@ -105,7 +105,7 @@ export function computeLayout(o: ResolvedStoreOptions): StoreLayout {
  * strings of at most 256 characters) and a few fixed-size objects per store.
  *
  * @throws ConfigError for options `createStore` would refuse.
- * @example storeFootprintBytes({ capacity: 256, slotBytes: 256 }) // 94 272
+ * @example storeFootprintBytes({ capacity: 256, slotBytes: 256 }) // 85 400 (256 data + ~78 bookkeeping per slot)
  */
 export function storeFootprintBytes(options: StoreOptions): number {
   return computeLayout(resolveStoreOptions(options)).totalBytes;
