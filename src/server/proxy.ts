@@ -103,6 +103,10 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
         if (value === undefined || HOP_BY_HOP.has(name)) continue;
         headers[name] = value;
       }
+      // Authenticated responses are never stored (DESIGN): many device UIs send no caching
+      // headers, and Chromium then restores their pages from the back/forward cache after
+      // sign-out when the user presses Back (seen in test/browser/logout.test.ts).
+      headers['cache-control'] = 'no-store';
       // The upstream may not overwrite ringlet's cookies.
       const setCookie = upstreamRes.headers['set-cookie']?.filter((c) => !getCookieValues(c.split(';')[0] ?? '', deps.cookies.session).length);
       const own = ctx.res.getHeader('set-cookie');
