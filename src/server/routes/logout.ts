@@ -5,6 +5,13 @@ import { checkCsrf, currentSession } from '../guards.js';
 import { readFields } from '../request-body.js';
 import type { RequestContext } from '../context.js';
 
+/**
+ * no-store alone does not keep signed-in pages out of the back/forward cache: Chromium may
+ * keep no-store pages there, and restored the device UI's page after sign-out in
+ * test/browser/logout.test.ts. This header evicts them (honoured on https and loopback).
+ */
+export const CLEAR_CACHE = '"cache"';
+
 export async function postLogout(ctx: RequestContext): Promise<void> {
   const session = currentSession(ctx, false);
   let html = false;
@@ -22,9 +29,9 @@ export async function postLogout(ctx: RequestContext): Promise<void> {
   }
   const clear = clearSessionCookie(ctx.deps.cookies);
   if (html) {
-    ctx.res.writeHead(303, { Location: '/login?loggedout=1', 'Set-Cookie': clear, 'Cache-Control': 'no-store', 'Content-Length': '0' });
+    ctx.res.writeHead(303, { Location: '/login?loggedout=1', 'Set-Cookie': clear, 'Cache-Control': 'no-store', 'Clear-Site-Data': CLEAR_CACHE, 'Content-Length': '0' });
     ctx.res.end();
     return;
   }
-  sendJson(ctx.res, 200, { loggedOut: session !== undefined }, { 'Set-Cookie': clear });
+  sendJson(ctx.res, 200, { loggedOut: session !== undefined }, { 'Set-Cookie': clear, 'Clear-Site-Data': CLEAR_CACHE });
 }

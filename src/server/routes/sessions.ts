@@ -7,6 +7,7 @@
 import { renderSessionsPage, sendError, sendHtml, sendJson, wantsHtml } from '../../web/index.js';
 import { checkCsrf, requireSession } from '../guards.js';
 import { readFields, stringField } from '../request-body.js';
+import { CLEAR_CACHE } from './logout.js';
 import type { RequestContext } from '../context.js';
 import type { Session } from '../../session/types.js';
 
@@ -84,7 +85,7 @@ export async function postRevokeUser(ctx: RequestContext): Promise<void> {
   const count = ctx.deps.sessions.revokeUser(user);
   ctx.deps.log.info('user_sessions_revoked', { by: m.session.user, user, count: count ?? 'all' });
   if (m.html && user === m.session.user) {
-    ctx.res.writeHead(303, { Location: '/login?loggedout=1', 'Cache-Control': 'no-store', 'Content-Length': '0' });
+    ctx.res.writeHead(303, { Location: '/login?loggedout=1', 'Cache-Control': 'no-store', 'Clear-Site-Data': CLEAR_CACHE, 'Content-Length': '0' });
     ctx.res.end();
     return;
   }
