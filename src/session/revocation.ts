@@ -64,9 +64,12 @@ export class RevocationTables {
   }
 
   private now(): Moment {
-    const wallMs = this.clocks.wall.now();
+    // Whole milliseconds, like the issue times tokens carry (claims.ts): a fractional moment
+    // refused a session issued in the same millisecond right after the revocation (the
+    // password change ends the user's sessions, then issues the new one).
+    const wallMs = Math.floor(this.clocks.wall.now());
     return {
-      monoMs: this.clocks.monotonic.now(),
+      monoMs: Math.floor(this.clocks.monotonic.now()),
       wallMs: wallMs >= this.clocks.trustedFloorMs ? wallMs : Number.NaN,
     };
   }
