@@ -111,8 +111,13 @@ export class Browser {
     } catch {
       // already gone
     }
-    this.child.kill('SIGKILL');
-    rmSync(this.profileDir, { recursive: true, force: true });
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGKILL');
+      await exited;
+    }
+    // Chromium's helper processes may still be writing the profile for a moment.
+    rmSync(this.profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 
