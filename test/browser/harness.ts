@@ -30,6 +30,8 @@ const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCo
 
 export interface AdminUi {
   origin: string;
+  /** Extra HTML pages by path a test may add (served like the status page). */
+  pages: Map<string, string>;
   /** Every request the stand-in received, in order (path and the headers that matter). */
   seen: Array<{ path: string; remoteUser: string | undefined; cookie: string | undefined }>;
   close(): Promise<void>;
@@ -42,9 +44,16 @@ export interface AdminUi {
  */
 export async function startAdminUi(): Promise<AdminUi> {
   const seen: AdminUi['seen'] = [];
+  const pages = new Map<string, string>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const remoteUser = req.headers['remote-user'] as string | undefined;
     seen.push({ path: req.url ?? '', remoteUser, cookie: req.headers.cookie });
+    const extra = pages.get(req.url ?? '');
+    if (extra !== undefined) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(extra);
+      return;
+    }
     if (req.url !== ADMIN_PATH) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('no such page');
@@ -57,6 +66,7 @@ export async function startAdminUi(): Promise<AdminUi> {
   const { port } = server.address() as AddressInfo;
   return {
     origin: `http://127.0.0.1:${port}`,
+    pages,
     seen,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
