@@ -82,9 +82,12 @@ t.test('corrupted users, keys and profile files: exit 2, the file and the proble
     { title: 'profile: a field out of range', args: ['--users', goodUsers, '--keys', goodKeys, '--profile', file('profile-range.json', JSON.stringify({ name: 'bad', capacity: 0 }))],
       stderr: [/profile-range\.json/, /capacity/] },
   ];
-  for (const c of cases) {
+  // All at once: each child fails (or would hang) on its own port.
+  const runs = await Promise.all(cases.map(async (c) => {
     const port = await freePort();
-    const result = await serve([...c.args, '--port', String(port)]);
+    return { c, port, result: await serve([...c.args, '--port', String(port)]) };
+  }));
+  for (const { c, port, result } of runs) {
     t.equal(result.code, 2, `${c.title}: exit code 2`);
     for (const re of c.stderr) t.match(result.stderr, re, `${c.title}: stderr says ${re}`);
     t.match(result.stderr, /^ringlet: configuration error: /m, `${c.title}: one clear error line`);
