@@ -52,7 +52,7 @@ export class Browser {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-extensions', '--disable-default-apps', '--mute-audio', '--hide-scrollbars',
       `--user-data-dir=${profileDir}`, '--remote-debugging-pipe', 'about:blank',
-    ], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+    ], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true }); // own process group: close() ends all of it
     const browser = new Browser(child, profileDir);
     await browser.send('Browser.getVersion');
     return browser;
@@ -105,19 +105,40 @@ export class Browser {
     return page;
   }
 
-  async close(): Promise<void> {
+  /** SIGKILL to Chromium's own process group (the browser and its helpers, nothing else). */
+  private killGroup(): void {
     try {
-      await Promise.race([this.send('Browser.close'), new Promise((r) => setTimeout(r, 2000))]);
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // the group is already empty
+    }
+  }
+
+  async close(): Promise<void> {
+    const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const exited = this.child.exitCode !== null || this.child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise((resolve) => this.child.once('exit', resolve));
+    try {
+      await Promise.race([this.send('Browser.close'), delay(2000)]);
     } catch {
       // already gone
     }
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const exited = new Promise((resolve) => this.child.once('exit', resolve));
-      this.child.kill('SIGKILL');
-      await exited;
+    await Promise.race([exited, delay(2000)]);
+    this.killGroup();
+    await exited;
+    // Helper processes can outlive the browser process for a moment and still write the profile.
+    this.killGroup();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmSync(this.profileDir, { recursive: true, force: true });
+        return;
+      } catch {
+        // A leftover temp directory is not a test failure; give up quietly after ~2 s.
+        if (attempt >= 20) return;
+        await delay(100);
+      }
     }
-    // Chromium's helper processes may still be writing the profile for a moment.
-    rmSync(this.profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 
