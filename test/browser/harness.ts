@@ -60,7 +60,9 @@ export async function startAdminUi(): Promise<AdminUi> {
       return;
     }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Set-Cookie': 'ui-theme=dark; Path=/; SameSite=Lax' });
-    res.end(`<!doctype html><title>Router admin</title><h1>${ADMIN_TEXT}</h1><p id="remote-user">Remote-User: ${escape(remoteUser ?? '(none)')}</p>`);
+    res.end(`<!doctype html><title>Router admin</title><h1>${ADMIN_TEXT}</h1><p id="remote-user">Remote-User: ${escape(remoteUser ?? '(none)')}</p>`
+      // Tells whether page scripts ran (the JavaScript-disabled test's control).
+      + '<p id="js">scripts off</p><script>document.getElementById("js").textContent = "scripts on";</script>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

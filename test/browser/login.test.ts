@@ -33,6 +33,7 @@ for (const mode of MODES) {
     const html = await page.html();
     t.match(html, ADMIN_TEXT);
     t.match(html, 'Remote-User: admin', 'the device UI was told who signed in');
+    t.match(html, '<p id="js">scripts on</p>', 'page scripts run here (the control for the no-JavaScript test)');
     t.notOk(stack.ui.seen.some((r) => /(^|;\s*)ringlet(-login)?=/.test(r.cookie ?? '')), 'ringlet\'s cookies never reach the device UI');
 
     const cookies = await page.cookies(stack.base);
