@@ -1,8 +1,16 @@
 /**
  * Writing responses. Every response carries `Cache-Control: no-store` (this is an auth
  * server: nothing it says should be kept by a cache), `X-Content-Type-Options: nosniff`,
- * `Referrer-Policy: no-referrer` and a CSP; callers cannot override these.
+ * `Referrer-Policy: same-origin` and a CSP; callers cannot override these.
  */
+
+/**
+ * `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null` with
+ * every form POST (Fetch, "serializing a request origin"), and over plain HTTP on a LAN
+ * address it sends no Sec-Fetch-Site either, so the same-origin check refused our own login
+ * form on http://192.168.1.1 (test/browser/lan-http.test.ts). Other sites still get no Referer.
+ */
+export const REFERRER_POLICY = 'same-origin';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { wantsHtml } from './accept.js';
 import { PAGE_CSP } from './pages/style.js';
@@ -49,7 +57,7 @@ function send(res: ServerResponse, status: number, contentType: string, csp: str
   res.setHeader('Content-Length', payload.length);
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Referrer-Policy', REFERRER_POLICY);
   res.setHeader('Content-Security-Policy', csp);
   res.setHeader('X-Frame-Options', 'DENY');
   res.statusCode = status;

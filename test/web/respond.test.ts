@@ -74,7 +74,7 @@ t.test('responses over a real socket', async (t) => {
   t.equal(json.headers['content-length'], String(Buffer.byteLength(json.body)), 'length in bytes, not characters');
   t.equal(json.headers['cache-control'], 'no-store', 'no-store cannot be overridden');
   t.equal(json.headers['x-content-type-options'], 'nosniff');
-  t.equal(json.headers['referrer-policy'], 'no-referrer');
+  t.equal(json.headers['referrer-policy'], 'same-origin', 'not no-referrer, which makes form POSTs send Origin: null');
   t.equal(json.headers['x-extra'], 'yes');
   t.match(json.headers['content-security-policy'], /default-src 'none'/);
 

@@ -64,7 +64,8 @@ export function renderLayout(options: LayoutOptions): string {
   const header = options.account === undefined ? '' : accountBar(options.account, options.homeLink ?? false);
   return '<!doctype html><html lang="en"><head><meta charset="utf-8">'
     + '<meta name="viewport" content="width=device-width, initial-scale=1">'
-    + '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow">'
+    // Not no-referrer: that makes form POSTs carry `Origin: null` (see REFERRER_POLICY).
+    + '<meta name="referrer" content="same-origin"><meta name="robots" content="noindex, nofollow">'
     + `<title>${escapeHtml(options.title)}</title><style>${PAGE_STYLE}</style></head>`
     + `<body>${header}<main id="main">${options.body}</main></body></html>`;
 }
