@@ -9,7 +9,7 @@
 import t, { type Test } from 'tap';
 import { Browser } from '../support/chromium.js';
 import { jsonLogin } from '../support/server.js';
-import { ADMIN_PATH, ADMIN_TEXT, MODES, PASSWORD, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startAdminUi, startStack } from './harness.js';
+import { ADMIN_PATH, ADMIN_TEXT, MODES, PASSWORD, formPage, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startAdminUi, startStack } from './harness.js';
 
 const browser = skipWithoutChromium === false ? await Browser.launch() : undefined;
 if (browser !== undefined) t.teardown(() => browser.close());
@@ -18,14 +18,6 @@ async function newPage(t: Test) {
   const page = await browser!.newPage();
   t.teardown(() => page.close());
   return page;
-}
-
-const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** A page with one form that posts `fields` to `action` when its button is pressed. */
-function formPage(action: string, fields: Record<string, string>): string {
-  const inputs = Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`).join('');
-  return `<!doctype html><title>You won a prize</title><form method="post" action="${escape(action)}">${inputs}<button id="go" type="submit">Claim</button></form>`;
 }
 
 interface Attack {

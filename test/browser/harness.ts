@@ -28,6 +28,16 @@ export const submitOf = (action: string): string => `form[action="${action}"] bu
 
 const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/**
+ * A page with one form that posts `fields` to `action` when its `#go` button is pressed.
+ * `referrerPolicy` lets a hostile page choose what Origin its browser sends.
+ */
+export function formPage(action: string, fields: Record<string, string>, referrerPolicy?: string): string {
+  const inputs = Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`).join('');
+  const meta = referrerPolicy === undefined ? '' : `<meta name="referrer" content="${escape(referrerPolicy)}">`;
+  return `<!doctype html>${meta}<title>You won a prize</title><form method="post" action="${escape(action)}">${inputs}<button id="go" type="submit">Claim</button></form>`;
+}
+
 export interface AdminUi {
   origin: string;
   /** Extra HTML pages by path a test may add (served like the status page). */
@@ -88,18 +98,28 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-/**
- * ringlet (mode as given) in front of a fresh stand-in UI, both closed at teardown. With
- * `changePassword` the generated admin password is replaced by {@link PASSWORD} first
- * (over plain HTTP, not in the browser), as it would be after the first sign-in.
- */
-export async function startStack(t: Teardown, mode: Mode, changePassword = true): Promise<Stack> {
+export interface StackOptions {
+  /**
+   * Replace the generated admin password by {@link PASSWORD} first (over plain HTTP, not in
+   * the browser), as it would be after the first sign-in. Default true.
+   */
+  changePassword?: boolean;
+  /**
+   * Visit ringlet under this name instead of 127.0.0.1 (the browser must map it to
+   * 127.0.0.1); it is added to the Host allow-list.
+   */
+  hostName?: string;
+}
+
+/** ringlet (mode as given) in front of a fresh stand-in UI, both closed at teardown. */
+export async function startStack(t: Teardown, mode: Mode, o: StackOptions = {}): Promise<Stack> {
   const ui = await startAdminUi();
   t.teardown(() => ui.close());
-  const ringlet = await startTestServer({ mode, options: { upstream: new URL(ui.origin) } });
+  const allowedHosts = o.hostName === undefined ? [] : [o.hostName, '127.0.0.1'];
+  const ringlet = await startTestServer({ mode, options: { upstream: new URL(ui.origin), allowedHosts } });
   t.teardown(() => ringlet.close());
-  if (changePassword) await adminWithPassword(ringlet, PASSWORD);
-  return { ringlet, ui, base: ringlet.origin };
+  if (o.changePassword ?? true) await adminWithPassword(ringlet, PASSWORD);
+  return { ringlet, ui, base: o.hostName === undefined ? ringlet.origin : `http://${o.hostName}:${ringlet.port}` };
 }
 
 /** Types the credentials into the login form on screen and submits it. */

@@ -72,7 +72,7 @@ for (const mode of MODES) {
   });
 
   t.test(`${mode} mode: first sign-in with the generated password forces a change, then lands on the page`, { skip: skipWithoutChromium }, async (t) => {
-    const stack = await startStack(t, mode, false);
+    const stack = await startStack(t, mode, { changePassword: false });
     const generated = stack.ringlet.firstPassword;
     const page = await newPage(t);
 

@@ -43,7 +43,12 @@ export class Browser {
     });
   }
 
-  static async launch(): Promise<Browser> {
+  /**
+   * Starts headless Chromium. `extraArgs` are added to the command line, e.g.
+   * `--host-resolver-rules=MAP router.test 127.0.0.1` to reach a loopback server under a
+   * name that is not "potentially trustworthy" (plain HTTP as on a LAN, not as on localhost).
+   */
+  static async launch(extraArgs: readonly string[] = []): Promise<Browser> {
     const executable = findChromium();
     if (!executable) throw new Error('chromium not found');
     const profileDir = mkdtempSync(join(tmpdir(), 'ringlet-chromium-'));
@@ -51,7 +56,7 @@ export class Browser {
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-extensions', '--disable-default-apps', '--mute-audio', '--hide-scrollbars',
-      `--user-data-dir=${profileDir}`, '--remote-debugging-pipe', 'about:blank',
+      `--user-data-dir=${profileDir}`, '--remote-debugging-pipe', ...extraArgs, 'about:blank',
     ], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true }); // own process group: close() ends all of it
     const browser = new Browser(child, profileDir);
     await browser.send('Browser.getVersion');
