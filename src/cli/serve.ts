@@ -28,17 +28,12 @@ ${Object.keys(INTEGER_FIELDS).slice(0, 3).map((f) => `  --${kebabCase(f)} N  (${
 `;
 
 /**
- * scrypt runs on libuv's thread pool, and glibc keeps each thread's freed 128·N·r block in
- * that thread's arena (measured: 4 threads × 16 MiB stay resident). With exactly
- * `hashConcurrency` threads, what stays resident is the hashing memory the footprint
- * already budgets. libuv reads the variable when it creates the pool, on first use — which
- * has not happened yet at this point (start-up uses synchronous file I/O only).
+ * The profile's Node flags and glibc's mmap threshold must be set by whoever starts node:
+ * both are read before any JavaScript runs. Without the threshold, glibc keeps each freed
+ * 128·N·r scrypt block in the arena of the libuv thread that ran it (measured: 4 threads ×
+ * 16 MiB stay resident). Setting UV_THREADPOOL_SIZE from here would be too late: ESM module
+ * loading has already started the pool.
  */
-function bindThreadPoolToHashing(hashConcurrency: number): void {
-  if (process.env['UV_THREADPOOL_SIZE'] === undefined) process.env['UV_THREADPOOL_SIZE'] = String(hashConcurrency);
-}
-
-/** The profile's Node flags and glibc's mmap threshold must be set by whoever starts node. */
 function warnAboutLaunchEnvironment(nodeFlags: readonly string[]): void {
   const missing = nodeFlags.filter((flag) => !process.execArgv.includes(flag));
   if (missing.length > 0) {
@@ -57,7 +52,6 @@ export async function runServe(argv: string[]): Promise<number> {
   }
   const footprint = computeFootprint(config.profile);
   process.stderr.write(`${formatFootprint(config.profile.name, footprint)}\n`);
-  bindThreadPoolToHashing(config.profile.hashConcurrency);
   warnAboutLaunchEnvironment(config.profile.nodeFlags);
   await startServer({
     profile: config.profile,
