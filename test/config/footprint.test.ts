@@ -1,0 +1,46 @@
+import t from 'tap';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PROFILES_DIR, loadProfileFile, parseProfile } from '../../src/config/profile.js';
+import { INTEGER_FIELDS, envName, kebabCase } from '../../src/config/profile-schema.js';
+import { computeFootprint, RUNTIME_BASELINE_BYTES } from '../../src/config/footprint.js';
+import { storeFootprintBytes } from '../../src/store/index.js';
+import { throttleFootprintBytes } from '../../src/users/index.js';
+
+t.test('every device profile validates and its computed footprint fits its budget', (t) => {
+  for (const file of readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json'))) {
+    const profile = loadProfileFile(`${PROFILES_DIR}${file}`);
+    const f = computeFootprint(profile);
+    t.ok(f.fits, `${profile.name}: ${f.totalBytes} ≤ ${f.budgetBytes}`);
+    t.equal(f.totalBytes, f.parts.reduce((s, p) => s + p.bytes, 0), `${profile.name}: parts add up`);
+    const store = f.parts.find((p) => p.part === 'store')?.bytes;
+    t.equal(store, profile.mode === 'ram' ? storeFootprintBytes(profile) : 0, `${profile.name}: store part is the store's exact size`);
+    t.equal(f.parts.find((p) => p.part === 'throttle')?.bytes, throttleFootprintBytes(profile.throttleEntries));
+    t.equal(f.parts.find((p) => p.part === 'hashing')?.bytes, profile.hashConcurrency * 128 * 2 ** profile.scryptLogN * profile.scryptR);
+  }
+  t.end();
+});
+
+t.test('the footprint grows with what the profile asks for, and a tight budget is refused', (t) => {
+  const base = parseProfile({ name: 'a' }, 'inline');
+  const bigger = parseProfile({ name: 'b', capacity: 10_000 }, 'inline');
+  t.ok(computeFootprint(bigger).totalBytes > computeFootprint(base).totalBytes);
+  const cookie = parseProfile({ name: 'c', mode: 'cookie' }, 'inline');
+  t.equal(computeFootprint(cookie).storeBytes, 0, 'cookie mode allocates no store');
+  const tight = parseProfile({ name: 'd', memoryBudgetBytes: RUNTIME_BASELINE_BYTES }, 'inline');
+  t.equal(computeFootprint(tight).fits, false);
+  t.end();
+});
+
+t.test('the README documents every profile field with its flag and variable', (t) => {
+  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+  for (const field of [...Object.keys(INTEGER_FIELDS), 'mode', 'nodeFlags']) {
+    t.match(readme, new RegExp(`^\\| \`${field}\` \\|`, 'm'), `${field} has a row`);
+  }
+  for (const field of Object.keys(INTEGER_FIELDS)) {
+    t.ok(readme.includes(`\`--${kebabCase(field)}\``) && readme.includes(`\`${envName(field)}\``), `${field}: flag and env documented`);
+  }
+  t.match(readme, /npm ci && npm start/, 'the start command');
+  t.match(readme, /npm ci && npm test/, 'the test command');
+  t.end();
+});
