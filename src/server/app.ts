@@ -52,6 +52,27 @@ export const OWNED_PATHS: readonly string[] = [...ROUTES.keys()];
 const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, X-CSRF-Token, X-Ringlet-No-Touch';
 const CORS_MAX_AGE_SECONDS = '600';
 
+/** Shared by every request without a query string (routes only read it). */
+const NO_QUERY: URLSearchParams = new URLSearchParams();
+
+/** Recent Host verdicts: a device sees one or two Host values; bounded because attackers pick them. */
+const HOST_VERDICTS_MAX = 64;
+
+type HostCheck = (host: string) => boolean;
+
+function cachedHostCheck(allowedHosts: readonly string[]): HostCheck {
+  const verdicts = new Map<string, boolean>();
+  return (host) => {
+    let verdict = verdicts.get(host);
+    if (verdict === undefined) {
+      verdict = allowedHosts.length > 0 ? hostAllowed(host, allowedHosts) : defaultHostAllowed(host);
+      if (verdicts.size >= HOST_VERDICTS_MAX) verdicts.clear();
+      verdicts.set(host, verdict);
+    }
+    return verdict;
+  };
+}
+
 /** Without an explicit allow-list: IP literals and localhost (DNS rebinding needs a DNS name). */
 function defaultHostAllowed(host: string): boolean {
   const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d{1,5}$/, '');
@@ -80,13 +101,12 @@ function applyCors(ctx: RequestContext, allowedMethods: string): 'preflight-done
   return 'preflight-done';
 }
 
-const STATUS_CLASS = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-
 export type UpstreamHandler = (ctx: RequestContext) => void;
 
 export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: IncomingMessage, res: ServerResponse) => void {
-  const { log, metrics } = deps;
+  const { log } = deps;
   const debug = deps.options.logLevel === 'debug';
+  const hostCheck = cachedHostCheck(deps.options.allowedHosts);
   return (req, res) => {
     const started = performance.now();
     const url = req.url ?? '/';
@@ -97,7 +117,7 @@ export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: Inco
       res,
       deps,
       path,
-      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      query: q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
       clientAddress: clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.options.trustedProxies),
       route: 'unknown',
       resolution: null,
@@ -105,12 +125,12 @@ export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: Inco
     if (deps.stopping.value) res.setHeader('Connection', 'close');
     const record = (): void => {
       const status = res.statusCode;
-      metrics.inc('http_requests_total', { route: ctx.route, class: STATUS_CLASS[Math.floor(status / 100)] ?? '5xx' });
+      deps.requests.record(ctx.route, status);
       if (status >= 500) log.warn('request', { route: ctx.route, method: req.method, status, durationMs: Math.round((performance.now() - started) * 10) / 10, client: ctx.clientAddress });
       else if (debug) log.debug('request', { route: ctx.route, method: req.method, status, durationMs: Math.round((performance.now() - started) * 10) / 10, client: ctx.clientAddress });
     };
     try {
-      const done = dispatch(ctx, upstream);
+      const done = dispatch(ctx, upstream, hostCheck);
       if (done instanceof Promise) done.catch((err: unknown) => internalError(ctx, err));
     } catch (err) {
       internalError(ctx, err);
@@ -122,10 +142,10 @@ export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: Inco
   };
 }
 
-function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined): void | Promise<void> {
+function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, hostCheck: HostCheck): void | Promise<void> {
   const { req, res, deps } = ctx;
   const host = req.headers.host ?? '';
-  const hostOk = deps.options.allowedHosts.length > 0 ? hostAllowed(host, deps.options.allowedHosts) : defaultHostAllowed(host);
+  const hostOk = hostCheck(host);
   if (!hostOk) {
     ctx.route = 'host_refused';
     deps.log.warn('host_refused', { client: ctx.clientAddress });

@@ -9,6 +9,7 @@ import type { CookieNames } from './cookies.js';
 import type { LoginCsrf } from './login-csrf.js';
 import type { LoginService } from './login-service.js';
 import type { ServerOptions } from './options.js';
+import type { RequestCounts } from './metrics.js';
 
 /** The users file, held in memory and written back atomically on change. */
 export interface UsersHolder {
@@ -26,6 +27,7 @@ export interface AppDeps {
   hashLimiter: HashLimiter;
   scryptCost: ScryptCost;
   metrics: MetricsRegistry;
+  requests: RequestCounts;
   log: Logger;
   clocks: SessionClocks;
   cookies: CookieNames;

@@ -8,7 +8,30 @@ export const ROUTE_LABELS = [
   'tokens_revoke', 'metrics', 'healthz', 'home', 'upstream', 'not_found', 'host_refused', 'unknown', 'parser',
 ] as const;
 
-export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimiter, throttle: LoginThrottle): MetricsRegistry {
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/**
+ * Responses by route and status class, in a fixed table: counting costs an index
+ * computation, not a labels object and a lookup per request (this is on /auth's hot path).
+ */
+export class RequestCounts {
+  private readonly counts = new Float64Array(ROUTE_LABELS.length * STATUS_CLASSES.length);
+  private readonly routeIndex = new Map<string, number>(ROUTE_LABELS.map((route, i) => [route, i]));
+  private readonly unknown = ROUTE_LABELS.indexOf('unknown');
+
+  record(route: string, status: number): void {
+    const r = this.routeIndex.get(route) ?? this.unknown;
+    const c = Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
+    this.counts[r * STATUS_CLASSES.length + c] = (this.counts[r * STATUS_CLASSES.length + c] ?? 0) + 1;
+  }
+
+  read(route: string, statusClass: string): number {
+    const r = this.routeIndex.get(route) ?? this.unknown;
+    return this.counts[r * STATUS_CLASSES.length + STATUS_CLASSES.indexOf(statusClass as (typeof STATUS_CLASSES)[number])] ?? 0;
+  }
+}
+
+export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimiter, throttle: LoginThrottle, requests: RequestCounts): MetricsRegistry {
   const stats = () => deps.sessions.stats();
   return new MetricsRegistry()
     .gauge({ name: 'sessions_active', help: 'Live sessions in the RAM store (NaN in cookie mode: not stored).', collect: () => stats().active ?? NaN })
@@ -24,7 +47,7 @@ export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimi
     .gauge({ name: 'password_hashes_in_flight', help: 'scrypt computations running now.', collect: () => limiter.stats().inFlight })
     .counter({ name: 'password_hashes_rejected_total', help: 'Logins refused because the hashing pool was busy.', collect: () => limiter.stats().rejected })
     .gauge({ name: 'throttle_entries_used', help: 'Occupied entries of the fixed login-throttle table.', collect: () => throttle.stats().used })
-    .counter({ name: 'http_requests_total', help: 'HTTP responses by route and status class.', labels: { route: ROUTE_LABELS, class: ['1xx', '2xx', '3xx', '4xx', '5xx'] } })
+    .counter({ name: 'http_requests_total', help: 'HTTP responses by route and status class.', labels: { route: ROUTE_LABELS, class: STATUS_CLASSES }, collect: (l) => requests.read(l['route'] ?? 'unknown', l['class'] ?? '5xx') })
     .counter({ name: 'upstream_errors_total', help: 'Proxied requests the upstream did not answer.' })
     .gauge({ name: 'process_resident_memory_bytes', help: 'Resident set size of the process.', collect: () => process.memoryUsage.rss() })
     .gauge({ name: 'process_heap_used_bytes', help: 'V8 heap in use.', collect: () => process.memoryUsage().heapUsed });

@@ -30,7 +30,7 @@ import { cookieNames } from './cookies.js';
 import { closeGracefully, createLimitedServer, type TlsFiles } from './http-server.js';
 import { LoginCsrf } from './login-csrf.js';
 import { LoginService } from './login-service.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, RequestCounts } from './metrics.js';
 import type { AppDeps, UsersHolder } from './context.js';
 import type { ServerOptions } from './options.js';
 
@@ -183,13 +183,13 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const stopping = { value: false };
   const deps: AppDeps = {
     profile, options, sessions, users, login, loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')), hashLimiter, scryptCost,
-    metrics: undefined as never, log, clocks, cookies, stopping,
+    metrics: undefined as never, requests: new RequestCounts(), log, clocks, cookies, stopping,
   };
-  deps.metrics = createMetrics(deps, hashLimiter, throttle);
+  deps.metrics = createMetrics(deps, hashLimiter, throttle, deps.requests);
   const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);
   const handler = createApp(deps, proxy?.handle);
   const server = createLimitedServer(handler, profile, tls, (status, reason) => {
-    deps.metrics.inc('http_requests_total', { route: 'parser', class: `${Math.floor(status / 100)}xx` });
+    deps.requests.record('parser', status);
     log.info('request_refused', { status, reason });
   });
   if (proxy !== undefined) server.on('upgrade', proxy.upgrade);

@@ -6,21 +6,9 @@
  * message (`/etc/ringlet/users.json: users[1].role: must be one of admin, viewer`).
  * They never quote a hash or any other file content beyond a field name.
  */
-import {
-  closeSync,
-  constants as fsConstants,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { randomBytesPooled } from '../util/random-pool.js';
+import { writeSecretFileAtomic } from '../util/secret-file.js';
 import { jsonSyntaxErrorOffset, lineColumn } from './json-position.js';
 import { hashPasswordSync } from './phc-scrypt.js';
 import { generatePassword } from './password-policy.js';
@@ -134,56 +122,9 @@ export function loadUsersFile(path: string): UsersDb {
   return parseUsersFile(text, path);
 }
 
-/**
- * Write the users file atomically: a temporary file in the same directory (so the
- * rename cannot cross filesystems) created exclusively with mode 0600 and fchmod-ed to
- * 0600 (the umask can change neither), written, fsynced, renamed over `path`, then the
- * directory fsynced so the rename survives a power cut. A crash leaves the old file or
- * the new one, never half of one. Synchronous: password changes are rare and the fsync
- * must finish before the change is reported. Throws ConfigError naming the path.
- */
+/** Writes the users file atomically with mode 0600 (see util/secret-file.ts). Throws ConfigError naming the path. */
 export function saveUsersFile(path: string, db: UsersDb): void {
-  const text = `${JSON.stringify(db.toJSON(), null, 2)}\n`;
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytesPooled(6).toString('hex')}.tmp`);
-  let created = false;
-  try {
-    const fd = openSync(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, USERS_FILE_MODE);
-    created = true;
-    try {
-      fchmodSync(fd, USERS_FILE_MODE);
-      writeFileSync(fd, text, 'utf8');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    created = false;
-  } catch (err) {
-    if (created) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // Already gone; nothing else to clean up.
-      }
-    }
-    throw new ConfigError(path, `cannot write (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  syncDirectory(dir);
-}
-
-function syncDirectory(dir: string): void {
-  // Best effort: some filesystems (and Windows) refuse fsync on a directory.
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // The file itself is complete; only the rename's durability is less certain.
-  }
+  writeSecretFileAtomic(path, `${JSON.stringify(db.toJSON(), null, 2)}\n`);
 }
 
 /** Options for {@link setUserPassword} and {@link setPassword}. */

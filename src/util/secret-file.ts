@@ -1,23 +1,58 @@
 /**
- * Secrets (users file, keys, snapshots) are written atomically with mode 0600: a temp file in
- * the same directory, fsync, then rename, so a crash never leaves a half-written file and
- * no other user can read it at any moment.
+ * Secrets (users file, keys, snapshots) are written atomically with mode 0600: a temporary
+ * file in the same directory (so the rename cannot cross filesystems), created exclusively
+ * with mode 0600 and fchmod-ed to 0600 (the umask can change neither), written, fsynced,
+ * renamed over `path`, then the directory fsynced so the rename survives a power cut. A
+ * crash leaves the old file or the new one, never half of one, and no other user can read
+ * it at any moment. The directory must exist: a mistyped path is an error naming it, not a
+ * new directory. Throws ConfigError naming the path.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants as fsConstants, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { randomBytesPooled } from './random-pool.js';
+
+const SECRET_FILE_MODE = 0o600;
 
 export function writeSecretFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(temp, 'wx', 0o600);
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytesPooled(6).toString('hex')}.tmp`);
+  let created = false;
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    const fd = openSync(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, SECRET_FILE_MODE);
+    created = true;
+    try {
+      fchmodSync(fd, SECRET_FILE_MODE);
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    created = false;
   } catch (err) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw err;
+    if (created) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Already gone; nothing else to clean up.
+      }
+    }
+    throw new ConfigError(path, `cannot write (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  closeSync(fd);
-  renameSync(temp, path);
+  syncDirectory(dir);
+}
+
+function syncDirectory(dir: string): void {
+  // Best effort: some filesystems refuse fsync on a directory.
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // The file itself is complete; only the rename's durability is less certain.
+  }
 }
