@@ -141,20 +141,19 @@ function decodeCookieValue(value: string): string {
   }
 }
 
-function resolveMaxBytes(options: ParseCookieOptions | undefined): number {
-  const maxBytes = options?.maxBytes;
-  if (maxBytes === undefined) return DEFAULT_MAX_COOKIE_HEADER_BYTES;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
-    throw new ConfigError('maxBytes', `must be a positive integer, got ${String(maxBytes)}`);
+/** A positive-integer option with its default; misuse is a ConfigError naming the option. */
+function positiveIntegerOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(name, `must be a positive integer, got ${String(value)}`);
   }
-  return maxBytes;
+  return value;
+}
+
+function resolveMaxBytes(options: ParseCookieOptions | undefined): number {
+  return positiveIntegerOption('maxBytes', options?.maxBytes, DEFAULT_MAX_COOKIE_HEADER_BYTES);
 }
 
 function resolveMaxValues(options: CookieValuesOptions | undefined): number {
-  const maxValues = options?.maxValues;
-  if (maxValues === undefined) return DEFAULT_MAX_COOKIE_VALUES;
-  if (!Number.isSafeInteger(maxValues) || maxValues < 1) {
-    throw new ConfigError('maxValues', `must be a positive integer, got ${String(maxValues)}`);
-  }
-  return maxValues;
+  return positiveIntegerOption('maxValues', options?.maxValues, DEFAULT_MAX_COOKIE_VALUES);
 }

@@ -7,18 +7,11 @@
  * form from ringlet's own origin (a page of the proxied device UI) and succeeds.
  */
 import t, { type Test } from 'tap';
-import { Browser } from '../support/chromium.js';
 import { jsonLogin } from '../support/server.js';
-import { ADMIN_PATH, ADMIN_TEXT, MODES, PASSWORD, formPage, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startAdminUi, startStack } from './harness.js';
+import { ADMIN_PATH, ADMIN_TEXT, MODES, PASSWORD, formPage, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startAdminUi, startStack, browserForFile } from './harness.js';
 
-const browser = skipWithoutChromium === false ? await Browser.launch() : undefined;
-if (browser !== undefined) t.teardown(() => browser.close());
-
-async function newPage(t: Test) {
-  const page = await browser!.newPage();
-  t.teardown(() => page.close());
-  return page;
-}
+const openPage = await browserForFile();
+const newPage = (t: Test) => openPage!(t);
 
 interface Attack {
   name: string;

@@ -4,7 +4,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { findChromium, type Page } from '../support/chromium.js';
+import tap, { type Test } from 'tap';
+import { Browser, findChromium, type Page } from '../support/chromium.js';
 import { adminWithPassword, startTestServer, type TestServer } from '../support/server.js';
 
 /**
@@ -146,4 +147,20 @@ export async function signIn(page: Page, stack: Stack, password = PASSWORD): Pro
 /** The session cookie's value in the page's cookie jar, if any. */
 export async function sessionCookieValue(page: Page, base: string): Promise<string | undefined> {
   return (await page.cookies(base)).find((c) => c.name === 'ringlet')?.value;
+}
+
+/**
+ * One Chromium per test file, closed when the file's tests end; each page gets its own
+ * browser context (cookie jar) and closes with the test that opened it. Undefined when
+ * Chromium is not installed (the tests skip with the reason).
+ */
+export async function browserForFile(extraArgs: readonly string[] = []): Promise<((t: Test) => Promise<Page>) | undefined> {
+  if (skipWithoutChromium !== false) return undefined;
+  const browser = await Browser.launch(extraArgs);
+  tap.teardown(() => browser.close());
+  return async (t: Test) => {
+    const page = await browser.newPage();
+    t.teardown(() => page.close());
+    return page;
+  };
 }

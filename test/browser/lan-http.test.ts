@@ -6,18 +6,11 @@
  * 127.0.0.1, so no real network interface is needed.
  */
 import t, { type Test } from 'tap';
-import { Browser } from '../support/chromium.js';
-import { ADMIN_PATH, ADMIN_TEXT, MODES, formPage, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startAdminUi, startStack, submitOf } from './harness.js';
+import { ADMIN_PATH, ADMIN_TEXT, MODES, formPage, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startAdminUi, startStack, submitOf, browserForFile } from './harness.js';
 
 const ROUTER = 'router.test';
-const browser = skipWithoutChromium === false ? await Browser.launch([`--host-resolver-rules=MAP *.test 127.0.0.1`]) : undefined;
-if (browser !== undefined) t.teardown(() => browser.close());
-
-async function newPage(t: Test) {
-  const page = await browser!.newPage();
-  t.teardown(() => page.close());
-  return page;
-}
+const openPage = await browserForFile([`--host-resolver-rules=MAP *.test 127.0.0.1`]);
+const newPage = (t: Test) => openPage!(t);
 
 for (const mode of MODES) {
   t.test(`${mode} mode, plain HTTP at a LAN name: sign in, forms from another port refused, sign out`, { skip: skipWithoutChromium }, async (t) => {

@@ -8,8 +8,8 @@ import t, { type Test } from 'tap';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Browser, header } from '../support/chromium.js';
-import { ADMIN_PATH, ADMIN_TEXT, MODES, pathOf, sessionCookieValue, skipWithoutChromium, startStack, submitLogin } from './harness.js';
+import { header } from '../support/chromium.js';
+import { ADMIN_PATH, ADMIN_TEXT, MODES, pathOf, sessionCookieValue, skipWithoutChromium, startStack, submitLogin, browserForFile } from './harness.js';
 
 /** The page budget from the issue: a login page must load fast over a weak Wi-Fi link to a router. */
 const MAX_LOGIN_PAGE_BYTES = 10 * 1024;
@@ -22,14 +22,8 @@ const VIEWPORTS = [
   { file: 'login-phone-360x740.png', width: 360, height: 740, mobile: true },
 ] as const;
 
-const browser = skipWithoutChromium === false ? await Browser.launch() : undefined;
-if (browser !== undefined) t.teardown(() => browser.close());
-
-async function newPage(t: Test) {
-  const page = await browser!.newPage();
-  t.teardown(() => page.close());
-  return page;
-}
+const openPage = await browserForFile();
+const newPage = (t: Test) => openPage!(t);
 
 /** Width and height from a PNG's IHDR chunk (RFC 2083 §4.1.1), after checking the signature. */
 function pngSize(png: Buffer): { width: number; height: number } | undefined {

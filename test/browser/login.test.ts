@@ -4,17 +4,10 @@
  * stored them, a wrong password, and the forced change of a generated first-start password.
  */
 import t, { type Test } from 'tap';
-import { Browser } from '../support/chromium.js';
-import { ADMIN_PATH, ADMIN_TEXT, MODES, PASSWORD, pathOf, sessionCookieValue, skipWithoutChromium, startStack, submitLogin, submitOf } from './harness.js';
+import { ADMIN_PATH, ADMIN_TEXT, MODES, PASSWORD, pathOf, sessionCookieValue, skipWithoutChromium, startStack, submitLogin, submitOf, browserForFile } from './harness.js';
 
-const browser = skipWithoutChromium === false ? await Browser.launch() : undefined;
-if (browser !== undefined) t.teardown(() => browser.close());
-
-async function newPage(t: Test) {
-  const page = await browser!.newPage();
-  t.teardown(() => page.close());
-  return page;
-}
+const openPage = await browserForFile();
+const newPage = (t: Test) => openPage!(t);
 
 for (const mode of MODES) {
   t.test(`${mode} mode: protected page → login form → back on the page, with a safe cookie`, { skip: skipWithoutChromium }, async (t) => {

@@ -4,17 +4,11 @@
  * come back from the browser's caches once the session has ended.
  */
 import t, { type Test } from 'tap';
-import { Browser, header } from '../support/chromium.js';
-import { ADMIN_PATH, ADMIN_TEXT, MODES, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startStack, submitOf } from './harness.js';
+import { header } from '../support/chromium.js';
+import { ADMIN_PATH, ADMIN_TEXT, MODES, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startStack, submitOf, browserForFile } from './harness.js';
 
-const browser = skipWithoutChromium === false ? await Browser.launch() : undefined;
-if (browser !== undefined) t.teardown(() => browser.close());
-
-async function newPage(t: Test) {
-  const page = await browser!.newPage();
-  t.teardown(() => page.close());
-  return page;
-}
+const openPage = await browserForFile();
+const newPage = (t: Test) => openPage!(t);
 
 for (const mode of MODES) {
   t.test(`${mode} mode: sign out from /sessions, then Back shows no protected content`, { skip: skipWithoutChromium }, async (t) => {
