@@ -32,6 +32,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     const page = await s.request('GET', '/password', { headers: { cookie, accept: 'text/html' } });
     t.equal(page.status, 200);
     t.match(page.text, /must choose a new password/i);
+    t.match(page.text, /minlength="10"/, 'the form asks for the length the server enforces');
     const csrf = who.json.csrfToken as string;
     const weak = await s.request('POST', '/password', { headers: { cookie, origin: s.origin }, form: { csrf, current_password: password, new_password: 'short', confirm_password: 'short', next: '/sessions' } });
     t.equal(weak.status, 400, 'a weak password is refused');

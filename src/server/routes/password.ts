@@ -3,7 +3,7 @@
  * through the login service (throttled, bounded hashing); afterwards the browser gets a
  * fresh session, and the user's other sessions end when asked (the default).
  */
-import { checkNewPassword, hashPassword, setUserPassword } from '../../users/index.js';
+import { checkNewPassword, hashPassword, MIN_NEW_PASSWORD_CHARS, setUserPassword } from '../../users/index.js';
 import { RingletError } from '../../errors.js';
 import { renderPasswordPage, safeNextPath, sendError, sendHtml, sendJson, wantsHtml } from '../../web/index.js';
 import { sessionCookie } from '../cookies.js';
@@ -24,6 +24,8 @@ function page(ctx: RequestContext, session: Session, status: number, next: strin
     forced: passwordChangeRequired(ctx, session),
     error,
     username: session.user,
+    // The form's hint must match the rule the server enforces, or the browser accepts what we refuse.
+    minLength: MIN_NEW_PASSWORD_CHARS,
   }));
 }
 
