@@ -6,7 +6,6 @@ import { isIP } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostAllowed, sendError, wantsHtml } from '../web/index.js';
 import { currentSession, passwordChangeRequired } from './guards.js';
-import { clientAddressOf } from './forwarded.js';
 import { getAuth } from './routes/auth.js';
 import { getHealth } from './routes/health.js';
 import { getHome } from './routes/home.js';
@@ -17,7 +16,7 @@ import { getPassword, postPassword } from './routes/password.js';
 import { getSession } from './routes/session.js';
 import { getSessions, postRevokeSession, postRevokeToken, postRevokeUser } from './routes/sessions.js';
 import { postToken } from './routes/token.js';
-import type { AppDeps, RequestContext } from './context.js';
+import { PipelineContext, type AppDeps, type RequestContext } from './context.js';
 
 type Handler = (ctx: RequestContext) => void | Promise<void>;
 
@@ -27,33 +26,36 @@ interface Route {
   POST?: Handler;
   /** Reachable while a generated password has not been changed yet. */
   beforePasswordChange?: boolean;
+  /** The Allow header value, fixed per route. */
+  allow: string;
+}
+
+function route(spec: Omit<Route, 'allow'>): Route {
+  return { ...spec, allow: [spec.GET ? 'GET, HEAD' : '', spec.POST ? 'POST' : '', 'OPTIONS'].filter(Boolean).join(', ') };
 }
 
 /** The paths ringlet owns; everything else is 404, or the upstream's when one is configured. */
 const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
-  ['/login', { name: 'login', GET: getLogin, POST: postLogin, beforePasswordChange: true }],
-  ['/logout', { name: 'logout', POST: postLogout, beforePasswordChange: true }],
-  ['/session', { name: 'session', GET: getSession, beforePasswordChange: true }],
-  ['/password', { name: 'password', GET: getPassword, POST: postPassword, beforePasswordChange: true }],
-  ['/auth', { name: 'auth', GET: getAuth, beforePasswordChange: true }],
-  ['/token', { name: 'token', POST: postToken, beforePasswordChange: true }],
-  ['/sessions', { name: 'sessions', GET: getSessions }],
-  ['/sessions/revoke', { name: 'sessions_revoke', POST: postRevokeSession }],
-  ['/sessions/revoke-user', { name: 'sessions_revoke_user', POST: postRevokeUser }],
-  ['/tokens/revoke', { name: 'tokens_revoke', POST: postRevokeToken }],
-  ['/metrics', { name: 'metrics', GET: getMetrics, beforePasswordChange: true }],
-  ['/healthz', { name: 'healthz', GET: getHealth, beforePasswordChange: true }],
+  ['/login', route({ name: 'login', GET: getLogin, POST: postLogin, beforePasswordChange: true })],
+  ['/logout', route({ name: 'logout', POST: postLogout, beforePasswordChange: true })],
+  ['/session', route({ name: 'session', GET: getSession, beforePasswordChange: true })],
+  ['/password', route({ name: 'password', GET: getPassword, POST: postPassword, beforePasswordChange: true })],
+  ['/auth', route({ name: 'auth', GET: getAuth, beforePasswordChange: true })],
+  ['/token', route({ name: 'token', POST: postToken, beforePasswordChange: true })],
+  ['/sessions', route({ name: 'sessions', GET: getSessions })],
+  ['/sessions/revoke', route({ name: 'sessions_revoke', POST: postRevokeSession })],
+  ['/sessions/revoke-user', route({ name: 'sessions_revoke_user', POST: postRevokeUser })],
+  ['/tokens/revoke', route({ name: 'tokens_revoke', POST: postRevokeToken })],
+  ['/metrics', route({ name: 'metrics', GET: getMetrics, beforePasswordChange: true })],
+  ['/healthz', route({ name: 'healthz', GET: getHealth, beforePasswordChange: true })],
 ]);
 
-const HOME_ROUTE: Route = { name: 'home', GET: getHome };
+const HOME_ROUTE: Route = route({ name: 'home', GET: getHome });
 
 export const OWNED_PATHS: readonly string[] = [...ROUTES.keys()];
 
 const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, X-CSRF-Token, X-Ringlet-No-Touch';
 const CORS_MAX_AGE_SECONDS = '600';
-
-/** Shared by every request without a query string (routes only read it). */
-const NO_QUERY: URLSearchParams = new URLSearchParams();
 
 /** Recent Host verdicts: a device sees one or two Host values; bounded because attackers pick them. */
 const HOST_VERDICTS_MAX = 64;
@@ -107,28 +109,19 @@ export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: Inco
   const { log } = deps;
   const debug = deps.options.logLevel === 'debug';
   const hostCheck = cachedHostCheck(deps.options.allowedHosts);
+  const record = (ctx: RequestContext, started: number): void => {
+    const status = ctx.res.statusCode;
+    deps.requests.record(ctx.route, status);
+    if (status >= 500 || debug) {
+      const line = { route: ctx.route, method: ctx.req.method, status, durationMs: Math.round((performance.now() - started) * 10) / 10, client: ctx.clientAddress };
+      if (status >= 500) log.warn('request', line);
+      else log.debug('request', line);
+    }
+  };
   return (req, res) => {
     const started = performance.now();
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const ctx: RequestContext = {
-      req,
-      res,
-      deps,
-      path,
-      query: q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
-      clientAddress: clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.options.trustedProxies),
-      route: 'unknown',
-      resolution: null,
-    };
+    const ctx = new PipelineContext(req, res, deps);
     if (deps.stopping.value) res.setHeader('Connection', 'close');
-    const record = (): void => {
-      const status = res.statusCode;
-      deps.requests.record(ctx.route, status);
-      if (status >= 500) log.warn('request', { route: ctx.route, method: req.method, status, durationMs: Math.round((performance.now() - started) * 10) / 10, client: ctx.clientAddress });
-      else if (debug) log.debug('request', { route: ctx.route, method: req.method, status, durationMs: Math.round((performance.now() - started) * 10) / 10, client: ctx.clientAddress });
-    };
     try {
       const done = dispatch(ctx, upstream, hostCheck);
       if (done instanceof Promise) done.catch((err: unknown) => internalError(ctx, err));
@@ -137,8 +130,8 @@ export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: Inco
     }
     // Synchronous routes (/auth, /healthz) have answered by now: record at once. A
     // per-request 'finish' listener cost ~7 µs of node:http bookkeeping on the hot path.
-    if (res.writableEnded) record();
-    else res.once('finish', record);
+    if (res.writableEnded) record(ctx, started);
+    else res.once('finish', () => record(ctx, started));
   };
 }
 
@@ -152,8 +145,8 @@ function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, ho
     return sendError(req, res, 421, 'this host name is not served here');
   }
   // `/` is ringlet's own landing page unless an upstream admin UI lives there.
-  const route = ROUTES.get(ctx.path) ?? (ctx.path === '/' && upstream === undefined ? HOME_ROUTE : undefined);
-  if (route === undefined) {
+  const owned = ROUTES.get(ctx.path) ?? (ctx.path === '/' && upstream === undefined ? HOME_ROUTE : undefined);
+  if (owned === undefined) {
     if (upstream !== undefined) {
       ctx.route = 'upstream';
       return upstream(ctx);
@@ -161,8 +154,8 @@ function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, ho
     ctx.route = 'not_found';
     return sendError(req, res, 404, 'not found');
   }
-  ctx.route = route.name;
-  const methods = [route.GET ? 'GET, HEAD' : '', route.POST ? 'POST' : '', 'OPTIONS'].filter(Boolean).join(', ');
+  ctx.route = owned.name;
+  const methods = owned.allow;
   const cors = applyCors(ctx, methods);
   if (cors === 'preflight-done') return;
   if (cors === 'refused') return sendError(req, res, 403, 'origin not allowed');
@@ -172,9 +165,9 @@ function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, ho
     res.end();
     return;
   }
-  const handler = method === 'GET' ? route.GET : method === 'POST' ? route.POST : undefined;
+  const handler = method === 'GET' ? owned.GET : method === 'POST' ? owned.POST : undefined;
   if (handler === undefined) return sendError(req, res, 405, 'method not allowed', { Allow: methods });
-  if (!route.beforePasswordChange) {
+  if (!owned.beforePasswordChange) {
     const session = currentSession(ctx);
     if (session !== undefined && passwordChangeRequired(ctx, session)) {
       if (wantsHtml(req.headers.accept)) {

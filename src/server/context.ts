@@ -9,6 +9,7 @@ import type { CookieNames } from './cookies.js';
 import type { LoginCsrf } from './login-csrf.js';
 import type { LoginService } from './login-service.js';
 import type { ServerOptions } from './options.js';
+import { clientAddressOf } from './forwarded.js';
 import type { RequestCounts } from './metrics.js';
 
 /** The users file, held in memory and written back atomically on change. */
@@ -39,11 +40,50 @@ export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   deps: AppDeps;
-  path: string;
-  query: URLSearchParams;
-  clientAddress: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly clientAddress: string;
   /** Route name for logs and metrics (a fixed string, never the raw path). */
   route: string;
   /** The session, resolved at most once per request (undefined = none). */
   resolution: Resolution | undefined | null;
+}
+
+/** Shared by every request without a query string (routes only read it). */
+const NO_QUERY: URLSearchParams = new URLSearchParams();
+
+/**
+ * The context the pipeline builds for each request. The query and the client address are
+ * worked out on first read: forward-auth, the hot path, needs neither, and building them
+ * eagerly was measurable there. The socket's peer address is taken at once, because a
+ * socket closed by the client later no longer knows it (the throttle must not see "unknown").
+ */
+export class PipelineContext implements RequestContext {
+  route = 'unknown';
+  resolution: Resolution | undefined | null = null;
+  readonly path: string;
+  readonly #rawQuery: string | undefined;
+  readonly #peer: string | undefined;
+  #query: URLSearchParams | undefined;
+  #clientAddress: string | undefined;
+
+  constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly deps: AppDeps) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.#rawQuery = q === -1 ? undefined : url.slice(q + 1);
+    this.#peer = req.socket.remoteAddress;
+  }
+
+  get query(): URLSearchParams {
+    if (this.#query === undefined) this.#query = this.#rawQuery === undefined ? NO_QUERY : new URLSearchParams(this.#rawQuery);
+    return this.#query;
+  }
+
+  get clientAddress(): string {
+    if (this.#clientAddress === undefined) {
+      this.#clientAddress = clientAddressOf(this.#peer, this.req.headers['x-forwarded-for'], this.deps.options.trustedProxies);
+    }
+    return this.#clientAddress;
+  }
 }

@@ -11,6 +11,8 @@ import type { Resolution, SessionManager } from '../session/types.js';
 const MAX_COOKIE_HEADER_BYTES = 8192;
 /** Session cookie values tried per request: bounds work for a header with many duplicates. */
 const MAX_SESSION_COOKIE_VALUES = 4;
+/** Built once: an options object per request is garbage on the hot path. */
+const SESSION_COOKIE_LOOKUP = { maxValues: MAX_SESSION_COOKIE_VALUES } as const;
 /** Longest bearer credential considered (a JWT of ours is ~300 bytes). */
 const MAX_BEARER_CHARS = 4096;
 
@@ -38,7 +40,7 @@ export function resolveRequest(req: IncomingMessage, sessions: SessionManager, c
   }
   const header = req.headers.cookie;
   if (header === undefined || header.length > MAX_COOKIE_HEADER_BYTES) return undefined;
-  const values = getCookieValues(header, cookieName, { maxValues: MAX_SESSION_COOKIE_VALUES });
+  const values = getCookieValues(header, cookieName, SESSION_COOKIE_LOOKUP);
   if (values.length === 0) return undefined;
   return sessions.resolveCookie(values, touch);
 }

@@ -3,7 +3,7 @@
  * store, timed on the monotonic clock. Bearer JWTs work alongside; a raw store id sent as
  * `Authorization: Bearer` is accepted too (ids are never taken from URLs).
  */
-import type { SessionStore, SessionView } from '../store/index.js';
+import { refOfHandle, type SessionStore, type SessionView } from '../store/index.js';
 import type { Role } from '../server/options.js';
 import type { BearerTokens } from './bearer.js';
 import type { RevocationTables } from './revocation.js';
@@ -13,6 +13,73 @@ import type { IssuedSession, IssuedToken, Resolution, Session, SessionListing, S
 interface SessionData {
   /** Client address at login, for the admin list. */
   a?: string;
+}
+
+/**
+ * A RAM session as routes see it. Forward-auth, the hot path, reads only the user and the
+ * role, so the ref, the CSRF token and the wall-clock times are derived on first read
+ * (eagerly they were a fifth of ringlet's own work per request). The CSRF token is read
+ * from the slot only while the slot still holds this session: a slot reused later in the
+ * same request never lends its token to another session.
+ */
+class RamSession implements Session {
+  readonly via = 'cookie' as const;
+  readonly scope = undefined;
+  readonly user: string;
+  readonly role: Role;
+  readonly #handle: number;
+  readonly #createdMono: number;
+  readonly #lastSeenMono: number;
+  readonly #idleTimeoutMs: number;
+  readonly #absoluteTimeoutMs: number;
+  readonly #store: SessionStore;
+  readonly #clocks: SessionClocks;
+  #csrfToken: string | undefined | null = null;
+
+  constructor(view: SessionView, store: SessionStore, clocks: SessionClocks) {
+    this.user = view.user;
+    this.role = view.role as Role;
+    this.#handle = view.handle;
+    this.#createdMono = view.createdMs;
+    this.#lastSeenMono = view.lastSeenMs;
+    this.#idleTimeoutMs = view.idleExpiresMs - view.lastSeenMs;
+    this.#absoluteTimeoutMs = view.absoluteExpiresMs - view.createdMs;
+    this.#store = store;
+    this.#clocks = clocks;
+  }
+
+  get ref(): string {
+    return refOfHandle(this.#handle);
+  }
+
+  get csrfToken(): string | undefined {
+    if (this.#csrfToken === null) this.#csrfToken = this.#store.getByHandle(this.#handle)?.csrfToken;
+    return this.#csrfToken;
+  }
+
+  /** Monotonic ms → wall-clock ms for display. */
+  #wall(monoMs: number): number {
+    return this.#clocks.wall.now() - (this.#clocks.monotonic.now() - monoMs);
+  }
+
+  get createdAtMs(): number {
+    return this.#wall(this.#createdMono);
+  }
+
+  get idleExpiresAtMs(): number {
+    return this.#wall(this.#lastSeenMono + this.#idleTimeoutMs);
+  }
+
+  get absoluteExpiresAtMs(): number {
+    return this.#wall(this.#createdMono + this.#absoluteTimeoutMs);
+  }
+
+  toJSON(): Session {
+    return {
+      user: this.user, role: this.role, ref: this.ref, via: this.via, csrfToken: this.csrfToken, scope: this.scope,
+      createdAtMs: this.createdAtMs, idleExpiresAtMs: this.idleExpiresAtMs, absoluteExpiresAtMs: this.absoluteExpiresAtMs,
+    };
+  }
 }
 
 export class RamSessions implements SessionManager {
@@ -31,17 +98,7 @@ export class RamSessions implements SessionManager {
   }
 
   private toSession(view: SessionView): Session {
-    return {
-      user: view.user,
-      role: view.role as Role,
-      ref: view.ref,
-      via: 'cookie',
-      csrfToken: view.csrfToken,
-      scope: undefined,
-      createdAtMs: this.wall(view.createdMs),
-      idleExpiresAtMs: this.wall(view.idleExpiresMs),
-      absoluteExpiresAtMs: this.wall(view.absoluteExpiresMs),
-    };
+    return new RamSession(view, this.store, this.clocks);
   }
 
   issue(user: string, role: Role, clientAddress: string | undefined): IssuedSession {

@@ -8,7 +8,7 @@ export {
 export type { StoreOptions, RestoreFrom } from './options.js';
 export { SnapshotError, SNAPSHOT_VERSION } from './snapshot.js';
 export type { SnapshotFailure } from './snapshot.js';
-export { ID_CHARS, REF_CHARS } from './session-id.js';
+export { ID_CHARS, REF_CHARS, refOfHandle } from './session-id.js';
 export type {
   CreatedSession, EvictedSession, EvictionReason, GetOptions, SessionListEntry, SessionSnapshot, SessionStore,
   SessionView, StoreStats,

@@ -129,6 +129,9 @@ class RingView implements SessionView {
   get ref(): string {
     return encodeRef(this.slot, this.store.generation[this.slot]!);
   }
+  get handle(): number {
+    return this.slot * 2 ** 32 + this.store.generation[this.slot]!;
+  }
   get user(): string {
     return this.store.userNames[this.store.slotUser[this.slot]!]!;
   }
@@ -464,8 +467,11 @@ export class RingStore implements SessionStore {
   }
 
   private resolveRef(ref: unknown, now: number): number {
-    const packed = decodeRef(ref);
-    if (packed < 0) return -1;
+    return this.resolveHandle(decodeRef(ref), now);
+  }
+
+  private resolveHandle(packed: number, now: number): number {
+    if (!Number.isSafeInteger(packed) || packed < 0) return -1;
     const s = Math.floor(packed / 2 ** 32);
     if (s >= this.capacity || this.slotUser[s] === this.nilUser || this.generation[s] !== packed % 2 ** 32) return -1;
     const reason = this.expiry(s, now);
@@ -645,6 +651,11 @@ export class RingStore implements SessionStore {
 
   getByRef(ref: unknown): SessionView | undefined {
     const s = this.resolveRef(ref, this.clock.now());
+    return s < 0 ? undefined : this.showView(s);
+  }
+
+  getByHandle(handle: number): SessionView | undefined {
+    const s = this.resolveHandle(handle, this.clock.now());
     return s < 0 ? undefined : this.showView(s);
   }
 

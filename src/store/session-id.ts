@@ -63,6 +63,11 @@ export function encodeRef(slot: number, generation: number): string {
   return slot.toString(16).padStart(6, '0') + generation.toString(16).padStart(8, '0');
 }
 
+/** The ref of a view's numeric handle (slot · 2^32 + generation). */
+export function refOfHandle(handle: number): string {
+  return encodeRef(Math.floor(handle / 2 ** 32), handle % 2 ** 32);
+}
+
 function hexValue(code: number): number {
   if (code >= 48 && code <= 57) return code - 48;
   if (code >= 97 && code <= 102) return code - 87;

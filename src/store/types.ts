@@ -46,6 +46,8 @@ export interface SessionSnapshot {
  */
 export interface SessionView {
   readonly ref: string;
+  /** The ref as a number (slot · 2^32 + generation): as public as the ref, and free to read. */
+  readonly handle: number;
   readonly user: string;
   readonly role: string;
   readonly createdMs: number;
@@ -124,6 +126,8 @@ export interface SessionStore {
   destroyUser(user: string): number;
   /** Admin lookup by non-secret ref; never counts as activity. */
   getByRef(ref: unknown): SessionView | undefined;
+  /** Like getByRef, for a view's numeric `handle`; undefined once that session is gone. Never throws. */
+  getByHandle(handle: number): SessionView | undefined;
   destroyByRef(ref: unknown): boolean;
   /** Live sessions, most recently used first; only `user`'s when given. */
   list(user?: string): SessionListEntry[];

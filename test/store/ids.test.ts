@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createStore, ID_CHARS } from '../../src/store/index.js';
+import { createStore, ID_CHARS, refOfHandle } from '../../src/store/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 
 const clock = new ManualClock(0);
@@ -130,4 +130,20 @@ t.test('a forged, stale or malformed id reads no clock and changes nothing', asy
   }
   t.equal(reads, 0, 'no clock reads for misses');
   t.equal(JSON.stringify(store.list()), order, 'LRU order and data unchanged');
+});
+
+t.test('handles: the ref in numeric form, strict, stale after reuse', async (t) => {
+  const store = createStore({ capacity: 1, clock });
+  const a = store.create('alice', 'admin');
+  const handle = store.get(a.id, { touch: false })!.handle;
+  t.equal(refOfHandle(handle), a.ref, 'refOfHandle(view.handle) is the ref');
+  t.equal(store.getByHandle(handle)?.user, 'alice');
+  const before = store.get(a.id, { touch: false })!.lastSeenMs;
+  clock.advance(10);
+  t.equal(store.getByHandle(handle)?.lastSeenMs, before, 'getByHandle never touches');
+  for (const bad of [NaN, -1, handle + 0.5, Infinity, 2 ** 53, handle + 1, handle + 2 ** 32]) {
+    t.equal(store.getByHandle(bad), undefined, `bad handle ${bad}`);
+  }
+  store.create('bob', 'viewer'); // evicts alice: same slot, next generation
+  t.equal(store.getByHandle(handle), undefined, 'a reused slot is not reached through the old handle');
 });
