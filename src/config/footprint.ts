@@ -10,6 +10,7 @@
 import { storeFootprintBytes } from '../store/index.js';
 import { throttleFootprintBytes } from '../users/index.js';
 import { revocationFootprintBytes } from '../session/revocation.js';
+import { VERIFIED_CACHE_ENTRIES, verifiedCacheFootprintBytes } from '../session/verified-cache.js';
 import type { DeviceProfile } from './profile-schema.js';
 
 const MiB = 1024 * 1024;
@@ -49,6 +50,7 @@ export function computeFootprint(p: DeviceProfile): Footprint {
     { part: 'store', bytes: storeBytes, exact: true, note: p.mode === 'ram' ? `${p.capacity} slots of ${p.slotBytes} B data` : 'cookie mode: no store' },
     { part: 'throttle', bytes: throttleFootprintBytes(p.throttleEntries), exact: true, note: `${p.throttleEntries} entries` },
     { part: 'revocation', bytes: revocationFootprintBytes(p.revocationEntries), exact: false, note: `${p.revocationEntries} entries per table, bounded` },
+    { part: 'token cache', bytes: 2 * verifiedCacheFootprintBytes(), exact: false, note: `${VERIFIED_CACHE_ENTRIES} verified cookies + ${VERIFIED_CACHE_ENTRIES} bearer tokens` },
     { part: 'hashing', bytes: hashBytes, exact: true, note: `${p.hashConcurrency} x scrypt 128*2^${p.scryptLogN}*${p.scryptR}` },
     { part: 'connections', bytes: p.maxConnections * (p.maxHeaderBytes + p.maxBodyBytes + CONNECTION_OVERHEAD_BYTES), exact: false, note: `${p.maxConnections} x (headers + body + ${CONNECTION_OVERHEAD_BYTES} B)` },
   ];

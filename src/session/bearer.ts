@@ -7,8 +7,9 @@ import { RingletError } from '../errors.js';
 import { signJwt, verifyJwt, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../server/options.js';
-import { checkTiming, hasTokenShape, mintTiming, type TokenClaims } from './claims.js';
+import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { RevocationTables } from './revocation.js';
+import { VerifiedCache } from './verified-cache.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedToken, Session } from './types.js';
 
@@ -16,16 +17,19 @@ export const LEEWAY_MS = 30_000;
 const MAX_SCOPE_ITEMS = 32;
 
 export class BearerTokens {
+  /** Tokens whose MAC verified and whose claims had our shape (scope checked). */
+  private readonly verified = new VerifiedCache<TokenClaims & { scope: readonly string[] }>();
+
   constructor(
     private readonly keys: KeyRing,
     private readonly clocks: SessionClocks,
     private readonly revocation: RevocationTables,
     private readonly ttlMs: number,
-  ) {}
-
-  private get limits() {
-    return { idleTimeoutMs: this.ttlMs, absoluteTimeoutMs: this.ttlMs, leewayMs: LEEWAY_MS };
+  ) {
+    this.limits = { idleTimeoutMs: ttlMs, absoluteTimeoutMs: ttlMs, leewayMs: LEEWAY_MS };
   }
+
+  private readonly limits: TimingLimits;
 
   issue(user: string, role: Role, scope: readonly string[]): IssuedToken {
     const jti = randomBytesPooled(12).toString('base64url');
@@ -33,8 +37,10 @@ export class BearerTokens {
     return { token: signJwt(claims as unknown as Record<string, unknown>, this.keys), jti, expiresInSeconds: Math.floor(this.ttlMs / 1000), scope };
   }
 
-  /** A verified, unexpired, unrevoked token → its session; anything else → undefined. */
-  resolve(token: string): Session | undefined {
+  /** The claims of a token that verifies and has the shape of ours, else undefined. Never throws on input. */
+  private verify(token: string): (TokenClaims & { scope: readonly string[] }) | undefined {
+    const known = this.verified.get(token);
+    if (known !== undefined) return known;
     let claims: Record<string, unknown>;
     try {
       // Time checks are ours (boot-bound, see claims.ts); the codec still requires `exp`.
@@ -46,7 +52,16 @@ export class BearerTokens {
     if (!hasTokenShape(claims)) return undefined;
     const scope = claims['scope'];
     if (!Array.isArray(scope) || scope.length > MAX_SCOPE_ITEMS || !scope.every((s) => typeof s === 'string')) return undefined;
-    const c = claims as unknown as TokenClaims;
+    Object.freeze(scope);
+    const verdict = Object.freeze(claims) as unknown as TokenClaims & { scope: readonly string[] };
+    this.verified.remember(token, verdict);
+    return verdict;
+  }
+
+  /** A verified, unexpired, unrevoked token → its session; anything else → undefined. */
+  resolve(token: string): Session | undefined {
+    const c = this.verify(token);
+    if (c === undefined) return undefined;
     const verdict = checkTiming(c, this.clocks, this.limits);
     if (!verdict.ok) return undefined;
     if (this.revocation.isRevoked(c.sub, c.jti, verdict.issued)) return undefined;
@@ -57,7 +72,7 @@ export class BearerTokens {
       ref: c.jti,
       via: 'bearer',
       csrfToken: undefined,
-      scope: scope as string[],
+      scope: c.scope,
       createdAtMs: wallNow - (this.ttlMs - verdict.absoluteLeftMs),
       idleExpiresAtMs: wallNow + verdict.idleLeftMs,
       absoluteExpiresAtMs: wallNow + verdict.absoluteLeftMs,

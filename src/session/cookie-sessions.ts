@@ -12,6 +12,7 @@ import type { Role } from '../server/options.js';
 import { BearerTokens, LEEWAY_MS } from './bearer.js';
 import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { RevocationTables } from './revocation.js';
+import { VerifiedCache } from './verified-cache.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedSession, IssuedToken, Resolution, Session, SessionManager, SessionStats } from './types.js';
 
@@ -37,6 +38,8 @@ export class CookieSessions implements SessionManager {
   private destroyed = 0;
   private expiredIdle = 0;
   private expiredAbsolute = 0;
+  /** Cookies that opened and had the right shape, with whether their key is the current one. */
+  private readonly opened = new VerifiedCache<{ claims: TokenClaims; keyIsCurrent: boolean }>();
 
   constructor(private readonly o: CookieSessionOptions) {
     this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS };
@@ -86,7 +89,10 @@ export class CookieSessions implements SessionManager {
     return undefined;
   }
 
-  private resolveOne(value: string, touch: boolean): Resolution | undefined {
+  /** The claims of a cookie that opens and has the shape of ours, else undefined. Never throws on input. */
+  private open(value: string): { claims: TokenClaims; keyIsCurrent: boolean } | undefined {
+    const known = this.opened.get(value);
+    if (known !== undefined) return known;
     let opened;
     try {
       opened = openJwe(value, this.o.keys, { checkTimes: false, maxInflatedBytes: MAX_INFLATED_BYTES });
@@ -96,7 +102,15 @@ export class CookieSessions implements SessionManager {
     }
     const raw = opened.claims as Record<string, unknown>;
     if (!hasTokenShape(raw) || typeof raw['csrf'] !== 'string') return undefined;
-    const c = raw as unknown as TokenClaims;
+    const verdict = Object.freeze({ claims: Object.freeze(raw as unknown as TokenClaims), keyIsCurrent: opened.keyIsCurrent });
+    this.opened.remember(value, verdict);
+    return verdict;
+  }
+
+  private resolveOne(value: string, touch: boolean): Resolution | undefined {
+    const opened = this.open(value);
+    if (opened === undefined) return undefined;
+    const c = opened.claims;
     const verdict = checkTiming(c, this.o.clocks, this.limits);
     if (!verdict.ok) {
       if (verdict.reason === 'expired-idle') this.expiredIdle++;
