@@ -1,7 +1,10 @@
 /**
  * HTTP throughput, side by side: a bare node:http server answering 200 (the ceiling) and
  * ringlet's authenticated `GET /auth` in RAM mode (session cookie), cookie mode (JWE
- * cookie) and with a bearer token (JWT, RAM-mode server). All servers run at once with the
+ * cookie) and with a bearer token (JWT, RAM-mode server). Cookie mode and bearer tokens are
+ * measured twice: one client sending its credential again and again (the verified-credential
+ * cache answers), and twice as many clients as that cache holds taking turns, so every
+ * request pays the full AES-GCM open or HMAC check. All servers run at once with the
  * profile's Node flags, pinned to core 0; the load runs in its own process pinned to
  * core 1 (taskset); the configurations take turns, rotated each round, and the report
  * gives medians over the rounds and the median of the per-round ratios to the bare server.
@@ -16,8 +19,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProfile } from '../src/config/profile.js';
+import { VERIFIED_CACHE_ENTRIES } from '../src/session/verified-cache.js';
 import { markdownTable, median, resultsDir, writeResults, formatNumber } from './harness/index.js';
-import { bearerToken, call, firstStartSignIn } from './load/client.js';
+import { bearerToken, call, firstStartSignIn, signIn } from './load/client.js';
 import { spawnServer, type ServerProcess } from './load/processes.js';
 import { defaultTool, findTaskset, runLoad } from './load/run.js';
 import type { LoadResult, LoadTool } from './load/types.js';
@@ -35,13 +39,22 @@ const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 
 /** Targets from the issue: authenticated GET /auth req/s as a fraction of the bare server's. */
-const TARGET_RATIO: Readonly<Record<string, number>> = { 'ringlet RAM (cookie)': 0.85, 'ringlet cookie mode (JWE)': 0.75, 'ringlet bearer (JWT)': 0.75 };
+const TARGET_RATIO: Readonly<Record<string, number>> = {
+  'ringlet RAM (cookie)': 0.85,
+  'ringlet cookie mode (JWE)': 0.75,
+  'ringlet bearer (JWT)': 0.75,
+  [`ringlet cookie mode, ${2 * VERIFIED_CACHE_ENTRIES} clients in turn`]: 0.75,
+  [`ringlet bearer, ${2 * VERIFIED_CACHE_ENTRIES} clients in turn`]: 0.75,
+};
+/** Distinct credentials for the cache-miss rows: twice what the cache keeps, sent round-robin. */
+const MANY_CLIENTS = 2 * VERIFIED_CACHE_ENTRIES;
 
 interface Config {
   name: string;
   server: ServerProcess;
   path: string;
   headers: Record<string, string>;
+  rotate?: { header: string; values: string[] };
 }
 
 interface Row {
@@ -58,9 +71,12 @@ interface Row {
 
 async function checkCorrectness(configs: Config[], ram: ServerProcess): Promise<void> {
   for (const c of configs) {
-    const reply = await call(c.server.origin, 'GET', c.path, { headers: c.headers });
-    if (reply.status !== 200) throw new Error(`correctness: ${c.name} answered ${reply.status}`);
-    if (c.name !== 'bare node:http' && reply.headers['remote-user'] !== 'admin') throw new Error(`correctness: ${c.name} without Remote-User: admin`);
+    const variants = c.rotate === undefined ? [c.headers] : c.rotate.values.map((v) => ({ ...c.headers, [c.rotate!.header]: v }));
+    for (const headers of variants) {
+      const reply = await call(c.server.origin, 'GET', c.path, { headers });
+      if (reply.status !== 200) throw new Error(`correctness: ${c.name} answered ${reply.status}`);
+      if (c.name !== 'bare node:http' && reply.headers['remote-user'] !== 'admin') throw new Error(`correctness: ${c.name} without Remote-User: admin`);
+    }
   }
   const anonymous = await call(ram.origin, 'GET', '/auth');
   if (anonymous.status !== 401) throw new Error(`correctness: /auth without a credential answered ${anonymous.status}`);
@@ -84,16 +100,25 @@ async function main(): Promise<number> {
     const ramSignIn = await firstStartSignIn(ram.origin, ram.firstPassword() ?? '');
     const cookieSignIn = await firstStartSignIn(cookie.origin, cookie.firstPassword() ?? '');
     const token = await bearerToken(ram.origin, 'admin', ramSignIn.password);
+    progress(`signing in ${MANY_CLIENTS} cookie-mode clients and minting ${MANY_CLIENTS} bearer tokens`);
+    const manyCookies: string[] = [];
+    const manyTokens: string[] = [];
+    for (let i = 0; i < MANY_CLIENTS; i++) {
+      manyCookies.push((await signIn(cookie.origin, 'admin', cookieSignIn.password)).cookie);
+      manyTokens.push(`Bearer ${await bearerToken(ram.origin, 'admin', ramSignIn.password)}`);
+    }
     const configs: Config[] = [
       { name: 'bare node:http', server: bare, path: '/auth', headers: {} },
       { name: 'ringlet RAM (cookie)', server: ram, path: '/auth', headers: { Cookie: ramSignIn.cookie } },
       { name: 'ringlet cookie mode (JWE)', server: cookie, path: '/auth', headers: { Cookie: cookieSignIn.cookie } },
       { name: 'ringlet bearer (JWT)', server: ram, path: '/auth', headers: { Authorization: `Bearer ${token}` } },
+      { name: `ringlet cookie mode, ${MANY_CLIENTS} clients in turn`, server: cookie, path: '/auth', headers: {}, rotate: { header: 'Cookie', values: manyCookies } },
+      { name: `ringlet bearer, ${MANY_CLIENTS} clients in turn`, server: ram, path: '/auth', headers: {}, rotate: { header: 'Authorization', values: manyTokens } },
     ];
     await checkCorrectness(configs, ram);
 
     const load = (c: Config, seconds: number) => runLoad(
-      { url: `${c.server.origin}${c.path}`, headers: c.headers, connections: CONNECTIONS, durationMs: seconds * 1000 },
+      { url: `${c.server.origin}${c.path}`, headers: c.headers, rotate: c.rotate, connections: CONNECTIONS, durationMs: seconds * 1000 },
       { tool: TOOL, ...(cpu(LOAD_CPU) !== undefined ? { cpu: LOAD_CPU } : {}) },
     );
     for (const c of configs) {

@@ -1,6 +1,7 @@
 /**
  * The built-in load generator: keep-alive HTTP/1.1 over raw sockets, one request in flight
- * per connection, the same prebuilt request bytes every time. Used when `wrk` is not
+ * per connection, prebuilt request bytes (one request, or one per rotated header value, sent
+ * in turn). Used when `wrk` is not
  * installed, and for paced background traffic (wrk cannot pace).
  *
  * It reads just enough of each response to find its end: the status line, Content-Length
@@ -61,6 +62,13 @@ export function buildRequest(spec: Pick<LoadSpec, 'url' | 'headers'>): Buffer {
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
+/** One request per rotated value (or the one request), sent in turn. */
+export function buildRequests(spec: Pick<LoadSpec, 'url' | 'headers' | 'rotate'>): Buffer[] {
+  const rotate = spec.rotate;
+  if (rotate === undefined) return [buildRequest(spec)];
+  return rotate.values.map((value) => buildRequest({ url: spec.url, headers: { ...spec.headers, [rotate.header]: value } }));
+}
+
 interface Totals {
   requests: number;
   non2xx: number;
@@ -73,7 +81,8 @@ export function runBuiltinLoad(spec: LoadSpec): Promise<LoadResult> {
   if (url.protocol !== 'http:') throw new Error('the built-in generator speaks plain http only');
   const port = Number(url.port || 80);
   const host = url.hostname;
-  const request = buildRequest(spec);
+  const requests = buildRequests(spec);
+  let turn = 0;
   const histogram = new LatencyHistogram();
   const totals: Totals = { requests: 0, non2xx: 0, socketErrors: 0 };
   const intervalMs = spec.ratePerSec === undefined ? 0 : (spec.connections * 1000) / spec.ratePerSec;
@@ -124,7 +133,7 @@ export function runBuiltinLoad(spec: LoadSpec): Promise<LoadResult> {
           return;
         }
         sentAt = performance.now();
-        socket.write(request);
+        socket.write(requests[turn++ % requests.length] as Buffer);
       };
       const sendWhenDue = () => {
         if (intervalMs === 0) return send();

@@ -4,7 +4,10 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { findWrk, parseWrkOutput, wrkArgs } from './wrk.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findWrk, parseWrkOutput, rotationScript, wrkArgs } from './wrk.js';
 import type { LoadResult, LoadSpec, LoadTool } from './types.js';
 
 const GENERATOR_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -56,8 +59,15 @@ export async function runLoad(spec: LoadSpec, options: LoadRunOptions = {}): Pro
   if (tool === 'wrk') {
     const wrk = findWrk();
     if (wrk === undefined) throw new Error('wrk is not installed');
-    const [command, args] = pinned(options.cpu, wrk, wrkArgs(spec));
-    return { tool: 'wrk', ...parseWrkOutput(await run(command, args, timeoutMs)) };
+    const dir = spec.rotate === undefined ? undefined : mkdtempSync(join(tmpdir(), 'ringlet-wrk-'));
+    try {
+      const script = dir === undefined || spec.rotate === undefined ? undefined : join(dir, 'rotate.lua');
+      if (script !== undefined && spec.rotate !== undefined) writeFileSync(script, rotationScript(spec.rotate));
+      const [command, args] = pinned(options.cpu, wrk, wrkArgs(spec, script));
+      return { tool: 'wrk', ...parseWrkOutput(await run(command, args, timeoutMs)) };
+    } finally {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    }
   }
   const [command, args] = pinned(options.cpu, process.execPath, [GENERATOR_ENTRY, JSON.stringify(spec)]);
   const out = await run(command, args, timeoutMs);

@@ -10,6 +10,11 @@ export interface LoadSpec {
   headers: Record<string, string>;
   connections: number;
   durationMs: number;
+  /**
+   * Send these values of one header in turn, one per request (all connections share the
+   * turn): many clients' credentials, so a server-side cache of recent ones cannot help.
+   */
+  rotate?: { header: string; values: string[] } | undefined;
   /** Requests per second across all connections; undefined = as fast as possible (closed loop). */
   ratePerSec?: number | undefined;
 }

@@ -54,11 +54,37 @@ export function parseWrkOutput(text: string): Omit<LoadResult, 'tool'> {
   };
 }
 
+/**
+ * The Lua script for `spec.rotate`: each request carries the next value of the header.
+ * JSON string literals are valid Lua string literals for the printable ASCII of cookies
+ * and tokens; anything else is refused rather than mangled.
+ */
+export function rotationScript(rotate: NonNullable<LoadSpec['rotate']>): string {
+  const printable = /^[\x20-\x7e]*$/;
+  if (rotate.values.length === 0 || ![rotate.header, ...rotate.values].every((v) => printable.test(v))) {
+    throw new Error('wrk rotation: values must be non-empty printable ASCII');
+  }
+  return [
+    'local values = {',
+    ...rotate.values.map((v) => `  ${JSON.stringify(v)},`),
+    '}',
+    'local turn = 0',
+    'request = function()',
+    '  turn = turn % #values + 1',
+    `  wrk.headers[${JSON.stringify(rotate.header)}] = values[turn]`,
+    '  return wrk.format()',
+    'end',
+    '',
+  ].join('\n');
+}
+
 /** wrk's arguments for a spec: one thread (the load gets one core), --latency for percentiles. */
-export function wrkArgs(spec: LoadSpec): string[] {
+export function wrkArgs(spec: LoadSpec, scriptPath?: string): string[] {
+  if (spec.rotate !== undefined && scriptPath === undefined) throw new Error('wrk rotation needs its Lua script');
   if (spec.ratePerSec !== undefined) throw new Error('wrk cannot pace requests; use the built-in generator');
   const args = ['-t1', `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.durationMs / 1000))}s`, '--latency'];
   for (const [name, value] of Object.entries(spec.headers)) args.push('-H', `${name}: ${value}`);
+  if (scriptPath !== undefined) args.push('-s', scriptPath);
   args.push(spec.url);
   return args;
 }

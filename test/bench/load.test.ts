@@ -1,9 +1,10 @@
 import t from 'tap';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseWrkDuration, parseWrkOutput, wrkArgs } from '../../bench/load/wrk.js';
+import { findWrk, parseWrkDuration, parseWrkOutput, rotationScript, wrkArgs } from '../../bench/load/wrk.js';
+import { runLoad } from '../../bench/load/run.js';
 import { LatencyHistogram } from '../../bench/load/histogram.js';
-import { buildRequest, parseResponseHead, runBuiltinLoad } from '../../bench/load/generator.js';
+import { buildRequest, buildRequests, parseResponseHead, runBuiltinLoad } from '../../bench/load/generator.js';
 
 const WRK_REPORT = `Running 5s test @ http://127.0.0.1:40001/auth
   1 threads and 32 connections
@@ -42,6 +43,19 @@ t.test('wrk arguments', async (t) => {
   t.same(wrkArgs({ url: 'http://127.0.0.1:1/auth', headers: { Cookie: 'a=b' }, connections: 8, durationMs: 4400 }),
     ['-t1', '-c8', '-d4s', '--latency', '-H', 'Cookie: a=b', 'http://127.0.0.1:1/auth']);
   t.throws(() => wrkArgs({ url: 'http://x/', headers: {}, connections: 1, durationMs: 1000, ratePerSec: 10 }), /cannot pace/);
+  const rotating = { url: 'http://127.0.0.1:1/auth', headers: {}, connections: 2, durationMs: 1000, rotate: { header: 'Cookie', values: ['a=1', 'a=2'] } };
+  t.same(wrkArgs(rotating, '/tmp/r.lua'), ['-t1', '-c2', '-d1s', '--latency', '-s', '/tmp/r.lua', 'http://127.0.0.1:1/auth']);
+  t.throws(() => wrkArgs(rotating), /needs its Lua script/);
+});
+
+t.test('wrk rotation script', async (t) => {
+  const script = rotationScript({ header: 'Authorization', values: ['Bearer a.b.c', 'Bearer "q"\\'] });
+  t.match(script, /^local values = \{\n  "Bearer a\.b\.c",\n  "Bearer \\"q\\"\\\\",\n\}/, 'values as escaped string literals, in order');
+  t.match(script, /wrk\.headers\["Authorization"\] = values\[turn\]/);
+  t.match(script, /turn = turn % #values \+ 1/, 'cycles through all values');
+  t.throws(() => rotationScript({ header: 'Cookie', values: [] }), /non-empty printable/);
+  t.throws(() => rotationScript({ header: 'Cookie', values: ['a\nb'] }), /non-empty printable/, 'no control characters');
+  t.throws(() => rotationScript({ header: 'Cookie', values: ['é'] }), /non-empty printable/);
 });
 
 t.test('latency histogram quantiles', async (t) => {
@@ -70,6 +84,11 @@ t.test('response heads', async (t) => {
   t.throws(() => parseResponseHead(Buffer.from('SSH-2.0-OpenSSH\r\n\r\n')), /not an HTTP/);
   t.equal(buildRequest({ url: 'http://127.0.0.1:9/auth?role=admin', headers: { Cookie: 'ringlet=x' } }).toString(),
     'GET /auth?role=admin HTTP/1.1\r\nHost: 127.0.0.1:9\r\nCookie: ringlet=x\r\n\r\n');
+  t.same(buildRequests({ url: 'http://h/a', headers: { Accept: '*/*' }, rotate: { header: 'Cookie', values: ['c=1', 'c=2'] } }).map(String), [
+    'GET /a HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nCookie: c=1\r\n\r\n',
+    'GET /a HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nCookie: c=2\r\n\r\n',
+  ]);
+  t.equal(buildRequests({ url: 'http://h/a', headers: {} }).length, 1);
 });
 
 function listen(server: Server): Promise<number> {
@@ -102,6 +121,27 @@ t.test('built-in generator against a real server', async (t) => {
 
   const paced = await runBuiltinLoad({ url: `http://127.0.0.1:${port}/`, headers: {}, connections: 2, durationMs: 500, ratePerSec: 100 });
   t.ok(paced.requests >= 35 && paced.requests <= 60, `paced at 100/s for 0.5 s: ${paced.requests}`);
+});
+
+t.test('rotation: every tool sends the values in turn', async (t) => {
+  const seen = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const cookie = req.headers.cookie ?? '';
+    seen.set(cookie, (seen.get(cookie) ?? 0) + 1);
+    res.writeHead(200, { 'Content-Length': '0' }).end();
+  });
+  const port = await listen(server);
+  t.teardown(() => server.close());
+  const values = ['s=1', 's=2', 's=3'];
+  const tools = findWrk() === undefined ? ['builtin'] as const : ['builtin', 'wrk'] as const;
+  for (const tool of tools) {
+    seen.clear();
+    const result = await runLoad({ url: `http://127.0.0.1:${port}/`, headers: {}, connections: 2, durationMs: tool === 'wrk' ? 1000 : 300, rotate: { header: 'Cookie', values } }, { tool });
+    t.ok(result.requests > 30, `${tool}: ${result.requests} requests`);
+    t.same([...seen.keys()].sort(), values, `${tool}: only the rotated values were sent`);
+    const counts = [...seen.values()];
+    t.ok(Math.max(...counts) - Math.min(...counts) <= 2 + 2, `${tool}: in turn (${counts.join(', ')})`);
+  }
 });
 
 t.test('built-in generator: a refused port is socket errors, not a hang', async (t) => {
