@@ -46,6 +46,8 @@ const TARGET_RATIO: Readonly<Record<string, number>> = {
   [`ringlet cookie mode, ${2 * VERIFIED_CACHE_ENTRIES} clients in turn`]: 0.75,
   [`ringlet bearer, ${2 * VERIFIED_CACHE_ENTRIES} clients in turn`]: 0.75,
 };
+/** The launch environment the README documents (npm start, systemd), for every server alike. */
+const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: '131072' };
 /** Distinct credentials for the cache-miss rows: twice what the cache keeps, sent round-robin. */
 const MANY_CLIENTS = 2 * VERIFIED_CACHE_ENTRIES;
 
@@ -89,11 +91,11 @@ async function main(): Promise<number> {
   const ringletArgs = ['--profile', PROFILE, '--users', 'users.json', '--log-level', 'warn'];
   const servers: ServerProcess[] = [];
   try {
-    const bare = await spawnServer({ kind: 'baseline', nodeFlags: profile.nodeFlags, ...(pinning ? { cpu: SERVER_CPU } : {}) });
+    const bare = await spawnServer({ kind: 'baseline', nodeFlags: profile.nodeFlags, env: LAUNCH_ENV, ...(pinning ? { cpu: SERVER_CPU } : {}) });
     servers.push(bare);
-    const ram = await spawnServer({ kind: 'ringlet', nodeFlags: profile.nodeFlags, args: [...ringletArgs, '--mode', 'ram'], ...(pinning ? { cpu: SERVER_CPU } : {}) });
+    const ram = await spawnServer({ kind: 'ringlet', nodeFlags: profile.nodeFlags, env: LAUNCH_ENV, args: [...ringletArgs, '--mode', 'ram'], ...(pinning ? { cpu: SERVER_CPU } : {}) });
     servers.push(ram);
-    const cookie = await spawnServer({ kind: 'ringlet', nodeFlags: profile.nodeFlags, args: [...ringletArgs, '--mode', 'cookie'], ...(pinning ? { cpu: SERVER_CPU } : {}) });
+    const cookie = await spawnServer({ kind: 'ringlet', nodeFlags: profile.nodeFlags, env: LAUNCH_ENV, args: [...ringletArgs, '--mode', 'cookie'], ...(pinning ? { cpu: SERVER_CPU } : {}) });
     servers.push(cookie);
     for (const s of servers) await s.waitReady();
     progress('servers up; signing in (first-start password change, profile scrypt cost)');
@@ -160,7 +162,7 @@ async function main(): Promise<number> {
     const m = machine();
     const setup = `${TOOL === 'wrk' ? 'wrk 4.1 (-t1)' : 'built-in keep-alive generator (bench/load)'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up each; `
       + `${pinning ? `servers pinned to core ${SERVER_CPU}, load to core ${LOAD_CPU} (taskset)` : 'no pinning (taskset missing or one core)'}; `
-      + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the bare server), ringlet --log-level warn`;
+      + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the bare server), MALLOC_MMAP_THRESHOLD_=131072 for every server (the documented launch environment), ringlet --log-level warn`;
     const table = markdownTable(
       ['configuration', 'req/s (median)', 'ratio to bare (median of rounds)', 'p50 ms', 'p99 ms', 'target', 'met', 'valid (no errors)'],
       rows.map((r) => [
