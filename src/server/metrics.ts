@@ -42,6 +42,7 @@ export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimi
     .counter({ name: 'sessions_destroyed_total', help: 'Sessions ended by logout or revocation.', collect: () => stats().destroyed })
     .gauge({ name: 'store_bytes', help: 'Bytes allocated by the RAM store (fixed at start).', collect: () => stats().storeBytes })
     .gauge({ name: 'revocation_entries', help: 'Entries in the bounded revocation tables.', collect: () => stats().revocationEntries })
+    .counter({ name: 'verified_cache_lookups_total', help: 'Cookie-mode cookies and bearer tokens looked up in the verified-credential cache, by result.', labels: { result: ['hit', 'miss'] }, collect: (l) => (l['result'] === 'hit' ? stats().verifiedCacheHits : stats().verifiedCacheMisses) })
     .counter({ name: 'logins_total', help: 'Login attempts by result.', labels: { result: ['success', 'failure', 'throttled', 'busy'] } })
     .counter({ name: 'tokens_issued_total', help: 'Bearer tokens issued.' })
     .gauge({ name: 'password_hashes_in_flight', help: 'scrypt computations running now.', collect: () => limiter.stats().inFlight })

@@ -79,6 +79,10 @@ export class BearerTokens {
     };
   }
 
+  cacheStats(): { hits: number; misses: number } {
+    return this.verified.stats();
+  }
+
   revoke(jti: string, user: string, expiresInMs: number): void {
     this.revocation.denyId(jti, user, Math.min(expiresInMs, this.ttlMs + LEEWAY_MS));
   }

@@ -162,10 +162,13 @@ export class CookieSessions implements SessionManager {
 
   stats(): SessionStats {
     const r = this.o.revocation.stats();
+    const cookies = this.opened.stats();
+    const tokens = this.o.bearer.cacheStats();
     return {
       mode: 'cookie', active: undefined, capacity: undefined, storeBytes: 0, created: this.created,
       evicted: 0, expiredIdle: this.expiredIdle, expiredAbsolute: this.expiredAbsolute, destroyed: this.destroyed,
       revocationEntries: r.users + r.deniedIds,
+      verifiedCacheHits: cookies.hits + tokens.hits, verifiedCacheMisses: cookies.misses + tokens.misses,
     };
   }
 }

@@ -177,9 +177,11 @@ export class RamSessions implements SessionManager {
   stats(): SessionStats {
     const s = this.store.stats();
     const r = this.revocation.stats();
+    const tokens = this.bearer.cacheStats();
     return {
       mode: 'ram', active: s.active, capacity: s.capacity, storeBytes: s.bytes, created: s.created, evicted: s.evicted,
       expiredIdle: s.expiredIdle, expiredAbsolute: s.expiredAbsolute, destroyed: s.destroyed, revocationEntries: r.users + r.deniedIds,
+      verifiedCacheHits: tokens.hits, verifiedCacheMisses: tokens.misses,
     };
   }
 }

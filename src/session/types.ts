@@ -79,4 +79,7 @@ export interface SessionStats {
   expiredAbsolute: number;
   destroyed: number;
   revocationEntries: number;
+  /** Lookups in the verified-credential caches (cookie-mode cookies and bearer tokens together). */
+  verifiedCacheHits: number;
+  verifiedCacheMisses: number;
 }

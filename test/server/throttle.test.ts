@@ -52,6 +52,25 @@ t.test('metrics: Prometheus text with ringlet_ names, loopback only without a to
   t.notMatch(m.text, admin.cookie.split('=')[1]!, 'no secrets in metrics');
 });
 
+t.test('metrics: verified-credential cache lookups, cookie mode and bearer', async (t) => {
+  const s = await startTestServer({ mode: 'cookie' });
+  t.teardown(() => s.close());
+  const admin = await adminWithPassword(s, 'cache horse battery');
+  const lookups = async () => {
+    const text = (await s.request('GET', '/metrics')).text;
+    const read = (result: string) => Number(new RegExp(`^ringlet_verified_cache_lookups_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    return { hit: read('hit'), miss: read('miss') };
+  };
+  const before = await lookups();
+  t.ok(Number.isInteger(before.hit) && Number.isInteger(before.miss), 'both series are exported');
+  for (let i = 0; i < 3; i++) t.equal((await s.request('GET', '/auth', { headers: { cookie: admin.cookie } })).status, 200);
+  const token = (await s.request('POST', '/token', { json: { username: 'admin', password: 'cache horse battery' } })).json.access_token as string;
+  for (let i = 0; i < 2; i++) t.equal((await s.request('GET', '/auth', { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  const after = await lookups();
+  t.equal(after.hit - before.hit, 3, 'the cookie twice and the token once came from the cache');
+  t.equal(after.miss - before.miss, 2, 'the first use of each was verified');
+});
+
 t.test('no secret ever reaches a log line or an error body', async (t) => {
   const s = await startTestServer();
   t.teardown(() => s.close());
