@@ -19,6 +19,8 @@ const MAX_SCOPE_ITEMS = 32;
 export class BearerTokens {
   /** Tokens whose MAC verified and whose claims had our shape (scope checked). */
   private readonly verified = new VerifiedCache<TokenClaims & { scope: readonly string[] }>();
+  /** Built once: a token's idle and absolute limits are both its lifetime. */
+  private readonly limits: TimingLimits;
 
   constructor(
     private readonly keys: KeyRing,
@@ -28,8 +30,6 @@ export class BearerTokens {
   ) {
     this.limits = { idleTimeoutMs: ttlMs, absoluteTimeoutMs: ttlMs, leewayMs: LEEWAY_MS };
   }
-
-  private readonly limits: TimingLimits;
 
   issue(user: string, role: Role, scope: readonly string[]): IssuedToken {
     const jti = randomBytesPooled(12).toString('base64url');
