@@ -22,7 +22,7 @@ import { loadProfile } from '../src/config/profile.js';
 import { VERIFIED_CACHE_ENTRIES } from '../src/session/verified-cache.js';
 import { markdownTable, median, resultsDir, writeResults, formatNumber } from './harness/index.js';
 import { bearerToken, call, firstStartSignIn, signIn } from './load/client.js';
-import { spawnServer, type ServerProcess } from './load/processes.js';
+import { LAUNCH_MMAP_THRESHOLD, spawnServer, type ServerProcess } from './load/processes.js';
 import { defaultTool, findTaskset, runLoad } from './load/run.js';
 import type { LoadResult, LoadTool } from './load/types.js';
 import { describeMachine, machine } from './report/machine.js';
@@ -47,7 +47,7 @@ const TARGET_RATIO: Readonly<Record<string, number>> = {
   [`ringlet bearer, ${2 * VERIFIED_CACHE_ENTRIES} clients in turn`]: 0.75,
 };
 /** The launch environment the README documents (npm start, systemd), for every server alike. */
-const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: LAUNCH_MMAP_THRESHOLD };
 /** Distinct credentials for the cache-miss rows: twice what the cache keeps, sent round-robin. */
 const MANY_CLIENTS = 2 * VERIFIED_CACHE_ENTRIES;
 
@@ -162,7 +162,7 @@ async function main(): Promise<number> {
     const m = machine();
     const setup = `${TOOL === 'wrk' ? 'wrk 4.1 (-t1)' : 'built-in keep-alive generator (bench/load)'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up each; `
       + `${pinning ? `servers pinned to core ${SERVER_CPU}, load to core ${LOAD_CPU} (taskset)` : 'no pinning (taskset missing or one core)'}; `
-      + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the bare server), MALLOC_MMAP_THRESHOLD_=131072 for every server (the documented launch environment), ringlet --log-level warn`;
+      + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the bare server), MALLOC_MMAP_THRESHOLD_=${LAUNCH_MMAP_THRESHOLD} for every server (the documented launch environment), ringlet --log-level warn`;
     const table = markdownTable(
       ['configuration', 'req/s (median)', 'ratio to bare (median of rounds)', 'p50 ms', 'p99 ms', 'target', 'met', 'valid (no errors)'],
       rows.map((r) => [

@@ -27,7 +27,7 @@ import { markdownTable, median, resultsDir, writeResults } from './harness/index
 import { startBackground, type BackgroundTotals } from './load/background.js';
 import { call, signIn } from './load/client.js';
 import { LoginFlood, type FloodTotals } from './load/flood.js';
-import { readRss, spawnServer, type ServerProcess } from './load/processes.js';
+import { LAUNCH_MMAP_THRESHOLD, readRss, spawnServer, type ServerProcess } from './load/processes.js';
 import { defaultTool, runLoad } from './load/run.js';
 import type { LoadResult } from './load/types.js';
 import { ADMIN_PASSWORD, BENCH_SCRYPT_COST, FLOOD_PASSWORD, floodUserCount, writeUsersFixture } from './load/users-fixture.js';
@@ -53,7 +53,7 @@ const FLOOD_MAX_SECONDS = Number(process.env['BENCH_FLOOD_MAX_SECONDS'] ?? 240);
  * mmap threshold fixed, so freed scrypt blocks go back to the OS. BENCH_MALLOC_MMAP_THRESHOLD=
  * (empty) runs glibc's defaults instead, written to memory-default-malloc-latest.*.
  */
-const MMAP_THRESHOLD = process.env['BENCH_MALLOC_MMAP_THRESHOLD'] ?? '131072';
+const MMAP_THRESHOLD = process.env['BENCH_MALLOC_MMAP_THRESHOLD'] ?? LAUNCH_MMAP_THRESHOLD;
 /** Extra environment for both servers. */
 const SERVER_ENV: Record<string, string> = MMAP_THRESHOLD === '' ? {} : { MALLOC_MMAP_THRESHOLD_: MMAP_THRESHOLD };
 const RESULTS_NAME = MMAP_THRESHOLD === '' ? 'memory-default-malloc' : 'memory';

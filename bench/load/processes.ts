@@ -14,6 +14,11 @@ import { pinned } from './run.js';
 
 export const RINGLET_CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const BASELINE_SERVER = fileURLToPath(new URL('../baseline-server.js', import.meta.url));
+/**
+ * glibc's mmap threshold in the launch environment the README documents (`npm start`, the
+ * systemd unit): freed scrypt blocks go back to the OS. Every bench starts servers with it.
+ */
+export const LAUNCH_MMAP_THRESHOLD = '131072';
 /** Output kept per stream: the first-start password is near the start, errors near the end. */
 const MAX_CAPTURED_CHARS = 64 * 1024;
 

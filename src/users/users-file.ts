@@ -8,7 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { writeSecretFileAtomic } from '../util/secret-file.js';
+import { SECRET_FILE_MODE, writeSecretFileAtomic } from '../util/secret-file.js';
 import { jsonSyntaxErrorOffset, lineColumn } from './json-position.js';
 import { hashPasswordSync } from './phc-scrypt.js';
 import { generatePassword } from './password-policy.js';
@@ -20,7 +20,7 @@ import { isRole, isValidUserName, MAX_USER_NAME_CHARS, ROLES, UsersDb } from './
 /** Largest users file read (1000 users at ~200 bytes each fit easily). */
 export const MAX_USERS_FILE_BYTES = 1024 * 1024;
 /** Mode of the users file and its temporary file: hashes are readable by the owner only. */
-export const USERS_FILE_MODE = 0o600;
+export const USERS_FILE_MODE = SECRET_FILE_MODE;
 /** The first-start account's name. */
 export const FIRST_START_USER = 'admin';
 

@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { randomBytesPooled } from './random-pool.js';
 
-const SECRET_FILE_MODE = 0o600;
+export const SECRET_FILE_MODE = 0o600;
 
 export function writeSecretFileAtomic(path: string, data: string | Uint8Array): void {
   const dir = dirname(path);
