@@ -18,7 +18,7 @@ import { clearSessionCookie, cookieNames, sessionCookie, type CookieNames } from
 import { isSameOrigin } from '../web/index.js';
 import { timingSafeEqual } from 'node:crypto';
 import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
-import type { Role } from '../server/options.js';
+import type { Role } from '../access/roles.js';
 
 /** Options: any device-profile field (validated like a profile file), plus where keys and cookies come from. */
 export interface RingletOptions extends Partial<Omit<DeviceProfile, 'name' | 'description' | 'nodeFlags'>> {

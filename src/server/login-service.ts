@@ -5,7 +5,7 @@
  */
 import { RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
-import type { Role } from './options.js';
+import type { Role } from '../access/roles.js';
 import type { HashLimiter, LoginThrottle, ScryptCost, UsersDb } from '../users/index.js';
 import { dummyVerify, verifyPassword } from '../users/index.js';
 

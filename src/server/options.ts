@@ -5,7 +5,10 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 
-export type Role = 'admin' | 'viewer';
+import type { Role } from '../access/roles.js';
+import { DEFAULT_ROLE_PERMISSIONS, isPermission, type Permission } from '../access/permissions.js';
+
+export type { Role };
 
 export interface IdentityHeaderNames {
   user: string;
@@ -34,16 +37,11 @@ export interface ServerOptions {
   /** RAM-mode snapshot file (tmpfs, never flash). */
   snapshotPath: string | undefined;
   /** Named permissions each role may hold; tokens may ask for a subset (scopes). */
-  permissions: Record<Role, string[]>;
+  permissions: Readonly<Record<Role, readonly Permission[]>>;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Time allowed for in-flight requests on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
 }
-
-export const DEFAULT_PERMISSIONS: Record<Role, string[]> = {
-  admin: ['sessions:read', 'sessions:write', 'metrics:read', 'ui:read', 'ui:write'],
-  viewer: ['metrics:read', 'ui:read'],
-};
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   host: '127.0.0.1',
@@ -59,13 +57,12 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   identityHeaders: { user: 'Remote-User', groups: 'Remote-Groups' },
   upstream: undefined,
   snapshotPath: undefined,
-  permissions: DEFAULT_PERMISSIONS,
+  permissions: DEFAULT_ROLE_PERMISSIONS,
   logLevel: 'info',
   shutdownGraceMs: 5000,
 };
 
 const HEADER_NAME_RE = /^[A-Za-z0-9-]{1,64}$/;
-const PERMISSION_RE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 const ORIGIN_RE = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 const HOST_RE = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
 
@@ -92,7 +89,7 @@ export function validateServerOptions(partial: Partial<ServerOptions>): ServerOp
   }
   for (const role of ['admin', 'viewer'] as const) {
     const list = o.permissions[role];
-    need(Array.isArray(list) && list.every((p) => PERMISSION_RE.test(p)), `permissions.${role}`, 'must be a list of permission names (a-z, 0-9, _.:-)');
+    need(Array.isArray(list) && list.every((p) => isPermission(p)), `permissions.${role}`, 'must be a list of known permission names');
   }
   need(['debug', 'info', 'warn', 'error'].includes(o.logLevel), 'logLevel', 'must be debug, info, warn or error');
   need(Number.isInteger(o.shutdownGraceMs) && o.shutdownGraceMs >= 0 && o.shutdownGraceMs <= 600_000, 'shutdownGraceMs', 'must be an integer from 0 to 600000 (ms)');

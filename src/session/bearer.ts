@@ -6,7 +6,7 @@
 import { RingletError } from '../errors.js';
 import { signJwt, verifyJwt, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
-import type { Role } from '../server/options.js';
+import type { Role } from '../access/roles.js';
 import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';

@@ -10,7 +10,7 @@
  * - `at`: wall ms of login (absolute limit across boots); `wt`: 1 when the wall clock was
  *   trusted at minting.
  */
-import type { Role } from '../server/options.js';
+import type { Role } from '../access/roles.js';
 import type { IssuedAt } from './revocation.js';
 import { wallClockTrusted, type SessionClocks } from './time-policy.js';
 

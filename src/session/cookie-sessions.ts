@@ -8,11 +8,12 @@
 import { RingletError } from '../errors.js';
 import { openJwe, sealJwe, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
-import type { Role } from '../server/options.js';
+import type { Role } from '../access/roles.js';
 import { BearerTokens, LEEWAY_MS } from './bearer.js';
 import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';
+import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedSession, IssuedToken, Resolution, Session, SessionManager, SessionStats } from './types.js';
 
@@ -158,6 +159,10 @@ export class CookieSessions implements SessionManager {
 
   revokeToken(jti: string, user: string, expiresInMs: number): void {
     this.o.bearer.revoke(jti, user, expiresInMs);
+  }
+
+  onEnd(listener: SessionEndListener): () => void {
+    return this.o.revocation.ended.add(listener);
   }
 
   stats(): SessionStats {

@@ -4,9 +4,10 @@
  * `Authorization: Bearer` is accepted too (ids are never taken from URLs).
  */
 import { refOfHandle, type SessionStore, type SessionView } from '../store/index.js';
-import type { Role } from '../server/options.js';
+import type { Role } from '../access/roles.js';
 import type { BearerTokens } from './bearer.js';
 import type { RevocationTables } from './revocation.js';
+import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedSession, IssuedToken, Resolution, Session, SessionListing, SessionManager, SessionStats } from './types.js';
 
@@ -129,7 +130,7 @@ export class RamSessions implements SessionManager {
 
   revoke(session: Session): void {
     if (session.via === 'bearer') this.bearer.revoke(session.ref, session.user, session.absoluteExpiresAtMs - this.clocks.wall.now());
-    else this.store.destroyByRef(session.ref);
+    else if (this.store.destroyByRef(session.ref)) this.revocation.ended.emit({ scope: 'session', user: session.user, ref: session.ref });
   }
 
   revokeUser(user: string): number {
@@ -143,6 +144,7 @@ export class RamSessions implements SessionManager {
     if (view === undefined) return undefined;
     const user = view.user;
     this.store.destroyByRef(ref);
+    this.revocation.ended.emit({ scope: 'session', user, ref });
     return { user };
   }
 
@@ -172,6 +174,10 @@ export class RamSessions implements SessionManager {
 
   revokeToken(jti: string, user: string, expiresInMs: number): void {
     this.bearer.revoke(jti, user, expiresInMs);
+  }
+
+  onEnd(listener: SessionEndListener): () => void {
+    return this.revocation.ended.add(listener);
   }
 
   stats(): SessionStats {

@@ -13,6 +13,7 @@
  * Moments are recorded on both clocks, so a check can use whichever the token is timed on
  * (see time-policy.ts).
  */
+import { SessionEndListeners } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
 
 /** A moment on both clocks. `wallMs` is NaN when the wall clock was untrusted. */
@@ -57,6 +58,8 @@ export class RevocationTables {
   revokedUsers = 0;
   deniedIds = 0;
   overflows = 0;
+  /** Every revocation is announced here, after it took effect (both modes and bearer tokens). */
+  readonly ended = new SessionEndListeners();
 
   constructor(entries: number, clocks: SessionClocks) {
     this.entries = entries;
@@ -82,9 +85,11 @@ export class RevocationTables {
       this.overflows++;
       this.notBefore.clear();
       this.globalNotBefore = this.now();
+      this.ended.emit({ scope: 'all' });
     }
     this.notBefore.delete(user); // re-insert keeps Map order = age order
     this.notBefore.set(user, this.now());
+    this.ended.emit({ scope: 'user', user });
   }
 
   /** Refuse one session or token id until it would have expired on its own. */
@@ -100,6 +105,7 @@ export class RevocationTables {
       }
     }
     this.denied.set(id, { user, untilMonoMs: nowMono + Math.max(0, expiresInMs) });
+    this.ended.emit({ scope: 'session', user, ref: id });
   }
 
   private dropExpired(nowMono: number): void {

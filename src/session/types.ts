@@ -1,5 +1,6 @@
 /** The one session interface routes see, whatever the mode (DESIGN.md: "a route never knows the mode"). */
-import type { Role } from '../server/options.js';
+import type { Role } from '../access/roles.js';
+import type { SessionEndListener } from './session-end.js';
 
 export type CredentialKind = 'cookie' | 'bearer';
 
@@ -65,6 +66,8 @@ export interface SessionManager {
   list(user?: string): SessionListing[] | undefined;
   issueToken(user: string, role: Role, scope: readonly string[]): IssuedToken;
   revokeToken(jti: string, user: string, expiresInMs: number): void;
+  /** Hears every logout and revocation once it took effect; returns the remover. */
+  onEnd(listener: SessionEndListener): () => void;
   stats(): SessionStats;
 }
 

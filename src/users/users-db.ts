@@ -6,9 +6,9 @@
 import { ConfigError } from '../errors.js';
 import { parseScryptHash } from './phc-scrypt.js';
 
-/** Roles a user can hold. */
-export const ROLES = ['admin', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
+import { isRole, ROLES, type Role } from '../access/roles.js';
+
+export { isRole, ROLES, type Role };
 
 /** Longest user name, in characters. */
 export const MAX_USER_NAME_CHARS = 64;
@@ -35,11 +35,6 @@ export interface UsersFileJson {
 /** True for a syntactically valid user name. */
 export function isValidUserName(name: unknown): name is string {
   return typeof name === 'string' && userNameRegExp.test(name);
-}
-
-/** True for a known role. */
-export function isRole(role: unknown): role is Role {
-  return typeof role === 'string' && (ROLES as readonly string[]).includes(role);
 }
 
 /** The first problem with a record as `[field, message]`, or undefined. */

@@ -9,7 +9,7 @@ import { sendError, wantsHtml } from '../../web/index.js';
 import { currentSession, passwordChangeRequired } from '../guards.js';
 import { forwardedOriginalUri } from '../forwarded.js';
 import type { RequestContext } from '../context.js';
-import type { Role } from '../options.js';
+import type { Role } from '../../access/roles.js';
 import type { Session } from '../../session/types.js';
 
 const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 1, admin: 2 };

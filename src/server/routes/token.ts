@@ -7,7 +7,7 @@ import { sendJson } from '../../web/index.js';
 import { checkCsrf, currentSession, passwordChangeRequired } from '../guards.js';
 import { readFields, stringField } from '../request-body.js';
 import type { RequestContext } from '../context.js';
-import type { Role } from '../options.js';
+import type { Role } from '../../access/roles.js';
 
 /** RFC 6749 §5.2 error bodies; never cached (§5.1). */
 function oauthError(ctx: RequestContext, status: number, error: string, description: string, headers: Record<string, string> = {}): void {
