@@ -1,11 +1,12 @@
 /**
- * The request pipeline: Host allow-list → CORS → route → handler, with one boundary that
- * turns any unexpected failure into a short 500 without request data in the log.
+ * The request pipeline: Host allow-list → route → CORS → method → the gate (route-policy.ts:
+ * who may call it) → handler, with one boundary that turns any unexpected failure into a
+ * short 500 without request data in the log.
  */
 import { isIP } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hostAllowed, sendError, wantsHtml } from '../web/index.js';
-import { currentSession, passwordChangeRequired } from './guards.js';
+import { hostAllowed, sendError } from '../web/index.js';
+import { passGate } from './gate.js';
 import { getAuth } from './routes/auth.js';
 import { getHealth } from './routes/health.js';
 import { getHome } from './routes/home.js';
@@ -16,41 +17,56 @@ import { getPassword, postPassword } from './routes/password.js';
 import { getSession } from './routes/session.js';
 import { getSessions, postRevokeSession, postRevokeToken, postRevokeUser } from './routes/sessions.js';
 import { postToken } from './routes/token.js';
+import { policyFor, ROUTE_TABLE, type RouteDeclaration } from './route-policy.js';
 import { PipelineContext, type AppDeps, type RequestContext } from './context.js';
 
 type Handler = (ctx: RequestContext) => void | Promise<void>;
 
-interface Route {
-  name: string;
-  GET?: Handler;
-  POST?: Handler;
-  /** Reachable while a generated password has not been changed yet. */
-  beforePasswordChange?: boolean;
+/** Handlers by route name and method; who may reach them is the route-policy table's business. */
+const HANDLERS: Readonly<Record<string, { GET?: Handler; POST?: Handler }>> = {
+  login: { GET: getLogin, POST: postLogin },
+  logout: { POST: postLogout },
+  session: { GET: getSession },
+  password: { GET: getPassword, POST: postPassword },
+  auth: { GET: getAuth },
+  token: { POST: postToken },
+  sessions: { GET: getSessions },
+  sessions_revoke: { POST: postRevokeSession },
+  sessions_revoke_user: { POST: postRevokeUser },
+  tokens_revoke: { POST: postRevokeToken },
+  metrics: { GET: getMetrics },
+  healthz: { GET: getHealth },
+  home: { GET: getHome },
+};
+
+interface OwnedRoute {
+  declaration: RouteDeclaration;
+  GET?: Handler | undefined;
+  POST?: Handler | undefined;
   /** The Allow header value, fixed per route. */
   allow: string;
 }
 
-function route(spec: Omit<Route, 'allow'>): Route {
-  return { ...spec, allow: [spec.GET ? 'GET, HEAD' : '', spec.POST ? 'POST' : '', 'OPTIONS'].filter(Boolean).join(', ') };
+function owned(declaration: RouteDeclaration): OwnedRoute {
+  const handlers = HANDLERS[declaration.name];
+  if (handlers === undefined) throw new Error(`route ${declaration.name} has a policy but no handler`);
+  for (const method of ['GET', 'POST'] as const) {
+    // A handler without a declared policy (or the reverse) is a programming error: fail at start.
+    if ((handlers[method] === undefined) !== (declaration.methods[method] === undefined)) {
+      throw new Error(`route ${declaration.name}: ${method} handler and policy must be declared together`);
+    }
+  }
+  const allow = [handlers.GET ? 'GET, HEAD' : '', handlers.POST ? 'POST' : '', 'OPTIONS'].filter(Boolean).join(', ');
+  return { declaration, GET: handlers.GET, POST: handlers.POST, allow };
 }
 
 /** The paths ringlet owns; everything else is 404, or the upstream's when one is configured. */
-const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
-  ['/login', route({ name: 'login', GET: getLogin, POST: postLogin, beforePasswordChange: true })],
-  ['/logout', route({ name: 'logout', POST: postLogout, beforePasswordChange: true })],
-  ['/session', route({ name: 'session', GET: getSession, beforePasswordChange: true })],
-  ['/password', route({ name: 'password', GET: getPassword, POST: postPassword, beforePasswordChange: true })],
-  ['/auth', route({ name: 'auth', GET: getAuth, beforePasswordChange: true })],
-  ['/token', route({ name: 'token', POST: postToken, beforePasswordChange: true })],
-  ['/sessions', route({ name: 'sessions', GET: getSessions })],
-  ['/sessions/revoke', route({ name: 'sessions_revoke', POST: postRevokeSession })],
-  ['/sessions/revoke-user', route({ name: 'sessions_revoke_user', POST: postRevokeUser })],
-  ['/tokens/revoke', route({ name: 'tokens_revoke', POST: postRevokeToken })],
-  ['/metrics', route({ name: 'metrics', GET: getMetrics, beforePasswordChange: true })],
-  ['/healthz', route({ name: 'healthz', GET: getHealth, beforePasswordChange: true })],
-]);
+const ROUTES: ReadonlyMap<string, OwnedRoute> = new Map(
+  ROUTE_TABLE.filter((r) => r.path !== '*' && r.name !== 'home').map((r) => [r.path, owned(r)]),
+);
 
-const HOME_ROUTE: Route = route({ name: 'home', GET: getHome });
+const HOME_ROUTE: OwnedRoute = owned(ROUTE_TABLE.find((r) => r.name === 'home') as RouteDeclaration);
+const UPSTREAM_ROUTE: RouteDeclaration = ROUTE_TABLE.find((r) => r.path === '*') as RouteDeclaration;
 
 export const OWNED_PATHS: readonly string[] = [...ROUTES.keys()];
 
@@ -135,6 +151,14 @@ export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: Inco
   };
 }
 
+/** Runs the gate, then the handler; a refused request has been answered by the gate. */
+function gated(ctx: RequestContext, policy: Parameters<typeof passGate>[1], handler: Handler): void | Promise<void> {
+  const verdict = passGate(ctx, policy);
+  if (verdict === true) return handler(ctx);
+  if (verdict === false) return;
+  return verdict.then((ok) => (ok ? handler(ctx) : undefined));
+}
+
 function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, hostCheck: HostCheck): void | Promise<void> {
   const { req, res, deps } = ctx;
   const host = req.headers.host ?? '';
@@ -145,17 +169,19 @@ function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, ho
     return sendError(req, res, 421, 'this host name is not served here');
   }
   // `/` is ringlet's own landing page unless an upstream admin UI lives there.
-  const owned = ROUTES.get(ctx.path) ?? (ctx.path === '/' && upstream === undefined ? HOME_ROUTE : undefined);
-  if (owned === undefined) {
+  const route = ROUTES.get(ctx.path) ?? (ctx.path === '/' && upstream === undefined ? HOME_ROUTE : undefined);
+  if (route === undefined) {
     if (upstream !== undefined) {
       ctx.route = 'upstream';
-      return upstream(ctx);
+      const policy = policyFor(UPSTREAM_ROUTE, req.method ?? 'GET');
+      if (policy === undefined) return sendError(req, res, 405, 'method not allowed');
+      return gated(ctx, policy, upstream);
     }
     ctx.route = 'not_found';
     return sendError(req, res, 404, 'not found');
   }
-  ctx.route = owned.name;
-  const methods = owned.allow;
+  ctx.route = route.declaration.name;
+  const methods = route.allow;
   const cors = applyCors(ctx, methods);
   if (cors === 'preflight-done') return;
   if (cors === 'refused') return sendError(req, res, 403, 'origin not allowed');
@@ -165,20 +191,10 @@ function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, ho
     res.end();
     return;
   }
-  const handler = method === 'GET' ? owned.GET : method === 'POST' ? owned.POST : undefined;
-  if (handler === undefined) return sendError(req, res, 405, 'method not allowed', { Allow: methods });
-  if (!owned.beforePasswordChange) {
-    const session = currentSession(ctx);
-    if (session !== undefined && passwordChangeRequired(ctx, session)) {
-      if (wantsHtml(req.headers.accept)) {
-        res.writeHead(303, { Location: `/password?next=${encodeURIComponent(ctx.path)}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
-        res.end();
-        return;
-      }
-      return sendError(req, res, 403, 'password change required');
-    }
-  }
-  return handler(ctx);
+  const handler = method === 'GET' ? route.GET : method === 'POST' ? route.POST : undefined;
+  const policy = method === 'GET' || method === 'POST' ? route.declaration.methods[method] : undefined;
+  if (handler === undefined || policy === undefined) return sendError(req, res, 405, 'method not allowed', { Allow: methods });
+  return gated(ctx, policy, handler);
 }
 
 function internalError(ctx: RequestContext, err: unknown): void {

@@ -11,6 +11,7 @@ import type { LoginService } from './login-service.js';
 import type { ServerOptions } from './options.js';
 import { clientAddressOf } from './forwarded.js';
 import type { RequestCounts } from './metrics.js';
+import type { Fields } from './request-body.js';
 
 /** The users file, held in memory and written back atomically on change. */
 export interface UsersHolder {
@@ -32,6 +33,8 @@ export interface AppDeps {
   log: Logger;
   clocks: SessionClocks;
   cookies: CookieNames;
+  /** Origins besides the request's own that may send credentialed state changes (the configured CORS origins). */
+  originsAllowed: ReadonlySet<string>;
   /** Set when the server is stopping: new requests on kept-alive sockets get Connection: close. */
   stopping: { value: boolean };
 }
@@ -42,11 +45,15 @@ export interface RequestContext {
   deps: AppDeps;
   readonly path: string;
   readonly query: URLSearchParams;
+  /** True when the target has a query string (reading `query` would build one). */
+  readonly hasQuery: boolean;
   readonly clientAddress: string;
   /** Route name for logs and metrics (a fixed string, never the raw path). */
   route: string;
   /** The session, resolved at most once per request (undefined = none). */
   resolution: Resolution | undefined | null;
+  /** The form or JSON body, read by the gate for routes whose policy says so. */
+  fields: Fields | undefined;
 }
 
 /** Shared by every request without a query string (routes only read it). */
@@ -61,6 +68,7 @@ const NO_QUERY: URLSearchParams = new URLSearchParams();
 export class PipelineContext implements RequestContext {
   route = 'unknown';
   resolution: Resolution | undefined | null = null;
+  fields: Fields | undefined = undefined;
   readonly path: string;
   readonly #rawQuery: string | undefined;
   readonly #peer: string | undefined;
@@ -73,6 +81,10 @@ export class PipelineContext implements RequestContext {
     this.path = q === -1 ? url : url.slice(0, q);
     this.#rawQuery = q === -1 ? undefined : url.slice(q + 1);
     this.#peer = req.socket.remoteAddress;
+  }
+
+  get hasQuery(): boolean {
+    return this.#rawQuery !== undefined;
   }
 
   get query(): URLSearchParams {

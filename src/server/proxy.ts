@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { getCookieValues } from '../codec/index.js';
 import { sendError, sendHtml, wantsHtml, renderErrorPage } from '../web/index.js';
 import { resolveRequest } from './credentials.js';
-import { currentSession, passwordChangeRequired } from './guards.js';
+import { sessionOf } from './guards.js';
 import { clientAddressOf } from './forwarded.js';
 import type { AppDeps, RequestContext } from './context.js';
 
@@ -75,21 +75,8 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
   const send = secure ? httpsRequest : httpRequest;
 
   function handle(ctx: RequestContext): void {
-    const session = currentSession(ctx);
-    if (session === undefined) {
-      if (wantsHtml(ctx.req.headers.accept)) {
-        ctx.res.writeHead(303, { Location: `/login?next=${encodeURIComponent(ctx.req.url ?? '/')}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
-        ctx.res.end();
-      } else sendError(ctx.req, ctx.res, 401, 'sign in required', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
-      return;
-    }
-    if (passwordChangeRequired(ctx, session)) {
-      // Keep the page asked for, as app.ts does for ringlet's own routes: after the change
-      // the browser lands on it instead of on `/`.
-      ctx.res.writeHead(303, { Location: `/password?next=${encodeURIComponent(ctx.req.url ?? '/')}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
-      ctx.res.end();
-      return;
-    }
+    // The gate (route-policy.ts, route `upstream`) has admitted this caller.
+    const session = sessionOf(ctx);
     const upstreamReq = send({
       host: upstream.hostname,
       port,

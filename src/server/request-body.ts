@@ -16,7 +16,14 @@ export function stringField(fields: Fields, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** No Content-Type and no body at all (a bare `POST /logout`): no fields, not an error. */
+function noBody(ctx: RequestContext): boolean {
+  const h = ctx.req.headers;
+  return h['content-type'] === undefined && h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0');
+}
+
 export async function readFields(ctx: RequestContext): Promise<Fields | undefined> {
+  if (noBody(ctx)) return { kind: 'json', values: Object.create(null) as Record<string, unknown> };
   const type = mediaType(ctx.req.headers['content-type']);
   const kind = type === 'application/x-www-form-urlencoded' ? 'form' : type === 'application/json' ? 'json' : undefined;
   if (kind === undefined) {

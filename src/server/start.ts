@@ -183,7 +183,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const stopping = { value: false };
   const deps: AppDeps = {
     profile, options, sessions, users, login, loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')), hashLimiter, scryptCost,
-    metrics: undefined as never, requests: new RequestCounts(), log, clocks, cookies, stopping,
+    metrics: undefined as never, requests: new RequestCounts(), log, clocks, cookies, originsAllowed: new Set(options.corsOrigins), stopping,
   };
   deps.metrics = createMetrics(deps, hashLimiter, throttle, deps.requests);
   const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);

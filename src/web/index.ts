@@ -11,7 +11,7 @@ export { renderHomePage, type HomeLink, type HomePageOptions } from './pages/hom
 export { renderErrorPage } from './pages/error.js';
 export { wantsHtml } from './accept.js';
 export { errorCodeForStatus, errorStatus, reasonPhrase } from './status.js';
-export { sendError, sendHtml, sendJson, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
+export { retryAfterSeconds, sendError, sendHtml, sendJson, sendRedirect, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
 export { readBody, type ReadBodyOptions } from './body.js';
 export { parseForm, MAX_FORM_FIELDS } from './form.js';
 export { parseJsonObject } from './json.js';

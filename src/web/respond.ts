@@ -87,6 +87,23 @@ export function sendText(res: ServerResponse, status: number, text: string, cont
   send(res, status, contentType, API_CSP, text, headers);
 }
 
+/** `Retry-After` in whole seconds (RFC 9110 §10.2.3), at least 1, from a wait in ms. */
+export function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/**
+ * Redirect to `location` (a path on this origin, or an already validated URL) with the
+ * standard headers and an empty body. 303 after a form POST (the browser follows with GET);
+ * 302 where a proxy expects it (forward-auth).
+ *
+ * @example
+ * sendRedirect(res, 303, '/login?loggedout=1', { 'Set-Cookie': clear });
+ */
+export function sendRedirect(res: ServerResponse, status: 302 | 303, location: string, headers?: ExtraHeaders): void {
+  send(res, status, 'text/plain; charset=utf-8', API_CSP, '', { ...headers, Location: location });
+}
+
 /**
  * Answer with an error: the HTML error page when the request's Accept prefers HTML
  * (`wantsHtml`), otherwise `{"error": code, "message": message}` with the stable code for

@@ -8,7 +8,8 @@ for (const mode of ['ram', 'cookie'] as const) {
     const s = await startTestServer({ mode, monotonic: mono, options: { trustedProxies: ['127.0.0.1'] } });
     t.teardown(() => s.close());
     const admin = await adminWithPassword(s);
-    const token = (await s.request('POST', '/token', { json: { username: 'admin', password: 'correct horse battery', scope: 'metrics:read' } })).json.access_token as string;
+    const token = (await s.request('POST', '/token', { json: { username: 'admin', password: 'correct horse battery', scope: 'ui:read metrics:read' } })).json.access_token as string;
+    const metricsOnly = (await s.request('POST', '/token', { json: { username: 'admin', password: 'correct horse battery', scope: 'metrics:read' } })).json.access_token as string;
     const cases: Array<[string, string, Record<string, string>, number, Record<string, string | undefined>]> = [
       ['cookie', '/auth', { cookie: admin.cookie }, 200, { 'remote-user': 'admin', 'remote-groups': 'admin' }],
       ['cookie, role met', '/auth?role=admin', { cookie: admin.cookie }, 200, { 'remote-user': 'admin' }],
@@ -17,6 +18,8 @@ for (const mode of ['ram', 'cookie'] as const) {
       ['scope held by role', '/auth?scope=sessions:write', { cookie: admin.cookie }, 200, {}],
       ['bearer, scope granted', '/auth?scope=metrics:read', { authorization: `Bearer ${token}` }, 200, { 'remote-user': 'admin' }],
       ['bearer, scope narrower than asked', '/auth?scope=sessions:write', { authorization: `Bearer ${token}` }, 403, {}],
+      ['bearer without ui:read (a monitoring token)', '/auth', { authorization: `Bearer ${metricsOnly}` }, 403, { 'remote-user': undefined }],
+      ['bearer without ui:read, asking for what it holds', '/auth?scope=metrics:read', { authorization: `Bearer ${metricsOnly}` }, 403, { 'remote-user': undefined }],
       ['none', '/auth', {}, 401, { 'www-authenticate': 'Bearer realm="ringlet"' }],
       ['garbage cookie', '/auth', { cookie: 'ringlet=nope' }, 401, {}],
       ['spoofed identity headers alone', '/auth', { 'remote-user': 'admin', 'x-forwarded-user': 'admin' }, 401, {}],

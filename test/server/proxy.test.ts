@@ -105,7 +105,7 @@ t.test('reverse proxy: identity in, spoofing and ringlet cookies out, streaming 
   // download bytes while the upstream is still sending (the upstream waits for that).
   const timeout = (ms: number) => new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no streaming: timed out')), ms));
   const upload = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/upload', headers: { cookie: admin.cookie, 'content-type': 'application/octet-stream' }, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/upload', headers: { cookie: admin.cookie, origin: s.origin, 'content-type': 'application/octet-stream' }, agent: false }, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
       res.on('end', () => resolve(body));

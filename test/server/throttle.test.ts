@@ -22,7 +22,8 @@ t.test('failed logins back off per address and per user, with Retry-After; no pe
   t.ok(spread.includes(429), 'per-user throttle across addresses');
   const events = s.logEvents('login').filter((e) => e['result'] === 'throttled');
   t.ok(events.length > 0, 'throttling is logged');
-  const metrics = await s.request('GET', '/metrics');
+  // Behind the trusted proxy the client is the forwarded address: this one is loopback.
+  const metrics = await s.request('GET', '/metrics', { headers: from('127.0.0.1') });
   t.match(metrics.text, /ringlet_logins_total\{result="throttled"\} [1-9]/);
 });
 

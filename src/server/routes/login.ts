@@ -2,18 +2,13 @@
  * GET /login: the form. POST /login: form → 303 to a same-origin `next`; JSON → 200 JSON.
  * Always a fresh session on success (no fixation); the old one, if any, is revoked.
  */
-import { getCookieValues } from '../../codec/index.js';
-import { isSameOrigin, renderLoginPage, safeNextPath, sendError, sendHtml, sendJson } from '../../web/index.js';
+import { renderLoginPage, retryAfterSeconds, safeNextPath, sendError, sendHtml, sendJson, sendRedirect } from '../../web/index.js';
 import { RingletError } from '../../errors.js';
 import { clearLoginNonceCookie, loginNonceCookie, sessionCookie } from '../cookies.js';
 import { currentSession } from '../guards.js';
-import { readFields, stringField, type Fields } from '../request-body.js';
+import { stringField, type Fields } from '../request-body.js';
 import type { RequestContext } from '../context.js';
 import type { LoginOutcome } from '../login-service.js';
-
-function retryAfterSeconds(ms: number): string {
-  return String(Math.max(1, Math.ceil(ms / 1000)));
-}
 
 function renderForm(ctx: RequestContext, status: number, next: string, error?: string, username?: string, headers: Record<string, string | string[]> = {}): void {
   const { nonce, token } = ctx.deps.loginCsrf.issue();
@@ -28,31 +23,17 @@ export function getLogin(ctx: RequestContext): void {
   sendHtml(ctx.res, 200, renderLoginPage({ next, csrfToken: token, notice }), { 'Set-Cookie': [loginNonceCookie(ctx.deps.cookies, nonce)] });
 }
 
-/** Form logins need a same-origin request and the signed double-submit token. */
-function formCsrfOk(ctx: RequestContext, fields: Fields): boolean {
-  if (!isSameOrigin(ctx.req, { allowedOrigins: new Set(ctx.deps.options.corsOrigins) })) return false;
-  const nonce = getCookieValues(ctx.req.headers.cookie ?? '', ctx.deps.cookies.loginNonce, { maxValues: 4 });
-  return nonce.some((n) => ctx.deps.loginCsrf.verify(n, fields.values['csrf']));
-}
-
-/** JSON logins: a cross-site page cannot send application/json without a CORS preflight, which only configured origins pass. */
-function jsonOriginOk(ctx: RequestContext): boolean {
-  const origin = ctx.req.headers.origin;
-  if (origin === undefined) return true;
-  return isSameOrigin(ctx.req, { allowedOrigins: new Set(ctx.deps.options.corsOrigins) });
+/** The gate refused the login form's CSRF proof: a fresh form (HTML) or 403 (JSON). */
+export function answerLoginRefused(ctx: RequestContext): void {
+  const fields = ctx.fields;
+  if (fields?.kind === 'form') renderForm(ctx, 403, safeNextPath(fields.values['next']), 'The form expired or came from another site. Please try again.');
+  else sendError(ctx.req, ctx.res, 403, 'cross-origin request refused');
 }
 
 export async function postLogin(ctx: RequestContext): Promise<void> {
-  const fields = await readFields(ctx);
-  if (fields === undefined) return;
+  const fields = ctx.fields as Fields;
   const html = fields.kind === 'form';
   const next = safeNextPath(fields.values['next']);
-  if (html ? !formCsrfOk(ctx, fields) : !jsonOriginOk(ctx)) {
-    ctx.deps.log.warn('csrf_refused', { route: ctx.route, reason: 'login', client: ctx.clientAddress });
-    if (html) renderForm(ctx, 403, next, 'The form expired or came from another site. Please try again.');
-    else sendError(ctx.req, ctx.res, 403, 'cross-origin request refused');
-    return;
-  }
   const username = stringField(fields, 'username');
   const password = stringField(fields, 'password');
   if (username === undefined || password === undefined || username.length === 0 || username.length > 64 || Buffer.byteLength(password) > 1024) {
@@ -86,8 +67,7 @@ export async function postLogin(ctx: RequestContext): Promise<void> {
   const setCookie = [sessionCookie(ctx.deps.cookies, issued.cookieValue), clearLoginNonceCookie(ctx.deps.cookies)];
   if (html) {
     const target = outcome.mustChangePassword ? `/password?next=${encodeURIComponent(next)}` : next;
-    ctx.res.writeHead(303, { Location: target, 'Set-Cookie': setCookie, 'Cache-Control': 'no-store', 'Content-Length': '0' });
-    ctx.res.end();
+    sendRedirect(ctx.res, 303, target, { 'Set-Cookie': setCookie });
     return;
   }
   const s = issued.session;

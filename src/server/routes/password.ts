@@ -5,17 +5,12 @@
  */
 import { checkNewPassword, hashPassword, MIN_NEW_PASSWORD_CHARS, setUserPassword } from '../../users/index.js';
 import { RingletError } from '../../errors.js';
-import { renderPasswordPage, safeNextPath, sendError, sendHtml, sendJson, wantsHtml } from '../../web/index.js';
+import { renderPasswordPage, retryAfterSeconds, safeNextPath, sendError, sendHtml, sendJson, sendRedirect } from '../../web/index.js';
 import { sessionCookie } from '../cookies.js';
-import { checkCsrf, currentSession, passwordChangeRequired, requireSession } from '../guards.js';
-import { readFields, stringField } from '../request-body.js';
+import { passwordChangeRequired, sessionOf } from '../guards.js';
+import { stringField, type Fields } from '../request-body.js';
 import type { RequestContext } from '../context.js';
 import type { Session } from '../../session/types.js';
-
-function redirectToLogin(ctx: RequestContext, next: string): void {
-  ctx.res.writeHead(303, { Location: `/login?next=${encodeURIComponent(next)}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
-  ctx.res.end();
-}
 
 function page(ctx: RequestContext, session: Session, status: number, next: string, error?: string): void {
   sendHtml(ctx.res, status, renderPasswordPage({
@@ -30,22 +25,12 @@ function page(ctx: RequestContext, session: Session, status: number, next: strin
 }
 
 export function getPassword(ctx: RequestContext): void {
-  const next = safeNextPath(ctx.query.get('next'));
-  const session = currentSession(ctx);
-  if (session === undefined) {
-    if (wantsHtml(ctx.req.headers.accept)) redirectToLogin(ctx, `/password?next=${encodeURIComponent(next)}`);
-    else sendError(ctx.req, ctx.res, 401, 'sign in required');
-    return;
-  }
-  page(ctx, session, 200, next);
+  page(ctx, sessionOf(ctx), 200, safeNextPath(ctx.query.get('next')));
 }
 
 export async function postPassword(ctx: RequestContext): Promise<void> {
-  const session = requireSession(ctx);
-  if (session === undefined) return;
-  const fields = await readFields(ctx);
-  if (fields === undefined) return;
-  if (!checkCsrf(ctx, session, fields.values['csrf'])) return;
+  const session = sessionOf(ctx);
+  const fields = ctx.fields as Fields;
   const html = fields.kind === 'form';
   const next = safeNextPath(fields.values['next']);
   const current = stringField(fields, html ? 'current_password' : 'currentPassword');
@@ -60,7 +45,7 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
   if (fresh !== confirm) return refuse(400, 'the new passwords do not match');
   const outcome = await ctx.deps.login.authenticate(session.user, current, ctx.clientAddress);
   if (outcome.result === 'throttled' || outcome.result === 'busy') {
-    const retry = String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000)));
+    const retry = retryAfterSeconds(outcome.retryAfterMs);
     return refuse(outcome.result === 'throttled' ? 429 : 503, `try again in ${retry} seconds`, { 'Retry-After': retry });
   }
   if (outcome.result !== 'success') return refuse(403, 'the current password is wrong');
@@ -80,10 +65,6 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
   const issued = ctx.deps.sessions.issue(session.user, session.role, ctx.clientAddress);
   ctx.deps.log.info('password_changed', { user: session.user, endedOtherSessions: endOthers, client: ctx.clientAddress });
   const cookie = sessionCookie(ctx.deps.cookies, issued.cookieValue);
-  if (html) {
-    ctx.res.writeHead(303, { Location: next, 'Set-Cookie': cookie, 'Cache-Control': 'no-store', 'Content-Length': '0' });
-    ctx.res.end();
-    return;
-  }
+  if (html) return sendRedirect(ctx.res, 303, next, { 'Set-Cookie': cookie });
   sendJson(ctx.res, 200, { changed: true, endedOtherSessions: endOthers, csrfToken: issued.session.csrfToken }, { 'Set-Cookie': cookie });
 }

@@ -1,13 +1,12 @@
-/** GET /session: who am I. 401 without a session. */
+/** GET /session: who am I. The gate answers 401 without a session. */
 import { sendJson } from '../../web/index.js';
-import { passwordChangeRequired, requireSession } from '../guards.js';
+import { passwordChangeRequired, sessionOf } from '../guards.js';
 import type { RequestContext } from '../context.js';
 
 const iso = (ms: number): string | null => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
 
 export function getSession(ctx: RequestContext): void {
-  const session = requireSession(ctx);
-  if (session === undefined) return;
+  const session = sessionOf(ctx);
   sendJson(ctx.res, 200, {
     user: session.user,
     role: session.role,

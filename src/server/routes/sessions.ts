@@ -4,9 +4,10 @@
  * Cookie mode cannot list (nothing is stored) and says so; revoke-all works through the
  * per-user not-before table. Also revokes one bearer token by `jti`.
  */
-import { renderSessionsPage, sendError, sendHtml, sendJson, wantsHtml } from '../../web/index.js';
-import { checkCsrf, requireSession } from '../guards.js';
-import { readFields, stringField } from '../request-body.js';
+import { renderSessionsPage, sendError, sendHtml, sendJson, sendRedirect, wantsHtml } from '../../web/index.js';
+import { holds } from '../gate.js';
+import { sessionOf } from '../guards.js';
+import { stringField, type Fields } from '../request-body.js';
 import { CLEAR_CACHE } from './logout.js';
 import type { RequestContext } from '../context.js';
 import type { Session } from '../../session/types.js';
@@ -15,10 +16,10 @@ const COOKIE_MODE_NOTE = 'Cookie mode keeps no list of sessions: they live in th
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : undefined);
 
 export function getSessions(ctx: RequestContext): void {
-  const session = requireSession(ctx);
-  if (session === undefined) return;
-  const isAdmin = session.role === 'admin';
-  const listing = ctx.deps.sessions.list(isAdmin ? undefined : session.user);
+  const session = sessionOf(ctx);
+  // The policy lets anyone with sessions:own in; sessions:read widens the list to everyone's.
+  const everyone = holds(ctx, session, 'sessions:read');
+  const listing = ctx.deps.sessions.list(everyone ? undefined : session.user);
   const rows = (listing ?? []).map((s) => ({
     ref: s.ref,
     user: s.user,
@@ -32,7 +33,7 @@ export function getSessions(ctx: RequestContext): void {
     sendHtml(ctx.res, 200, renderSessionsPage({
       csrfToken: session.csrfToken ?? '',
       sessions: rows.map((r) => ({ ref: r.ref, user: r.user, role: r.role, createdIso: r.createdAt, lastSeenIso: r.lastSeenAt, clientAddress: r.clientAddress, current: r.current })),
-      isAdmin,
+      isAdmin: holds(ctx, session, 'sessions:write'),
       username: session.user,
       listAvailable: listing !== undefined,
       note: listing === undefined ? COOKIE_MODE_NOTE : undefined,
@@ -44,25 +45,19 @@ export function getSessions(ctx: RequestContext): void {
     : { listAvailable: true, sessions: rows });
 }
 
-async function mutation(ctx: RequestContext): Promise<{ session: Session; values: Record<string, unknown>; html: boolean } | undefined> {
-  const session = requireSession(ctx);
-  if (session === undefined) return undefined;
-  const fields = await readFields(ctx);
-  if (fields === undefined) return undefined;
-  if (!checkCsrf(ctx, session, fields.values['csrf'])) return undefined;
-  return { session, values: fields.values, html: fields.kind === 'form' };
+/** A state change the gate has admitted (session, permission, CSRF) with its fields. */
+function mutation(ctx: RequestContext): { session: Session; values: Record<string, unknown>; html: boolean } {
+  const fields = ctx.fields as Fields;
+  return { session: sessionOf(ctx), values: fields.values, html: fields.kind === 'form' };
 }
 
 function done(ctx: RequestContext, html: boolean, body: Record<string, unknown>): void {
-  if (html) {
-    ctx.res.writeHead(303, { Location: '/sessions', 'Cache-Control': 'no-store', 'Content-Length': '0' });
-    ctx.res.end();
-  } else sendJson(ctx.res, 200, body);
+  if (html) sendRedirect(ctx.res, 303, '/sessions');
+  else sendJson(ctx.res, 200, body);
 }
 
-export async function postRevokeSession(ctx: RequestContext): Promise<void> {
-  const m = await mutation(ctx);
-  if (m === undefined) return;
+export function postRevokeSession(ctx: RequestContext): void {
+  const m = mutation(ctx);
   const ref = m.values['ref'];
   if (typeof ref !== 'string' || ref.length === 0 || ref.length > 64) return sendError(ctx.req, ctx.res, 400, 'ref is required');
   if (ref === m.session.ref) {
@@ -70,32 +65,25 @@ export async function postRevokeSession(ctx: RequestContext): Promise<void> {
     return done(ctx, m.html, { revoked: 1 });
   }
   if (ctx.deps.sessions.mode === 'cookie') return sendError(ctx.req, ctx.res, 409, 'cookie mode can only revoke the current session or all of a user');
-  const others = ctx.deps.sessions.list(m.session.role === 'admin' ? undefined : m.session.user) ?? [];
+  const others = ctx.deps.sessions.list(holds(ctx, m.session, 'sessions:write') ? undefined : m.session.user) ?? [];
   if (!others.some((s) => s.ref === ref)) return sendError(ctx.req, ctx.res, 404, 'no such session');
   const revoked = ctx.deps.sessions.revokeRef(ref);
   ctx.deps.log.info('session_revoked', { by: m.session.user, user: revoked?.user, ref });
   done(ctx, m.html, { revoked: revoked ? 1 : 0 });
 }
 
-export async function postRevokeUser(ctx: RequestContext): Promise<void> {
-  const m = await mutation(ctx);
-  if (m === undefined) return;
+export function postRevokeUser(ctx: RequestContext): void {
+  const m = mutation(ctx);
   const user = stringField({ kind: 'json', values: m.values }, 'user') ?? m.session.user;
-  if (user !== m.session.user && m.session.role !== 'admin') return sendError(ctx.req, ctx.res, 403, 'only admins can end other users\' sessions');
+  if (user !== m.session.user && !holds(ctx, m.session, 'sessions:write')) return sendError(ctx.req, ctx.res, 403, 'sessions:write permission required to end other users\' sessions');
   const count = ctx.deps.sessions.revokeUser(user);
   ctx.deps.log.info('user_sessions_revoked', { by: m.session.user, user, count: count ?? 'all' });
-  if (m.html && user === m.session.user) {
-    ctx.res.writeHead(303, { Location: '/login?loggedout=1', 'Cache-Control': 'no-store', 'Clear-Site-Data': CLEAR_CACHE, 'Content-Length': '0' });
-    ctx.res.end();
-    return;
-  }
+  if (m.html && user === m.session.user) return sendRedirect(ctx.res, 303, '/login?loggedout=1', { 'Clear-Site-Data': CLEAR_CACHE });
   done(ctx, m.html, { revoked: count ?? null, user });
 }
 
-export async function postRevokeToken(ctx: RequestContext): Promise<void> {
-  const m = await mutation(ctx);
-  if (m === undefined) return;
-  if (m.session.role !== 'admin') return sendError(ctx.req, ctx.res, 403, 'admin role required');
+export function postRevokeToken(ctx: RequestContext): void {
+  const m = mutation(ctx);
   const jti = m.values['jti'];
   const user = m.values['user'];
   const expiresIn = m.values['expiresInSeconds'];

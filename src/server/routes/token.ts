@@ -3,9 +3,9 @@
  * cookie session → `{access_token, token_type: "Bearer", expires_in, scope}`. A token may be
  * narrowed to a subset of the role's permissions, never widened.
  */
-import { sendJson } from '../../web/index.js';
-import { checkCsrf, currentSession, passwordChangeRequired } from '../guards.js';
-import { readFields, stringField } from '../request-body.js';
+import { retryAfterSeconds, sendJson } from '../../web/index.js';
+import { grantsOf } from '../gate.js';
+import { stringField, type Fields } from '../request-body.js';
 import type { RequestContext } from '../context.js';
 import type { Role } from '../../access/roles.js';
 
@@ -22,9 +22,12 @@ export function narrowScope(requested: unknown, granted: readonly string[]): str
   return [...new Set(items as string[])];
 }
 
+/**
+ * The gate has judged a request that carries a session (it needs tokens:mint, which no token
+ * carries, and its CSRF proof); credentials in the body are checked here like a login.
+ */
 export async function postToken(ctx: RequestContext): Promise<void> {
-  const fields = await readFields(ctx);
-  if (fields === undefined) return;
+  const fields = ctx.fields as Fields;
   const username = stringField(fields, 'username');
   const password = stringField(fields, 'password');
   const grantType = stringField(fields, 'grant_type');
@@ -38,7 +41,7 @@ export async function postToken(ctx: RequestContext): Promise<void> {
     const outcome = await ctx.deps.login.authenticate(username, password, ctx.clientAddress);
     ctx.deps.metrics.inc('logins_total', { result: outcome.result });
     if (outcome.result === 'throttled' || outcome.result === 'busy') {
-      const retry = String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000)));
+      const retry = retryAfterSeconds(outcome.retryAfterMs);
       return oauthError(ctx, outcome.result === 'throttled' ? 429 : 503, outcome.result === 'throttled' ? 'slow_down' : 'temporarily_unavailable', `try again in ${retry} seconds`, { 'Retry-After': retry });
     }
     if (outcome.result !== 'success') {
@@ -50,16 +53,14 @@ export async function postToken(ctx: RequestContext): Promise<void> {
     user = outcome.user;
     role = outcome.role;
   } else {
-    const session = currentSession(ctx);
+    const session = ctx.resolution?.session;
     if (session === undefined) return oauthError(ctx, 401, 'invalid_client', 'credentials or a session are required', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
-    if (session.via === 'bearer') return oauthError(ctx, 400, 'invalid_request', 'a bearer token cannot mint tokens');
-    if (!checkCsrf(ctx, session, fields.values['csrf'])) return;
-    if (passwordChangeRequired(ctx, session)) return oauthError(ctx, 403, 'password_change_required', 'change the generated password first');
     user = session.user;
     role = session.role;
   }
-  const scope = narrowScope(fields.values['scope'], ctx.deps.options.permissions[role]);
-  if (scope === undefined) return oauthError(ctx, 400, 'invalid_scope', `scope must be a subset of: ${ctx.deps.options.permissions[role].join(' ')}`);
+  const mintable = grantsOf(ctx).tokenScope(role);
+  const scope = narrowScope(fields.values['scope'], mintable);
+  if (scope === undefined) return oauthError(ctx, 400, 'invalid_scope', `scope must be a subset of: ${mintable.join(' ')}`);
   const issued = ctx.deps.sessions.issueToken(user, role, scope);
   ctx.deps.metrics.inc('tokens_issued_total');
   ctx.deps.log.info('token_issued', { user, jti: issued.jti, scope: scope.join(' '), client: ctx.clientAddress });

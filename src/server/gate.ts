@@ -1,0 +1,189 @@
+/**
+ * The one enforcement point of the route-policy table (route-policy.ts): before any handler
+ * runs, the gate decides from the route's declaration whether this caller may go on, and
+ * answers the request itself when not. Order: session → forced password change → role →
+ * permission → query narrowing (`/auth`) → body → CSRF. Authorization is decided before a
+ * body is read, so a caller without the right never makes ringlet read their body.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { Grants } from '../access/grants.js';
+import type { Permission } from '../access/permissions.js';
+import { isRole, roleAtLeast } from '../access/roles.js';
+import { getCookieValues } from '../codec/index.js';
+import { isSameOrigin, sendError, sendRedirect, wantsHtml } from '../web/index.js';
+import type { Session } from '../session/types.js';
+import { wantsNoTouch } from './credentials.js';
+import { fromTrustedProxy } from './forwarded.js';
+import { currentSession, passwordChangeRequired } from './guards.js';
+import { readFields } from './request-body.js';
+import { answerForwardAuthUnauthenticated } from './routes/auth.js';
+import { answerLoginRefused } from './routes/login.js';
+import type { RequestContext } from './context.js';
+import type { RoutePolicy } from './route-policy.js';
+
+/** The gate's verdict: go on to the handler, or the request has been answered. */
+export type GateVerdict = boolean | Promise<boolean>;
+
+const grantsCache = new WeakMap<object, Grants>();
+
+/** The role → permissions table of this server, built once per options object. */
+export function grantsOf(ctx: RequestContext): Grants {
+  const table = ctx.deps.options.permissions;
+  let grants = grantsCache.get(table);
+  if (grants === undefined) {
+    grants = new Grants(table);
+    grantsCache.set(table, grants);
+  }
+  return grants;
+}
+
+/** For handlers that widen what they show (all sessions vs one's own): does the caller hold it? */
+export function holds(ctx: RequestContext, session: Session, permission: Permission): boolean {
+  return grantsOf(ctx).holds(session, permission);
+}
+
+const LOOPBACK_V4_RegExp = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || LOOPBACK_V4_RegExp.test(address);
+}
+
+/**
+ * A loopback client, judged as everything else is: behind a trusted proxy the client is the
+ * forwarded address (a proxy on this machine is not itself the client), otherwise the peer.
+ */
+export function loopbackClient(ctx: RequestContext): boolean {
+  if (fromTrustedProxy(ctx)) {
+    const forwarded = ctx.req.headers['x-forwarded-for'];
+    return typeof forwarded === 'string' && isLoopback(ctx.clientAddress);
+  }
+  return isLoopback(ctx.clientAddress);
+}
+
+function answerUnauthenticated(ctx: RequestContext, policy: RoutePolicy): void {
+  const { req, res } = ctx;
+  if (policy.unauthenticated === 'forward-auth') return answerForwardAuthUnauthenticated(ctx);
+  if (policy.unauthenticated === 'login-page' && (req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req.headers.accept)) {
+    return sendRedirect(res, 303, `/login?next=${encodeURIComponent(req.url ?? '/')}`);
+  }
+  sendError(req, res, 401, 'sign in required', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
+}
+
+function answerPasswordChangeRequired(ctx: RequestContext): void {
+  const { req, res } = ctx;
+  if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req.headers.accept)) {
+    return sendRedirect(res, 303, `/password?next=${encodeURIComponent(req.url ?? '/')}`);
+  }
+  sendError(req, res, 403, 'password change required');
+}
+
+function refuse(ctx: RequestContext, message: string): false {
+  sendError(ctx.req, ctx.res, 403, message);
+  return false;
+}
+
+/** `/auth?role=R&scope=S`: each asks for more than the route's own policy. */
+function narrowingMet(ctx: RequestContext, session: Session): boolean {
+  const role = ctx.query.get('role');
+  if (role !== null && !(isRole(role) && roleAtLeast(session.role, role))) return refuse(ctx, 'role not permitted');
+  const scope = ctx.query.get('scope');
+  if (scope !== null) {
+    const grants = grantsOf(ctx);
+    const ok = scope.split(' ').every((p) => p.length > 0 && grants.holds(session, p as Permission));
+    if (!ok) return refuse(ctx, 'scope not permitted');
+  }
+  return true;
+}
+
+function sameOrigin(ctx: RequestContext): boolean {
+  return isSameOrigin(ctx.req, { allowedOrigins: ctx.deps.originsAllowed });
+}
+
+function csrfRefused(ctx: RequestContext, reason: 'origin' | 'token'): false {
+  ctx.deps.log.warn('csrf_refused', { route: ctx.route, reason, client: ctx.clientAddress });
+  return refuse(ctx, reason === 'origin' ? 'cross-origin request refused' : 'missing or invalid CSRF token');
+}
+
+/** Login nonce cookies tried per request (the name may repeat): bounds the work. */
+const LOGIN_NONCE_LOOKUP = { maxValues: 4 } as const;
+
+/**
+ * The login form: a same-origin request carrying the signed double-submit token (GET /login
+ * set the nonce cookie). A JSON login needs no token — a cross-site page cannot send JSON
+ * without a CORS preflight, which only configured origins pass — but an Origin it sends
+ * must be ours.
+ */
+function loginFormCsrfOk(ctx: RequestContext): boolean {
+  const fields = ctx.fields;
+  if (fields?.kind !== 'form') return ctx.req.headers.origin === undefined || sameOrigin(ctx);
+  if (!sameOrigin(ctx)) return false;
+  const nonces = getCookieValues(ctx.req.headers.cookie ?? '', ctx.deps.cookies.loginNonce, LOGIN_NONCE_LOOKUP);
+  return nonces.some((nonce) => ctx.deps.loginCsrf.verify(nonce, fields.values['csrf']));
+}
+
+/** Compares byte lengths first, so a token of the right length in characters but not in bytes never throws. */
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A cookie-authenticated call's CSRF proof; bearer tokens need none (no browser sends them unasked). */
+function csrfMet(ctx: RequestContext, policy: RoutePolicy, session: Session): boolean {
+  if (session.via === 'bearer' || policy.csrf === 'none' || policy.csrf === 'login-form') return true;
+  if (!sameOrigin(ctx)) return csrfRefused(ctx, 'origin');
+  if (policy.csrf === 'origin') return true;
+  const header = ctx.req.headers['x-csrf-token'];
+  const field = ctx.fields?.values['csrf'];
+  const given = typeof header === 'string' ? header : typeof field === 'string' ? field : undefined;
+  const expected = session.csrfToken;
+  if (given === undefined || expected === undefined || !sameToken(given, expected)) return csrfRefused(ctx, 'token');
+  return true;
+}
+
+/** Reads the body's fields into ctx.fields; false when the body was refused (already answered). */
+async function fieldsRead(ctx: RequestContext): Promise<boolean> {
+  const fields = await readFields(ctx);
+  if (fields === undefined) return false;
+  ctx.fields = fields;
+  return true;
+}
+
+function afterFields(ctx: RequestContext, policy: RoutePolicy, session: Session | undefined): boolean {
+  if (policy.csrf === 'login-form') {
+    if (loginFormCsrfOk(ctx)) return true;
+    ctx.deps.log.warn('csrf_refused', { route: ctx.route, reason: 'login', client: ctx.clientAddress });
+    answerLoginRefused(ctx);
+    return false;
+  }
+  return session === undefined || csrfMet(ctx, policy, session);
+}
+
+/**
+ * Applies `policy` to the request. Returns true (or a promise of true) when the handler may
+ * run; otherwise the request has been answered. `ctx.resolution` holds the session the
+ * decision was made on, so the handler sees exactly that caller.
+ */
+export function passGate(ctx: RequestContext, policy: RoutePolicy): GateVerdict {
+  let session: Session | undefined;
+  if (policy.authentication !== 'none') {
+    if (policy.openToLoopback && loopbackClient(ctx)) return true;
+    session = currentSession(ctx, policy.touch && !wantsNoTouch(ctx.req));
+    if (session === undefined) {
+      if (policy.authentication === 'required') {
+        answerUnauthenticated(ctx, policy);
+        return false;
+      }
+    } else {
+      if (!policy.beforePasswordChange && passwordChangeRequired(ctx, session)) {
+        answerPasswordChangeRequired(ctx);
+        return false;
+      }
+      if (policy.role !== undefined && !roleAtLeast(session.role, policy.role)) return refuse(ctx, `${policy.role} role required`);
+      if (policy.permission !== undefined && !holds(ctx, session, policy.permission)) return refuse(ctx, `${policy.permission} permission required`);
+      if (policy.narrowedByQuery && ctx.hasQuery && !narrowingMet(ctx, session)) return false;
+    }
+  }
+  if (policy.readsFields) return fieldsRead(ctx).then((ok) => ok && afterFields(ctx, policy, session));
+  return afterFields(ctx, policy, session);
+}
