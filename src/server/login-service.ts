@@ -5,6 +5,7 @@
  */
 import { RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
+import { addressKey } from '../util/address-key.js';
 import type { Role } from '../access/roles.js';
 import type { HashLimiter, LoginThrottle, ScryptCost, UsersDb } from '../users/index.js';
 import { dummyVerify, verifyPassword } from '../users/index.js';
@@ -27,19 +28,6 @@ export interface LoginServiceDeps {
   clock: MonotonicClock;
   /** Retry-After for a busy hashing pool. */
   busyRetryAfterMs: number;
-}
-
-/**
- * IPv6 clients are keyed by their /64: one host usually holds a whole /64 and could rotate
- * through it to dodge a per-address counter.
- */
-export function addressKey(address: string): string {
-  if (!address.includes(':')) return address;
-  const [head = '', tail] = address.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => (g.replace(/^0+(?=.)/, '') || '0').toLowerCase()).join(':')}::/64`;
 }
 
 export class LoginService {
