@@ -26,6 +26,7 @@ export {
   type Labels,
   type MetricsRegistryOptions,
 } from './metrics.js';
+export { LogRateLimit } from './log-rate-limit.js';
 export { createLogger, formatLogLine, REDACTED_KEY_REGEXP, type LogFunction, type LogLevel, type Logger, type LoggerOptions } from './log.js';
 export { isSameOrigin, type OriginRequest, type SameOriginOptions } from './origin.js';
 export { hostAllowed } from './host.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ConfigError } from '../../src/errors.js';
-import { createLogger, type LogLevel } from '../../src/web/index.js';
+import { createLogger, LogRateLimit, type LogLevel } from '../../src/web/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 
 function capture(level: LogLevel = 'debug') {
@@ -99,5 +99,27 @@ t.test('never throws, whatever the fields', (t) => {
 
   const throwing = createLogger({ level: 'info', write: () => { throw new Error('EPIPE'); } });
   t.doesNotThrow(() => throwing.error('e', { a: 1 }), 'a failing sink is swallowed');
+  t.end();
+});
+
+t.test('rate-limited lines: the first of a kind at once, then one per interval with the count left out', (t) => {
+  const { lines, log } = capture();
+  const mono = new ManualClock(5_000);
+  const gate = new LogRateLimit(60_000, mono);
+  const fields = (i: number) => ({ reason: 'per_address', address: `10.0.0.${i}` });
+  t.equal(gate.write(log.warn, 'connection_refused', 'refused:per_address', fields(1)), true, 'the first is written');
+  for (let i = 2; i <= 500; i++) gate.write(log.warn, 'connection_refused', 'refused:per_address', fields(i));
+  t.equal(gate.write(log.warn, 'connection_shed', 'shed:idle', { state: 'idle' }), true, 'another kind has its own interval');
+  mono.advance(59_999);
+  t.equal(gate.write(log.warn, 'connection_refused', 'refused:per_address', fields(501)), false, 'still within the interval');
+  t.equal(gate.pending('refused:per_address'), 500);
+  mono.advance(1);
+  t.equal(gate.write(log.warn, 'connection_refused', 'refused:per_address', fields(502)), true, 'a minute after the last line');
+  t.same(lines.map((l) => JSON.parse(l)).map((l) => [l.event, l.address ?? l.state, l.suppressed]), [
+    ['connection_refused', '10.0.0.1', 0],
+    ['connection_shed', 'idle', 0],
+    ['connection_refused', '10.0.0.502', 500],
+  ], '502 events, 3 lines; the third says how many were left out');
+  t.equal(gate.pending('refused:per_address'), 0);
   t.end();
 });
