@@ -88,7 +88,8 @@ async function main(): Promise<number> {
   const profile = loadProfile(PROFILE);
   const pinning = findTaskset() !== undefined && machine().cores >= 2;
   const cpu = (n: number) => (pinning ? n : undefined);
-  const ringletArgs = ['--profile', PROFILE, '--users', 'users.json', '--log-level', 'warn'];
+  // The load generator is one address standing in for many clients: no per-address cap.
+  const ringletArgs = ['--profile', PROFILE, '--users', 'users.json', '--log-level', 'warn', '--max-connections-per-address', String(profile.maxConnections)];
   const servers: ServerProcess[] = [];
   try {
     const bare = await spawnServer({ kind: 'baseline', nodeFlags: profile.nodeFlags, env: LAUNCH_ENV, ...(pinning ? { cpu: SERVER_CPU } : {}) });

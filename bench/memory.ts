@@ -141,7 +141,8 @@ function parseMetrics(text: string): Record<string, number> {
 
 async function runTarget(kind: Kind, profile: DeviceProfile, dir: string, floodUsers: string[], floodTarget: number, checkpointLogins: number): Promise<TargetRun> {
   const server: ServerProcess = await spawnServer(kind === 'ringlet'
-    ? { kind, nodeFlags: profile.nodeFlags, args: ['--profile', profile.name, '--users', 'users.json', '--log-level', 'warn'], dir, env: SERVER_ENV }
+    // The load is one address standing in for many clients: the per-address cap is lifted to the global limit.
+    ? { kind, nodeFlags: profile.nodeFlags, args: ['--profile', profile.name, '--users', 'users.json', '--log-level', 'warn', '--max-connections-per-address', String(profile.maxConnections)], dir, env: SERVER_ENV }
     : { kind: 'baseline', nodeFlags: profile.nodeFlags, env: SERVER_ENV });
   try {
     await server.waitReady();

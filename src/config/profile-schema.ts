@@ -34,6 +34,7 @@ export interface DeviceProfile {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
+  maxConnectionsPerAddress: number;
   memoryBudgetBytes: number;
   nodeFlags: string[];
 }
@@ -112,7 +113,9 @@ export const INTEGER_FIELDS: Readonly<Record<IntegerField, IntegerFieldSpec>> = 
   keepAliveTimeoutMs: { kind: 'integer', unit: 'ms', min: 100, max: 10 * MINUTE_MS, default: 5_000,
     doc: 'idle keep-alive connections close after this' },
   maxConnections: { kind: 'integer', unit: 'count', min: 1, max: 65_536, default: 64,
-    doc: 'open connections; more are refused without harming established ones' },
+    doc: 'open connections; at the limit the oldest idle keep-alive or unfinished-header connection is closed for a newcomer; only when every connection is mid-request or a tunnel is the newcomer refused' },
+  maxConnectionsPerAddress: { kind: 'integer', unit: 'count', min: 1, max: 65_536, default: 16,
+    doc: "open connections from one client address (IPv6: one /64), judged on the socket peer; more are refused without harming that address's others; trusted proxies are exempt; a browser opens up to 6; at or above maxConnections it has no effect" },
   memoryBudgetBytes: { kind: 'integer', unit: 'bytes', min: 16 * MiB, max: 64 * 1024 * MiB, default: 96 * MiB,
     doc: 'peak RSS the device can give ringlet; start is refused when the footprint exceeds it' },
 };

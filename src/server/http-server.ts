@@ -5,13 +5,13 @@
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { ConnectionLimits } from './connection-limits.js';
 
 export interface HttpLimits {
   maxHeaderBytes: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
-  maxConnections: number;
 }
 
 export interface TlsFiles {
@@ -43,7 +43,7 @@ function rawErrorResponse(status: number): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
-export function createLimitedServer(handler: RequestHandler, limits: HttpLimits, tls: TlsFiles | undefined, onClientError: ClientErrorLogger): Server {
+export function createLimitedServer(handler: RequestHandler, limits: HttpLimits, tls: TlsFiles | undefined, onClientError: ClientErrorLogger, connections: ConnectionLimits): Server {
   const options = {
     maxHeaderSize: limits.maxHeaderBytes,
     // Strict parsing: CL+TE, duplicate Content-Length, obs-fold and bare CR are refused (400).
@@ -54,8 +54,14 @@ export function createLimitedServer(handler: RequestHandler, limits: HttpLimits,
     connectionsCheckingInterval: checkingIntervalMs(limits),
     requireHostHeader: true,
   };
-  const server: Server = tls ? (createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler) as unknown as Server) : createHttpServer(options, handler);
-  server.maxConnections = limits.maxConnections;
+  // A TLS handshake must finish within the headers timeout too (node's default is 120 s):
+  // the headers cannot arrive before it.
+  const server: Server = tls
+    ? (createHttpsServer({ ...options, handshakeTimeout: limits.headersTimeoutMs, cert: tls.cert, key: tls.key }, handler) as unknown as Server)
+    : createHttpServer(options, handler);
+  // Not node's `server.maxConnections`: it refuses the newcomer, so whoever holds the
+  // connections first keeps everyone else out. ConnectionLimits decides instead.
+  connections.attach(server, tls !== undefined);
   // Requests per keep-alive connection are bounded so one client cannot pin a socket forever.
   server.maxRequestsPerSocket = 1000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {

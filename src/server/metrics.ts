@@ -2,6 +2,7 @@
 import { MetricsRegistry } from '../web/index.js';
 import type { HashLimiter, LoginThrottle } from '../users/index.js';
 import type { AppDeps } from './context.js';
+import { CONNECTION_REFUSALS, SHED_STATES, type ConnectionLimits, type ConnectionRefusal, type ShedState } from './connection-limits.js';
 
 export const ROUTE_LABELS = [
   'login', 'logout', 'session', 'password', 'auth', 'token', 'sessions', 'sessions_revoke', 'sessions_revoke_user',
@@ -31,7 +32,7 @@ export class RequestCounts {
   }
 }
 
-export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimiter, throttle: LoginThrottle, requests: RequestCounts): MetricsRegistry {
+export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimiter, throttle: LoginThrottle, requests: RequestCounts, connections: Pick<ConnectionLimits, 'stats'>): MetricsRegistry {
   const stats = () => deps.sessions.stats();
   return new MetricsRegistry()
     .gauge({ name: 'sessions_active', help: 'Live sessions in the RAM store (NaN in cookie mode: not stored).', collect: () => stats().active ?? NaN })
@@ -49,6 +50,9 @@ export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimi
     .counter({ name: 'password_hashes_rejected_total', help: 'Logins refused because the hashing pool was busy.', collect: () => limiter.stats().rejected })
     .gauge({ name: 'throttle_entries_used', help: 'Occupied entries of the fixed login-throttle table.', collect: () => throttle.stats().used })
     .counter({ name: 'http_requests_total', help: 'HTTP responses by route and status class.', labels: { route: ROUTE_LABELS, class: STATUS_CLASSES }, collect: (l) => requests.read(l['route'] ?? 'unknown', l['class'] ?? '5xx') })
+    .gauge({ name: 'connections_open', help: 'Open client connections (at most maxConnections).', collect: () => connections.stats().open })
+    .counter({ name: 'connections_refused_total', help: 'New connections closed at once: over the per-address cap, or at the global limit with every connection mid-request.', labels: { reason: CONNECTION_REFUSALS }, collect: (l) => connections.stats().refused[l['reason'] as ConnectionRefusal] })
+    .counter({ name: 'connections_shed_total', help: 'Idle keep-alive (idle) or not-yet-complete-headers (unfinished) connections closed at the global limit to admit a newcomer.', labels: { state: SHED_STATES }, collect: (l) => connections.stats().shed[l['state'] as ShedState] })
     .counter({ name: 'upstream_errors_total', help: 'Proxied requests the upstream did not answer.' })
     .gauge({ name: 'process_resident_memory_bytes', help: 'Resident set size of the process.', collect: () => process.memoryUsage.rss() })
     .gauge({ name: 'process_heap_used_bytes', help: 'V8 heap in use.', collect: () => process.memoryUsage().heapUsed });

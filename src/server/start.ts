@@ -28,6 +28,7 @@ import { createApp } from './app.js';
 import { createUpstreamProxy } from './proxy.js';
 import { cookieNames } from './cookies.js';
 import { closeGracefully, createLimitedServer, type TlsFiles } from './http-server.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { LoginCsrf } from './login-csrf.js';
 import { LoginService } from './login-service.js';
 import { createMetrics, RequestCounts } from './metrics.js';
@@ -53,6 +54,8 @@ export interface RunningServer {
   server: Server;
   port: number;
   deps: AppDeps;
+  /** Connection admission (per-address cap, shedding) and its counts. */
+  connections: ConnectionLimits;
   close(): Promise<void>;
   /** Writes the RAM-mode snapshot now (what SIGHUP does); a no-op without --snapshot. */
   saveSnapshot(): void;
@@ -185,14 +188,23 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     profile, options, sessions, users, login, loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')), hashLimiter, scryptCost,
     metrics: undefined as never, requests: new RequestCounts(), log, clocks, cookies, originsAllowed: new Set(options.corsOrigins), stopping,
   };
-  deps.metrics = createMetrics(deps, hashLimiter, throttle, deps.requests);
+  const connections = new ConnectionLimits({
+    maxConnections: profile.maxConnections, maxConnectionsPerAddress: profile.maxConnectionsPerAddress,
+    exemptPeers: options.trustedProxies, log, clock: clocks.monotonic,
+  });
+  deps.metrics = createMetrics(deps, hashLimiter, throttle, deps.requests, connections);
   const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);
   const handler = createApp(deps, proxy?.handle);
   const server = createLimitedServer(handler, profile, tls, (status, reason) => {
     deps.requests.record('parser', status);
     log.info('request_refused', { status, reason });
-  });
-  if (proxy !== undefined) server.on('upgrade', proxy.upgrade);
+  }, connections);
+  if (proxy !== undefined) {
+    server.on('upgrade', (req, socket, head) => {
+      connections.tunnelled(socket);
+      proxy.upgrade(req, socket, head);
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -222,5 +234,5 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
       });
     }
   }
-  return { server, port, deps, close, saveSnapshot };
+  return { server, port, deps, connections, close, saveSnapshot };
 }

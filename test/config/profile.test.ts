@@ -47,6 +47,7 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
   ['throttle base above max', { throttleBaseDelayMs: 10000, throttleMaxDelayMs: 1000 }, /^throttleBaseDelayMs: must not exceed/],
   ['forget before back-off ends', { throttleMaxDelayMs: 600000, throttleForgetAfterMs: 60000 }, /^throttleForgetAfterMs: must be at least throttleMaxDelayMs/],
   ['scrypt memory absurd', { scryptLogN: 20, scryptR: 32 }, /^scryptR: 128 \* 2\^scryptLogN \* scryptR must be at most/],
+  ['per-address connection cap zero', { maxConnectionsPerAddress: 0 }, /^maxConnectionsPerAddress: must be an integer from 1 to 65536 \(count\)/],
   ['node flag not allowed', { nodeFlags: ['--inspect=0.0.0.0'] }, /^nodeFlags\[0\]: must be one of/],
   ['node flags not an array', { nodeFlags: '--jitless' }, /^nodeFlags: must be an array/],
 ];

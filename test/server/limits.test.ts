@@ -98,13 +98,22 @@ t.test('slow clients are cut by the timeouts while others are served', async (t)
   t.ok(b < 3000, `slow body closed after ${b} ms`);
 });
 
-t.test('connections beyond the limit are refused; established ones keep working', async (t) => {
+t.test('at the limit with every connection mid-request, a newcomer is refused; the busy ones finish', async (t) => {
+  // Idle and unfinished connections are shed for newcomers instead (connection-limits.test.ts).
   const s = await startTestServer({ profile: { maxConnections: 3 } });
   t.teardown(() => s.close());
-  const held = await Promise.all([0, 1, 2].map(() => new Promise<ReturnType<typeof connect>>((resolve) => {
+  const bodyStart = '{"username":"x",';
+  const bodyRest = '"password":"not the password"}';
+  const busy = await Promise.all([0, 1, 2].map(() => new Promise<ReturnType<typeof connect>>((resolve) => {
     const socket = connect(s.port, '127.0.0.1', () => resolve(socket));
     socket.on('error', () => undefined);
+    socket.write(`POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bodyStart.length + bodyRest.length}\r\n\r\n${bodyStart}`);
   })));
+  const deadline = Date.now() + 5000;
+  while (s.running.connections.stats().sheddable > 0 || s.running.connections.stats().open < 3) {
+    if (Date.now() > deadline) throw new Error('the three requests never started');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const refused = await new Promise<boolean>((resolve) => {
     const socket = connect(s.port, '127.0.0.1');
     socket.on('close', () => resolve(true));
@@ -113,13 +122,13 @@ t.test('connections beyond the limit are refused; established ones keep working'
     socket.on('data', () => resolve(false));
   });
   t.equal(refused, true, 'the fourth connection is dropped');
-  const answer = await new Promise<string>((resolve) => {
-    const socket = held[0]!;
+  t.equal(s.running.connections.stats().refused.global, 1, 'counted as refused at the global limit');
+  const answers = await Promise.all(busy.map((socket) => new Promise<string>((resolve) => {
     socket.once('data', (d) => resolve(d.toString('latin1')));
-    socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-  });
-  t.equal(statusOf(answer), 200, 'an established connection is still served');
-  for (const socket of held) socket.destroy();
+    socket.write(bodyRest);
+  })));
+  t.same(answers.map(statusOf), [401, 401, 401], 'the requests in progress were answered');
+  for (const socket of busy) socket.destroy();
 });
 
 t.test('graceful shutdown lets an in-flight request finish', async (t) => {

@@ -20,6 +20,9 @@ export const TEST_PROFILE: Partial<DeviceProfile> = {
   maxSessionsPerUser: 8,
   hashConcurrency: 2,
   hashQueueLength: 4,
+  // Every test client is 127.0.0.1: a per-address cap would limit the whole suite as one
+  // client. The connection tests set their own.
+  maxConnectionsPerAddress: 65_536,
 };
 
 export interface TestServerOptions {
