@@ -10,11 +10,12 @@
  *     connection over the cap is closed at once; that address's other connections are not
  *     touched. Trusted proxies are exempt: every client behind them shares their address,
  *     and the proxy is where per-client connection limits belong (nginx `limit_conn`).
- *  2. At the global limit (`maxConnections`), the connection that has been idle longest —
- *     a keep-alive connection between requests, or one that has not yet delivered complete
- *     request headers (a pending TLS handshake included) — is closed to make room. A
- *     connection with a request in progress, or a tunnelled (upgraded) one, is never
- *     closed for a newcomer; only when every connection is such is the newcomer refused.
+ *  2. At the global limit (`maxConnections`), one connection that is idle — a keep-alive
+ *     connection between requests, or one that has not yet delivered complete request
+ *     headers (a pending TLS handshake included) — is closed to make room: the one least
+ *     recently active (admitted, or starting a request). A connection with a request in
+ *     progress, or a tunnelled (upgraded) one, is never closed for a newcomer; only when
+ *     every connection is such is the newcomer refused.
  *
  * node's timeouts (headers, request, keep-alive) still apply to every admitted connection.
  * Refusals and closures are counted (metrics) and logged at most once a minute per kind.
@@ -65,12 +66,17 @@ interface Connection {
   readonly key: string;
   /** TLS only: the address/port 4-tuple that finds it when its handshake completes. */
   readonly tuple: string | undefined;
-  /** Requests whose response has not finished. */
-  inFlight: number;
+  /** The response to its latest request (responses finish in order, so the earlier ones are done when it is). */
+  lastResponse: ServerResponse | undefined;
   /** Requests seen on this connection. */
   requests: number;
   tunnelled: boolean;
   open: boolean;
+}
+
+/** No request yet, or the latest response has been handed to the OS in full. */
+function betweenRequests(c: Connection): boolean {
+  return c.lastResponse === undefined || c.lastResponse.writableFinished;
 }
 
 function tupleOf(s: Socket): string {
@@ -81,11 +87,13 @@ export class ConnectionLimits {
   private readonly exempt: ReadonlySet<string>;
   private readonly perAddress = new Map<string, number>();
   /**
-   * Connections that may be closed for a newcomer, in the order they became so (oldest
-   * first): a Set iterates in insertion order, so the oldest is the first entry and every
-   * update is O(1), whatever maxConnections is.
+   * Open connections other than tunnels, least recently active first (activity: being
+   * admitted, or starting a request). A Set iterates in insertion order, so a request moves
+   * its connection to the back with one delete and one add. Whether a connection is between
+   * requests is read when a newcomer needs room (`lastResponse.writableFinished`), not
+   * tracked per response: a listener on every response costs the /auth hot path several µs.
    */
-  private readonly sheddable = new Set<Connection>();
+  private readonly byActivity = new Set<Connection>();
   /** The socket node:http hands to request listeners (TCP, or TLS over it) → its connection. */
   private readonly bySocket = new WeakMap<object, Connection>();
   /** TLS only: connections whose handshake has not finished, by address/port 4-tuple. */
@@ -131,12 +139,14 @@ export class ConnectionLimits {
     const c = this.bySocket.get(socket);
     if (c === undefined || !c.open) return;
     c.tunnelled = true;
-    this.sheddable.delete(c);
+    this.byActivity.delete(c);
   }
 
   stats(): ConnectionStats {
+    let sheddable = 0;
+    for (const c of this.byActivity) if (betweenRequests(c)) sheddable++;
     return {
-      open: this.open, peakOpen: this.peakOpen, addresses: this.perAddress.size, sheddable: this.sheddable.size, admitted: this.admitted,
+      open: this.open, peakOpen: this.peakOpen, addresses: this.perAddress.size, sheddable, admitted: this.admitted,
       refused: { ...this.refused }, shed: { ...this.shed },
     };
   }
@@ -154,18 +164,18 @@ export class ConnectionLimits {
     const count = this.perAddress.get(key) ?? 0;
     if (count >= this.o.maxConnectionsPerAddress && !this.exempt.has(plainPeer)) return this.refuse(socket, 'per_address', key);
     if (this.open >= this.o.maxConnections) {
-      const oldest = this.sheddable.values().next();
-      if (oldest.done === true) return this.refuse(socket, 'global', key);
-      this.shedConnection(oldest.value, key);
+      const oldest = this.oldestBetweenRequests();
+      if (oldest === undefined) return this.refuse(socket, 'global', key);
+      this.shedConnection(oldest, key);
     }
     const tuple = this.tls ? tupleOf(socket) : undefined;
-    const c: Connection = { socket, tlsSocket: undefined, key, tuple, inFlight: 0, requests: 0, tunnelled: false, open: true };
+    const c: Connection = { socket, tlsSocket: undefined, key, tuple, lastResponse: undefined, requests: 0, tunnelled: false, open: true };
     // Read again: the connection just closed for this one may have been the same address's.
     this.perAddress.set(key, (this.perAddress.get(key) ?? 0) + 1);
     this.open++;
     this.admitted++;
     if (this.open > this.peakOpen) this.peakOpen = this.open;
-    this.sheddable.add(c);
+    this.byActivity.add(c);
     this.bySocket.set(socket, c);
     if (tuple !== undefined) this.handshaking.set(tuple, c);
     socket.once('close', () => this.release(c));
@@ -185,15 +195,27 @@ export class ConnectionLimits {
 
   private requestStarted(socket: object, res: ServerResponse): void {
     const c = this.bySocket.get(socket);
-    if (c === undefined || !c.open) return;
-    c.inFlight++;
+    if (c === undefined || !c.open || c.tunnelled) return;
+    c.lastResponse = res;
     c.requests++;
-    this.sheddable.delete(c);
-    res.once('close', () => {
-      c.inFlight--;
-      // Between requests again: the newest idle connection, last in line to be closed.
-      if (c.inFlight === 0 && c.open && !c.tunnelled) this.sheddable.add(c);
-    });
+    this.byActivity.delete(c);
+    this.byActivity.add(c);
+  }
+
+  /**
+   * The least recently active connection that is between requests or not yet through its
+   * first request's headers. Connections found mid-request move to the back (they are active
+   * now), so the next search starts past them; one pass at most: O(maxConnections).
+   */
+  private oldestBetweenRequests(): Connection | undefined {
+    let visits = this.byActivity.size;
+    for (const c of this.byActivity) {
+      if (visits-- <= 0) return undefined;
+      if (betweenRequests(c)) return c;
+      this.byActivity.delete(c);
+      this.byActivity.add(c);
+    }
+    return undefined;
   }
 
   private refuse(socket: Socket, reason: ConnectionRefusal, key: string): false {
@@ -218,7 +240,8 @@ export class ConnectionLimits {
     if (!c.open) return;
     c.open = false;
     this.open--;
-    this.sheddable.delete(c);
+    c.lastResponse = undefined;
+    this.byActivity.delete(c);
     if (c.tuple !== undefined && this.handshaking.get(c.tuple) === c) this.handshaking.delete(c.tuple);
     const count = (this.perAddress.get(c.key) ?? 1) - 1;
     if (count <= 0) this.perAddress.delete(c.key);

@@ -95,7 +95,7 @@ t.test('over the per-address cap a connection is closed at once; that address\'s
   for (const c of [...mine, ...others]) c.socket.destroy();
 });
 
-t.test('at the global limit the connection idle longest is shed for a newcomer, oldest first', async (t) => {
+t.test('at the global limit the least recently active idle connection is shed for a newcomer', async (t) => {
   const s = await startTestServer({ profile: { maxConnections: 4, maxConnectionsPerAddress: 64 }, options: { logLevel: 'info' } });
   t.teardown(() => s.close());
   const a = await open(s, '127.0.0.2'); // connected, silent
