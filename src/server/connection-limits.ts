@@ -125,7 +125,7 @@ export class ConnectionLimits {
       for (const listener of downstream) listener.call(server, socket);
     });
     if (tls) server.on('secureConnection', (tlsSocket: TLSSocket) => this.handshakeDone(tlsSocket));
-    // Prepended: the state must change before a route can answer (and the answer finish).
+    // Prepended: a request is on record before any route runs.
     // ringlet registers no 'checkContinue'/'checkExpectation' listener, so node reports
     // every request here (with one, such requests would bypass this event).
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.requestStarted(req.socket, res));
