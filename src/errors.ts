@@ -22,7 +22,22 @@ export type RingletErrorCode =
   | 'ERR_DATA_TOO_LARGE'
   | 'ERR_NO_SESSION'
   | 'ERR_STORE_FULL'
-  | 'ERR_BUSY';
+  | 'ERR_BUSY'
+  // The shared-state engine (src/engine/): what a caller can know about a command.
+  /** The engine sent bytes that are not RESP, or a reply over a limit; the connection was dropped. */
+  | 'ERR_PROTOCOL'
+  /** The bounded command queue was full: refused at once, never sent. */
+  | 'ERR_QUEUE_FULL'
+  /** No connection to the engine in time: the command was never sent. */
+  | 'ERR_ENGINE_DOWN'
+  /** The connection dropped after the command was sent: it may have run. */
+  | 'ERR_CONNECTION_LOST'
+  /** The engine refused the credentials (AUTH/HELLO): WRONGPASS, NOAUTH, NOPERM. */
+  | 'ERR_ENGINE_AUTH'
+  /** The engine answered with an error reply (its first word is kept, never its text). */
+  | 'ERR_ENGINE_REPLY'
+  /** The client was closed. */
+  | 'ERR_CLOSED';
 
 /** An error caused by untrusted input; `code` is stable, the message is safe to log. */
 export class RingletError extends Error {

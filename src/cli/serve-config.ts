@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { INTEGER_FIELDS, envName, kebabCase, type DeviceProfile } from '../config/profile-schema.js';
 import { DEFAULT_PROFILE_NAME, applyOverrides, loadProfile, overridesFromEnv } from '../config/profile.js';
 import { validateServerOptions, type ServerOptions } from '../server/options.js';
+import { parseEngineUrl, parseKeyPrefix } from '../engine/engine-target.js';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -28,6 +29,8 @@ const SERVER_FLAGS = {
   'log-level': ['logLevel', 'RINGLET_LOG_LEVEL', 'string'],
   'user-header': ['identityUser', 'RINGLET_USER_HEADER', 'string'],
   'groups-header': ['identityGroups', 'RINGLET_GROUPS_HEADER', 'string'],
+  'shared-state': ['sharedState', 'RINGLET_SHARED_STATE', 'engine'],
+  'shared-state-prefix': ['sharedStatePrefix', 'RINGLET_SHARED_STATE_PREFIX', 'prefix'],
 } as const;
 
 type FlagName = keyof typeof SERVER_FLAGS;
@@ -49,6 +52,8 @@ export interface ServeConfig {
   profile: DeviceProfile;
   options: ServerOptions;
   help: boolean;
+  /** Things the operator should hear about before start (one line each, no secrets). */
+  warnings: string[];
 }
 
 function parseFlagValue(source: string, kind: string, raw: unknown): unknown {
@@ -67,6 +72,8 @@ function parseFlagValue(source: string, kind: string, raw: unknown): unknown {
     if (!/^\d{1,5}$/.test(text)) throw new ConfigError(source, 'must be an integer from 0 to 65535');
     return Number(text);
   }
+  if (kind === 'engine') return parseEngineUrl(String(raw), source);
+  if (kind === 'prefix') return parseKeyPrefix(String(raw), source);
   if (kind === 'url') {
     try {
       return new URL(String(raw));
@@ -112,5 +119,11 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
       groups: (identityGroups as string | undefined) ?? 'Remote-Groups',
     };
   }
-  return { profile, options: validateServerOptions(partial), help: values['help'] === true };
+  const options = validateServerOptions(partial);
+  const warnings: string[] = [];
+  if (values['shared-state'] !== undefined && options.sharedState?.hasPassword === true) {
+    // /proc/PID/cmdline is world-readable; /proc/PID/environ is not.
+    warnings.push('ringlet: the engine password in --shared-state is visible to every local user (ps); set RINGLET_SHARED_STATE instead');
+  }
+  return { profile, options, help: values['help'] === true, warnings };
 }

@@ -21,6 +21,9 @@ const HELP = `Usage: ringlet serve [options]
   --snapshot PATH         RAM-mode snapshot file on tmpfs (written on SIGTERM/SIGHUP)
   --user-header NAME --groups-header NAME   identity header names (Remote-User, Remote-Groups)
   --log-level LEVEL       debug, info, warn, error (default info)
+  --shared-state URL      Redis/Valkey shared by several instances: redis://[user:password@]host[:port][/db]
+                          or rediss:// (TLS); prefer RINGLET_SHARED_STATE (a flag shows in ps)
+  --shared-state-prefix P prefix of every engine key and channel (default ringlet:)
 
 Every profile field is also a flag and an environment variable, e.g.
 ${Object.keys(INTEGER_FIELDS).slice(0, 3).map((f) => `  --${kebabCase(f)} N  (${envName(f)})`).join('\n')}
@@ -50,6 +53,7 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  for (const warning of config.warnings) process.stderr.write(`${warning}\n`);
   const footprint = computeFootprint(config.profile);
   process.stderr.write(`${formatFootprint(config.profile.name, footprint)}\n`);
   warnAboutLaunchEnvironment(config.profile.nodeFlags);

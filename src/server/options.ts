@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 
+import { DEFAULT_KEY_PREFIX, EngineTarget, parseKeyPrefix } from '../engine/engine-target.js';
 import type { Role } from '../access/roles.js';
 import { DEFAULT_ROLE_PERMISSIONS, isPermission, type Permission } from '../access/permissions.js';
 
@@ -41,6 +42,13 @@ export interface ServerOptions {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Time allowed for in-flight requests on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
+  /**
+   * The shared-state engine (Redis or Valkey) several instances share. Undefined: every
+   * instance keeps its own state, and no engine client is constructed.
+   */
+  sharedState: EngineTarget | undefined;
+  /** Prefix of every engine key and channel, so several deployments can share one engine. */
+  sharedStatePrefix: string;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -60,6 +68,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   permissions: DEFAULT_ROLE_PERMISSIONS,
   logLevel: 'info',
   shutdownGraceMs: 5000,
+  sharedState: undefined,
+  sharedStatePrefix: DEFAULT_KEY_PREFIX,
 };
 
 const HEADER_NAME_RE = /^[A-Za-z0-9-]{1,64}$/;
@@ -93,5 +103,8 @@ export function validateServerOptions(partial: Partial<ServerOptions>): ServerOp
   }
   need(['debug', 'info', 'warn', 'error'].includes(o.logLevel), 'logLevel', 'must be debug, info, warn or error');
   need(Number.isInteger(o.shutdownGraceMs) && o.shutdownGraceMs >= 0 && o.shutdownGraceMs <= 600_000, 'shutdownGraceMs', 'must be an integer from 0 to 600000 (ms)');
+  need(o.sharedState === undefined || o.sharedState instanceof EngineTarget, 'sharedState', 'must be an engine address from parseEngineUrl (redis://... or rediss://...)');
+  parseKeyPrefix(o.sharedStatePrefix, 'sharedStatePrefix');
+  need(partial.sharedStatePrefix === undefined || o.sharedState !== undefined, 'sharedStatePrefix', 'needs sharedState (--shared-state URL): without an engine there is nothing to prefix');
   return Object.freeze(o);
 }

@@ -34,6 +34,8 @@ import { LoginService } from './login-service.js';
 import { createMetrics, RequestCounts } from './metrics.js';
 import type { AppDeps, UsersHolder } from './context.js';
 import type { ServerOptions } from './options.js';
+import { RespClient } from '../engine/resp-client.js';
+import type { EngineTarget } from '../engine/engine-target.js';
 
 export interface StartConfig {
   profile: DeviceProfile;
@@ -59,6 +61,8 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Writes the RAM-mode snapshot now (what SIGHUP does); a no-op without --snapshot. */
   saveSnapshot(): void;
+  /** The shared-state engine client; undefined (never constructed) without --shared-state. */
+  sharedState: RespClient | undefined;
 }
 
 function readFileNamed(path: string, what: string): Buffer {
@@ -130,6 +134,21 @@ function restoreSnapshot(path: string, store: SessionStore, key: Buffer, clocks:
     return;
   }
   log.info('snapshot_restored', { path, sessions: store.stats().active, downtimeMs: Math.round(verdict.elapsedMs), timedBy: verdict.timedBy });
+}
+
+/**
+ * Connects to the shared-state engine in the background: start never waits for it (an
+ * engine that is down must not keep the device's login from coming up). Every change of
+ * link state is one log line.
+ */
+function connectSharedState(target: EngineTarget, log: Logger): RespClient {
+  const client = new RespClient({ target });
+  client.onLinkChange(({ link, up, error }) => {
+    if (up) log.info('shared_state_up', { link, engine: target.toString() });
+    else log.warn('shared_state_down', { link, engine: target.toString(), code: error?.code, reason: error?.message });
+  });
+  client.start();
+  return client;
 }
 
 export async function startServer(config: StartConfig): Promise<RunningServer> {
@@ -216,13 +235,16 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   log.info('listening', {
     url: `${tls ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`,
     profile: profile.name, mode: profile.mode, storeBytes: footprint.storeBytes, footprintBytes: footprint.totalBytes, budgetBytes: footprint.budgetBytes,
+    ...(options.sharedState === undefined ? {} : { sharedState: options.sharedState.toString(), sharedStatePrefix: options.sharedStatePrefix }),
   });
+  const sharedState = options.sharedState === undefined ? undefined : connectSharedState(options.sharedState, log);
   const close = async () => {
     stopping.value = true;
     proxy?.closeTunnels();
     await closeGracefully(server, options.shutdownGraceMs);
     // After the last request: the snapshot holds every session that is still valid.
     saveSnapshot();
+    await sharedState?.close();
     log.info('stopped', {});
   };
   if (config.installSignalHandlers !== false) {
@@ -234,5 +256,5 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
       });
     }
   }
-  return { server, port, deps, connections, close, saveSnapshot };
+  return { server, port, deps, connections, close, saveSnapshot, sharedState };
 }
