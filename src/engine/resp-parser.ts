@@ -150,6 +150,8 @@ export class RespParser {
   /** Bytes charged to the reply under construction (payloads + per-value overhead). */
   #replyBytes = 0;
   #failure: RingletError | undefined;
+  /** A top-level attribute was read: the reply it describes has not come yet. */
+  #attributeRead = false;
   /** The first exception thrown by the callback during one `feed`, rethrown at its end. */
   #callbackError: { error: unknown } | undefined;
 
@@ -175,7 +177,7 @@ export class RespParser {
 
   /** True between replies: nothing is half-read. */
   get idle(): boolean {
-    return this.#partial === undefined && this.#bulk === undefined && this.#stack.length === 0 && this.#failure === undefined;
+    return this.#partial === undefined && this.#bulk === undefined && this.#stack.length === 0 && !this.#attributeRead && this.#failure === undefined;
   }
 
   /** The protocol error that stopped the parser, if any. */
@@ -189,6 +191,7 @@ export class RespParser {
     this.#bulk = undefined;
     this.#stack.length = 0;
     this.#replyBytes = 0;
+    this.#attributeRead = false;
     this.#failure = undefined;
   }
 
@@ -349,6 +352,8 @@ export class RespParser {
       this.#deliver([], true);
     } else if (kind !== 'attribute') {
       this.#complete(aggregateValue(kind, []), 0, false);
+    } else if (this.#stack.length === 0) {
+      this.#attributeRead = true;
     }
   }
 
@@ -364,7 +369,10 @@ export class RespParser {
       this.#stack.pop();
       // An attribute (RESP3 "|") describes the value after it; nobody here reads it, and
       // it is not an element of the aggregate it sits in.
-      if (top.kind === 'attribute') return;
+      if (top.kind === 'attribute') {
+        if (this.#stack.length === 0) this.#attributeRead = true;
+        return;
+      }
       if (top.kind === 'push') return this.#deliver(top.items, true);
       current = aggregateValue(top.kind, top.items);
     }
@@ -372,6 +380,7 @@ export class RespParser {
 
   #deliver(value: RespValue, push: boolean): void {
     this.#replyBytes = 0;
+    this.#attributeRead = false;
     try {
       this.#onReply(value, push);
     } catch (error) {
@@ -434,13 +443,10 @@ function parseLength(buf: Uint8Array, start: number, end: number, max: number, n
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** A RESP integer: a signed 64-bit decimal. Numbers when safe, bigints beyond 2^53. */
+/** A RESP integer: a signed 64-bit decimal without a sign or zero in front. Numbers when safe, bigints beyond 2^53. */
 function parseInteger(text: string): number | bigint {
-  if (!/^-?[0-9]{1,19}$/.test(text)) throw protocolError('malformed integer');
-  if (text.length <= 15) {
-    const n = Number(text);
-    return n === 0 ? 0 : n; // no -0
-  }
+  if (!/^(0|-?[1-9][0-9]{0,18})$/.test(text)) throw protocolError('malformed integer');
+  if (text.length <= 15) return Number(text);
   const big = BigInt(text);
   if (big < INT64_MIN || big > INT64_MAX) throw protocolError('integer outside 64 bits');
   return Number.isSafeInteger(Number(big)) ? Number(big) : big;

@@ -361,3 +361,192 @@ export function hostileAccept(rng: SeededRandom): Mutant {
     default: return { value: `${rng.pick(types)};${randomString(rng, rng.int(40), BASE64URL)}=${randomString(rng, rng.int(40), BASE64URL)}`, kind: 'odd parameter' };
   }
 }
+
+/** A well-formed RESP reply and the value a parser must produce for it. */
+export interface RespSample {
+  bytes: Buffer;
+  /** Expected value: strings, numbers, bigints, booleans, null, arrays, Maps, `{ error: CODE }`. */
+  value: unknown;
+  /** RESP3 push frame. */
+  push: boolean;
+}
+
+const RESP_TEXT = 'abcxyzABC019 :-_+$*%\u00e9\u4e2d';
+
+function respLine(type: string, text: string): Buffer {
+  return Buffer.from(`${type}${text}\r\n`, 'utf8');
+}
+
+function respBulk(type: string, payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${type}${payload.length}\r\n`), payload, Buffer.from('\r\n')]);
+}
+
+/**
+ * A random well-formed reply (RESP2, or RESP3 when `resp3`), nested at most `maxDepth`
+ * aggregates deep, with the value it stands for. Bulk payloads may hold CR, LF and any
+ * UTF-8; aggregates may be empty or null; RESP3 adds maps, sets, doubles, big numbers,
+ * booleans, verbatim strings, blob errors and attributes (which the value omits).
+ */
+export function respReply(rng: SeededRandom, options: { resp3?: boolean; maxDepth?: number; maxItems?: number; top?: boolean } = {}): RespSample {
+  const resp3 = options.resp3 === true;
+  const maxDepth = options.maxDepth ?? 3;
+  const maxItems = options.maxItems ?? 5;
+  // 0-5: RESP2 scalars, 6-10: RESP3 scalars, 11: array, 12: set, 13: map, 14: attribute/push.
+  const kinds = [0, 1, 2, 3, 4, 5, ...(resp3 ? [6, 7, 8, 9, 10] : []), ...(maxDepth > 0 ? (resp3 ? [11, 12, 13, 14] : [11]) : [])];
+  const pick = rng.pick(kinds);
+  const child = (): RespSample => respReply(rng, { resp3, maxDepth: maxDepth - 1, maxItems, top: false });
+  const plain = (bytes: Buffer, value: unknown): RespSample => ({ bytes, value, push: false });
+  switch (pick) {
+    case 0: {
+      const text = randomString(rng, rng.int(12), RESP_TEXT).replace(/[\r\n]/g, '');
+      return plain(respLine('+', text), text);
+    }
+    case 1: {
+      const code = rng.pick(['ERR', 'WRONGTYPE', 'NOAUTH', 'WRONGPASS', 'NOPERM', 'LOADING', 'err', '']);
+      const text = `${code}${rng.int(2) === 0 ? ` ${randomString(rng, rng.int(20), RESP_TEXT)}` : ''}`;
+      return plain(respLine('-', text), { error: /^[A-Z]/.test(code) ? code : 'ERR' });
+    }
+    case 2: {
+      const n = rng.pick([0, 1, -1, 42, -42, 2 ** 31, -(2 ** 53) + 1, 2 ** 53 - 1]);
+      return plain(respLine(':', String(n)), n);
+    }
+    case 3: {
+      const big = rng.pick([2n ** 53n, -(2n ** 63n), 2n ** 63n - 1n, 9007199254740993n]);
+      return plain(respLine(':', big.toString()), big);
+    }
+    case 4: {
+      const text = randomString(rng, rng.int(40), `${RESP_TEXT}\r\n`);
+      return plain(respBulk('$', Buffer.from(text, 'utf8')), text);
+    }
+    case 5:
+      return plain(Buffer.from(rng.int(2) === 0 ? '$-1\r\n' : '*-1\r\n'), null);
+    case 6:
+      return plain(Buffer.from('_\r\n'), null);
+    case 7: {
+      const b = rng.int(2) === 0;
+      return plain(respLine('#', b ? 't' : 'f'), b);
+    }
+    case 8: {
+      const [text, value] = rng.pick<[string, number]>([['1.5', 1.5], ['-0.25', -0.25], ['3', 3], ['1e10', 1e10], ['inf', Infinity], ['-inf', -Infinity], ['.5', 0.5]]);
+      return plain(respLine(',', text), value);
+    }
+    case 9: {
+      const big = BigInt(`${rng.int(2) === 0 ? '-' : ''}${randomString(rng, 1 + rng.int(40), '123456789')}`);
+      return plain(respLine('(', big.toString()), big);
+    }
+    case 10:
+      if (rng.int(2) === 0) {
+        const text = randomString(rng, rng.int(30), `${RESP_TEXT}\r\n`);
+        return plain(respBulk('=', Buffer.from(`${rng.pick(['txt', 'mkd'])}:${text}`, 'utf8')), text);
+      } else {
+        const code = rng.pick(['SYNTAX', 'ERR', 'x']);
+        return plain(respBulk('!', Buffer.from(`${code} invalid syntax`)), { error: code === 'x' ? 'ERR' : code });
+      }
+    case 11: { // '*' array
+      const items = Array.from({ length: rng.int(maxItems + 1) }, child);
+      return plain(Buffer.concat([Buffer.from(`*${items.length}\r\n`), ...items.map((i) => i.bytes)]), items.map((i) => i.value));
+    }
+    case 12: { // '~' set
+      const items = Array.from({ length: rng.int(maxItems + 1) }, child);
+      return plain(Buffer.concat([Buffer.from(`~${items.length}\r\n`), ...items.map((i) => i.bytes)]), items.map((i) => i.value));
+    }
+    case 13: { // '%' map with distinct string keys
+      const n = rng.int(maxItems + 1);
+      const keys = Array.from({ length: n }, (_, i) => `k${i}${randomString(rng, rng.int(4), 'abc')}`);
+      const values = keys.map(() => child());
+      const bytes = Buffer.concat([Buffer.from(`%${n}\r\n`), ...keys.flatMap((k, i) => [respBulk('$', Buffer.from(k)), values[i]!.bytes])]);
+      return plain(bytes, new Map(keys.map((k, i) => [k, values[i]!.value])));
+    }
+    default: {
+      // An attribute before a value (discarded), or a push frame at the top level.
+      if (options.top !== false && rng.int(2) === 0) {
+        const items = [respReply(rng, { resp3, maxDepth: 0, top: false }), ...Array.from({ length: rng.int(maxItems) }, child)];
+        return { bytes: Buffer.concat([Buffer.from(`>${items.length}\r\n`), ...items.map((i) => i.bytes)]), value: items.map((i) => i.value), push: true };
+      }
+      const inner = respReply(rng, { resp3, maxDepth: maxDepth - 1, maxItems, top: false });
+      const attribute = Buffer.concat([Buffer.from('|1\r\n'), respBulk('$', Buffer.from('ttl')), respLine(':', '3600')]);
+      return { ...inner, bytes: Buffer.concat([attribute, inner.bytes]) };
+    }
+  }
+}
+
+/** What a RESP parser has been configured to refuse. */
+export interface RespLimitsForFuzz {
+  maxBulkBytes: number;
+  maxAggregateLength: number;
+  maxNestingDepth: number;
+  maxLineBytes: number;
+  maxBufferedBytes: number;
+}
+
+/**
+ * Hostile engine output around a valid reply: bit flips and byte swaps, lengths that lie,
+ * are negative, huge (beyond 2^64) or just over a limit, wrong and unknown type bytes, bare
+ * CR or LF, nesting past the limit, lines past the limit, aggregates whose total passes the
+ * buffered-bytes budget, and random garbage. `limits` are the parser's, so the "just over"
+ * cases are exact.
+ */
+export function hostileResp(rng: SeededRandom, valid: Buffer, limits: RespLimitsForFuzz): { bytes: Buffer; kind: string } {
+  const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+  switch (rng.int(18)) {
+    case 0: {
+      const out = Buffer.from(valid);
+      const at = rng.int(out.length);
+      out[at] = out[at]! ^ (1 << rng.int(8));
+      return { bytes: out, kind: `bit flip at ${at}` };
+    }
+    case 1: {
+      const out = Buffer.from(valid);
+      const at = rng.int(out.length);
+      out[at] = rng.pick([0x0d, 0x0a, 0x2d, 0x30, 0x3a, 0x24, 0x2a, 0x25, 0x00, 0xff]);
+      return { bytes: out, kind: `byte ${at} replaced` };
+    }
+    case 2:
+      return { bytes: b(`${rng.pick(['$', '!', '='])}${limits.maxBulkBytes + 1 + rng.int(1000)}\r\n`), kind: 'bulk length over the limit' };
+    case 3:
+      return { bytes: b(`${rng.pick(['*', '~', '%', '>', '|'])}${limits.maxAggregateLength + 1 + rng.int(1000)}\r\n`), kind: 'aggregate length over the limit' };
+    case 4:
+      return { bytes: b(`${rng.pick(['$', '*', '%', '~', '!', '='])}${rng.pick(['-2', '-1000', '-0', '-', '-99999999999999999999'])}\r\n`), kind: 'negative length' };
+    case 5:
+      return { bytes: b(`${rng.pick(['$', '*', ':', '%'])}${rng.pick(['99999999999999999999', '18446744073709551616', '1e9', '0x10', ' 1', '+1', '01', '1 ', '', '9'.repeat(200)])}\r\n`), kind: 'huge or malformed number' };
+    case 6: {
+      const depth = limits.maxNestingDepth + 1 + rng.int(3000);
+      return { bytes: b(`${rng.pick(['*1\r\n', '%1\r\n+k\r\n', '~1\r\n'])}`.repeat(depth) + ':1\r\n'), kind: `nesting depth ${depth}` };
+    }
+    case 7:
+      return { bytes: b(`${rng.pick(['+', '-', ':', '(', ','])}${'a'.repeat(limits.maxLineBytes + 1 + rng.int(100))}${rng.pick(['\r\n', ''])}`), kind: 'line over the limit' };
+    case 8:
+      return { bytes: b(`${rng.pick(['+OK\n', '+OK\rX\n', ':1\n\r', '$3\r\nabc\n', '$3\r\nabcd\r\n', '$3\r\nab\r\n\r\n', '*1\r\n\n'])}`), kind: 'bare CR or LF' };
+    case 9: {
+      const type = String.fromCharCode(rng.pick([0x00, 0x20, 0x30, 0x41, 0x7f, 0x80, 0xff, 0x3f, 0x2e, 0x3b]));
+      return { bytes: Buffer.concat([b(`${type}1\r\n`), valid]), kind: `unknown type byte 0x${type.charCodeAt(0).toString(16)}` };
+    }
+    case 10:
+      return { bytes: b(rng.pick(['_\r\n', '#t\r\n', ',1.5\r\n', '(1\r\n', '%1\r\n+a\r\n+b\r\n', '~0\r\n', '>1\r\n+x\r\n', '|1\r\n+a\r\n+b\r\n+OK\r\n', '=7\r\ntxt:abc\r\n', '!3\r\nERR\r\n'])), kind: 'RESP3 type (refused by a RESP2 parser)' };
+    case 11:
+      return { bytes: b(rng.pick(['_x\r\n', '#x\r\n', '#tt\r\n', ',abc\r\n', ',1.2.3\r\n', '(12a\r\n', '(\r\n', '=2\r\nab\r\n', '=4\r\ntxt_\r\n', '*1\r\n>0\r\n', '$?\r\n', '*?\r\n', ':\r\n', ':-\r\n', ':1.5\r\n'])), kind: 'malformed RESP3 value' };
+    case 12: {
+      // Many elements, each within limits, together over the buffered-bytes budget.
+      const each = Math.min(limits.maxBulkBytes, 1 + rng.int(Math.max(1, Math.floor(limits.maxBufferedBytes / 8))));
+      const count = Math.min(limits.maxAggregateLength, Math.ceil((limits.maxBufferedBytes * 1.2) / (each + 16)) + 1);
+      const item = Buffer.concat([b(`$${each}\r\n`), Buffer.alloc(each, 0x61), b('\r\n')]);
+      const nested = limits.maxNestingDepth > 1 && rng.int(2) === 0;
+      const frames = nested ? [b(`*1\r\n*${count}\r\n`)] : [b(`*${count}\r\n`)];
+      return { bytes: Buffer.concat([...frames, ...Array.from({ length: count }, () => item)]), kind: `${count} elements of ${each} B (over the buffered budget: ${count * (each + 16) > limits.maxBufferedBytes})` };
+    }
+    case 13:
+      return { bytes: rng.bytes(1 + rng.int(300)), kind: 'random bytes' };
+    case 14:
+      return { bytes: Buffer.concat([valid, rng.bytes(1 + rng.int(20))]), kind: 'valid reply then garbage' };
+    case 15: {
+      const cut = rng.int(valid.length);
+      return { bytes: Buffer.concat([valid.subarray(0, cut), valid]), kind: `truncated at ${cut} then a whole reply` };
+    }
+    case 16:
+      return { bytes: b(`$${rng.int(50)}\r\n`), kind: 'bulk header without its payload' };
+    default: {
+      const lies = rng.int(2) === 0 ? `$${1 + rng.int(5)}\r\nabcdefghij\r\n` : `*${2 + rng.int(5)}\r\n:1\r\n`;
+      return { bytes: Buffer.concat([b(lies), valid]), kind: 'length that lies' };
+    }
+  }
+}
