@@ -15,6 +15,7 @@
 import { ConfigError, RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
 import { encodeCommand } from './resp-command.js';
+import { EngineReplyError } from './resp-commands.js';
 import { RespLink, type LinkOptions, type LinkStats } from './resp-link.js';
 import { RespErrorReply, type RespValue } from './resp-parser.js';
 
@@ -22,6 +23,8 @@ import { RespErrorReply, type RespValue } from './resp-parser.js';
 export const MAX_SUBSCRIPTIONS = 64;
 /** Longest channel name or pattern, in bytes. */
 export const MAX_CHANNEL_BYTES = 256;
+/** Commands awaiting their reply on the pub/sub link; more means the engine stopped answering. */
+const MAX_OUTSTANDING = 4 * MAX_SUBSCRIPTIONS + 1;
 
 /** Called for each message: `pattern` is set for pattern subscriptions. Must not block. */
 export type MessageHandler = (message: string, channel: string, pattern: string | undefined) => void;
@@ -41,9 +44,14 @@ export interface SubscriberStats {
   messages: number;
   /** Handlers that threw (the message still reached the others). */
   handlerErrors: number;
+  /** Subscriptions the engine refused (an ACL without the channel): dropped, not retried. */
+  refused: number;
 }
 
 type Kind = 'channel' | 'pattern';
+
+/** A command written on the link, awaiting its reply (replies come in order). */
+type Sent = { op: 'subscribe' | 'unsubscribe'; key: string } | { op: 'ping' };
 
 interface Waiter {
   resolve: () => void;
@@ -63,7 +71,9 @@ export class RespSubscriber {
   readonly #confirmed = new Set<string>();
   readonly #waiters = new Map<string, Waiter[]>();
   readonly #readyListeners = new Set<() => void>();
+  #sent: Sent[] = [];
   #ready = false;
+  #refused = 0;
   #ping: NodeJS.Timeout | undefined;
   #pongDeadline: NodeJS.Timeout | undefined;
   #closed = false;
@@ -100,7 +110,7 @@ export class RespSubscriber {
       set = new Set();
       this.#handlers.set(key, set);
       this.#ready = false;
-      if (this.link.up) this.link.write(encodeCommand([kind === 'channel' ? 'SUBSCRIBE' : 'PSUBSCRIBE', name]));
+      if (this.link.up) this.#send('subscribe', key);
     }
     set.add(handler);
     this.link.start();
@@ -134,7 +144,9 @@ export class RespSubscriber {
       waiter.resolve();
     }
     this.#waiters.delete(key);
-    if (this.#confirmed.delete(key) && this.link.up) this.link.write(encodeCommand([kind === 'channel' ? 'UNSUBSCRIBE' : 'PUNSUBSCRIBE', name]));
+    // Also when not yet confirmed: a SUBSCRIBE may be on its way.
+    this.#confirmed.delete(key);
+    if (this.link.up) this.#send('unsubscribe', key);
     this.#checkReady();
   }
 
@@ -152,7 +164,10 @@ export class RespSubscriber {
   }
 
   stats(): SubscriberStats {
-    return { link: this.link.stats(), subscriptions: this.#handlers.size, ready: this.#ready, messages: this.#messages, handlerErrors: this.#handlerErrors };
+    return {
+      link: this.link.stats(), subscriptions: this.#handlers.size, ready: this.#ready,
+      messages: this.#messages, handlerErrors: this.#handlerErrors, refused: this.#refused,
+    };
   }
 
   async close(): Promise<void> {
@@ -170,12 +185,10 @@ export class RespSubscriber {
 
   #linkUp(): void {
     this.#confirmed.clear();
+    this.#sent = [];
     this.#ready = false;
-    const channels: string[] = [];
-    const patterns: string[] = [];
-    for (const key of this.#handlers.keys()) (key.startsWith('c:') ? channels : patterns).push(key.slice(2));
-    if (channels.length > 0) this.link.write(encodeCommand(['SUBSCRIBE', ...channels]));
-    if (patterns.length > 0) this.link.write(encodeCommand(['PSUBSCRIBE', ...patterns]));
+    // One command per subscription, so a refusal (NOPERM) names the one it refuses.
+    for (const key of this.#handlers.keys()) this.#send('subscribe', key);
     if (this.#settings.healthCheckIntervalMs > 0) {
       this.#ping = setInterval(() => this.#sendPing(), this.#settings.healthCheckIntervalMs);
       this.#ping.unref();
@@ -184,16 +197,32 @@ export class RespSubscriber {
     this.#checkReady();
   }
 
+  #send(op: 'subscribe' | 'unsubscribe', key: string): void {
+    const channel = key.startsWith('c:');
+    const command = op === 'subscribe' ? (channel ? 'SUBSCRIBE' : 'PSUBSCRIBE') : (channel ? 'UNSUBSCRIBE' : 'PUNSUBSCRIBE');
+    this.#written({ op, key }, encodeCommand([command, key.slice(2)]));
+  }
+
+  #written(sent: Sent, frame: Buffer): void {
+    if (this.#sent.length >= MAX_OUTSTANDING) {
+      this.link.drop(new RingletError('ERR_TIMEOUT', 'engine is not answering subscription commands'));
+      return;
+    }
+    this.#sent.push(sent);
+    this.link.write(frame);
+  }
+
   #linkDown(error: RingletError): void {
     this.#stopPing();
     this.#confirmed.clear();
+    this.#sent = [];
     this.#ready = false;
     this.#onLinkChange(false, error);
   }
 
   #sendPing(): void {
     if (this.#pongDeadline !== undefined || !this.link.up) return;
-    this.link.write(encodeCommand(['PING']));
+    this.#written({ op: 'ping' }, encodeCommand(['PING']));
     this.#pongDeadline = setTimeout(() => {
       this.#pongDeadline = undefined;
       this.link.drop(new RingletError('ERR_TIMEOUT', `engine did not answer PING within ${this.#settings.commandTimeoutMs} ms`));
@@ -208,27 +237,53 @@ export class RespSubscriber {
   }
 
   #value(value: RespValue): void {
-    if (value === 'PONG') return this.#pong(); // RESP3 answers PING plainly even when subscribed
-    if (value instanceof RespErrorReply) {
-      // e.g. NOPERM: the ACL user may not subscribe to a channel.
-      this.link.drop(new RingletError('ERR_ENGINE_REPLY', `engine refused a subscription command (${value.code})`));
-      return;
-    }
     const kind = Array.isArray(value) && typeof value[0] === 'string' ? value[0].toLowerCase() : undefined;
     const text = (i: number): string | undefined => (Array.isArray(value) && typeof value[i] === 'string' ? value[i] : undefined);
     const length = Array.isArray(value) ? value.length : 0;
+    // Messages are not replies: they arrive between them.
     if (kind === 'message' && length === 3 && text(1) !== undefined && text(2) !== undefined) {
       return this.#dispatch(keyOf('channel', text(1) as string), text(2) as string, text(1) as string, undefined);
     }
     if (kind === 'pmessage' && length === 4 && text(1) !== undefined && text(2) !== undefined && text(3) !== undefined) {
       return this.#dispatch(keyOf('pattern', text(1) as string), text(3) as string, text(2) as string, text(1));
     }
-    if ((kind === 'subscribe' || kind === 'psubscribe') && length === 3 && text(1) !== undefined) {
-      return this.#confirm(keyOf(kind === 'subscribe' ? 'channel' : 'pattern', text(1) as string));
+    // Everything else answers the oldest command written (RESP replies keep order).
+    const expected = this.#sent.shift();
+    if (value instanceof RespErrorReply && expected !== undefined) return this.#refusedReply(expected, value.code);
+    const name = text(1);
+    let matches = false;
+    if (expected?.op === 'ping') {
+      matches = value === 'PONG' || (kind === 'pong' && length === 2); // RESP3 answers PING plainly when subscribed
+    } else if (expected !== undefined && kind !== undefined && name !== undefined && length === 3) {
+      const pattern = kind.startsWith('p');
+      matches = (pattern ? kind.slice(1) : kind) === expected.op && expected.key === keyOf(pattern ? 'pattern' : 'channel', name);
     }
-    if ((kind === 'unsubscribe' || kind === 'punsubscribe') && length === 3) return;
-    if (kind === 'pong' && length === 2) return this.#pong();
-    this.link.drop(new RingletError('ERR_PROTOCOL', 'engine sent something other than pub/sub data on the subscriber connection'));
+    if (!matches || expected === undefined) {
+      this.link.drop(new RingletError('ERR_PROTOCOL', 'engine sent something other than pub/sub data on the subscriber connection'));
+      return;
+    }
+    if (expected.op === 'ping') return this.#pong();
+    if (expected.op === 'subscribe') this.#confirm(expected.key);
+  }
+
+  #refusedReply(expected: Sent, code: string): void {
+    if (expected.op === 'ping') {
+      this.link.drop(new RingletError('ERR_ENGINE_REPLY', `engine refused PING on the subscriber connection (${code})`));
+      return;
+    }
+    if (expected.op === 'unsubscribe') return;
+    // e.g. NOPERM: the ACL user may not use this channel. Retrying would fail the same way.
+    const set = this.#handlers.get(expected.key);
+    if (set === undefined) return;
+    this.#refused++;
+    this.#handlers.delete(expected.key);
+    const error = new EngineReplyError(expected.key.startsWith('c:') ? 'SUBSCRIBE' : 'PSUBSCRIBE', code);
+    for (const waiter of this.#waiters.get(expected.key) ?? []) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    this.#waiters.delete(expected.key);
+    this.#checkReady();
   }
 
   #pong(): void {
@@ -237,11 +292,7 @@ export class RespSubscriber {
   }
 
   #confirm(key: string): void {
-    if (!this.#handlers.has(key)) {
-      // Unsubscribed before the engine confirmed: undo it on the engine too.
-      if (this.link.up) this.link.write(encodeCommand([key.startsWith('c:') ? 'UNSUBSCRIBE' : 'PUNSUBSCRIBE', key.slice(2)]));
-      return;
-    }
+    if (!this.#handlers.has(key)) return; // unsubscribed meanwhile: its UNSUBSCRIBE follows
     this.#confirmed.add(key);
     for (const waiter of this.#waiters.get(key) ?? []) {
       clearTimeout(waiter.timer);
