@@ -31,7 +31,7 @@ export async function until(predicate: () => boolean, what: string, timeoutMs = 
 export async function rejectionOf(promise: Promise<unknown>): Promise<RingletError> {
   try {
     const value = await promise;
-    throw new Error(`expected a rejection, got ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+    throw new Error(`expected a rejection, got ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))?.slice(0, 200)}`);
   } catch (err) {
     if (err instanceof RingletError) return err;
     throw err;
@@ -116,11 +116,19 @@ export class FakeEngine {
   }
 }
 
-/** Answers the handshake the way Redis does (+OK to AUTH/SELECT, +PONG to PING). */
+const handshakeDone = new WeakSet<FakeConnection>();
+
+/** Answers the handshake the way Redis does (+OK to AUTH/SELECT, +PONG to its PING); false after it. */
 export function answerHandshake(conn: FakeConnection, command: string[]): boolean {
+  if (handshakeDone.has(conn)) return false;
   const name = command[0]?.toUpperCase();
-  if (name === 'AUTH' || name === 'SELECT') conn.socket.write('+OK\r\n');
-  else if (name === 'PING' && conn.commands.length <= 3) conn.socket.write('+PONG\r\n');
-  else return false;
+  if (name === 'AUTH' || name === 'SELECT') {
+    conn.socket.write('+OK\r\n');
+  } else if (name === 'PING') {
+    conn.socket.write('+PONG\r\n');
+    handshakeDone.add(conn);
+  } else {
+    return false;
+  }
   return true;
 }
