@@ -157,7 +157,8 @@ export class RespClient {
    * RingletError whose code says what is known: `ERR_QUEUE_FULL` (refused at once),
    * `ERR_ENGINE_DOWN` (never sent), `ERR_TIMEOUT` / `ERR_CONNECTION_LOST` (sent; it may have
    * run), `ERR_ENGINE_REPLY` (EngineReplyError: the engine answered with an error),
-   * `ERR_TOO_LARGE`, `ERR_CLOSED`.
+   * `ERR_TOO_LARGE`, `ERR_CLOSED`. Commands that change the connection itself (SELECT,
+   * AUTH, WATCH, MULTI, SUBSCRIBE, ...) throw ConfigError: a reconnect would undo them.
    */
   command(args: readonly RespArg[]): Promise<RespValue> {
     return this.#commands.command(args);

@@ -15,7 +15,7 @@
  *   command fails with `ERR_CONNECTION_LOST` (it may have run). A command is never resent
  *   after it was written: the caller decides whether repeating it is safe.
  */
-import { RingletError } from '../errors.js';
+import { ConfigError, RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
 import { encodeCommand, type RespArg } from './resp-command.js';
 import { RespLink, type LinkOptions, type LinkStats } from './resp-link.js';
@@ -80,6 +80,36 @@ function commandName(args: readonly RespArg[]): string {
 
 const NOOP = (): void => {};
 
+/**
+ * Commands that change the connection itself (its database, its reply stream, its
+ * transaction or its identity). A reconnect would silently undo them, and pub/sub would
+ * turn the reply stream into messages: the link does these itself (SELECT and AUTH in
+ * every handshake, MULTI/EXEC in `transaction`, pub/sub on its own connection).
+ */
+const CONNECTION_STATE_COMMANDS = new Set([
+  'AUTH', 'HELLO', 'SELECT', 'SWAPDB', 'QUIT', 'RESET', 'MONITOR', 'SYNC', 'PSYNC',
+  'MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH',
+  'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE',
+]);
+
+/** Encodes; a limit reached (ERR_TOO_LARGE) is returned for the caller's promise, misuse throws. */
+function encodeOrRefuse<T>(encode: () => T): T | RingletError {
+  try {
+    return encode();
+  } catch (err) {
+    if (err instanceof RingletError) return err;
+    throw err;
+  }
+}
+
+function refuseConnectionState(args: readonly RespArg[]): void {
+  const name = typeof args[0] === 'string' ? args[0].toUpperCase() : '';
+  const sub = typeof args[1] === 'string' ? args[1].toUpperCase() : '';
+  if (CONNECTION_STATE_COMMANDS.has(name) || (name === 'CLIENT' && (sub === 'REPLY' || sub === 'TRACKING'))) {
+    throw new ConfigError('args', `${name}${name === 'CLIENT' ? ` ${sub}` : ''} changes the connection, which a reconnect would undo: use the URL's database, transaction() or subscribe()`);
+  }
+}
+
 export class RespCommands {
   readonly link: RespLink;
   readonly #settings: CommandQueueSettings;
@@ -117,12 +147,16 @@ export class RespCommands {
    * Sends one command; resolves with its reply. Rejects with RingletError: `ERR_QUEUE_FULL`
    * (at once), `ERR_ENGINE_DOWN` (never sent), `ERR_TIMEOUT` or `ERR_CONNECTION_LOST` (sent,
    * may have run), `ERR_ENGINE_REPLY` (an EngineReplyError), `ERR_CLOSED`, `ERR_TOO_LARGE`.
+   * Throws ConfigError for commands that change the connection (SELECT, WATCH, SUBSCRIBE, ...).
    */
   command(args: readonly RespArg[]): Promise<RespValue> {
+    refuseConnectionState(args);
+    const frame = encodeOrRefuse(() => encodeCommand(args));
+    if (frame instanceof RingletError) return Promise.reject(frame);
     return new Promise<RespValue>((resolve, reject) => {
-      const refused = this.#refuse(1, () => encodeCommand(args));
-      if (refused instanceof RingletError) return reject(refused);
-      this.#push(refused, commandName(args), resolve, reject, false);
+      const refused = this.#refuse(1, frame.length);
+      if (refused !== undefined) return reject(refused);
+      this.#push(frame, commandName(args), resolve, reject, false);
       this.#afterPush();
     });
   }
@@ -130,17 +164,17 @@ export class RespCommands {
   /**
    * MULTI, the commands, EXEC: queued together or refused together, sent back to back on one
    * connection (so nothing else interleaves), run atomically by the engine. Resolves with
-   * EXEC's array of replies (an error reply inside it stays a RespErrorReply), or null when
-   * a WATCHed key changed. A command the engine refuses to queue rejects the whole.
+   * EXEC's array of replies (an error reply inside it stays a RespErrorReply). A command the
+   * engine refuses to queue rejects the whole. WATCH is refused (a reconnect between it and
+   * EXEC would drop it silently): for check-and-set, use a script (EVAL).
    */
   transaction(commands: ReadonlyArray<readonly RespArg[]>): Promise<RespValue[] | null> {
+    for (const args of commands) refuseConnectionState(args);
+    const frames = encodeOrRefuse(() => [encodeCommand(['MULTI']), ...commands.map((args) => encodeCommand(args)), encodeCommand(['EXEC'])]);
+    if (frames instanceof RingletError) return Promise.reject(frames);
     return new Promise<RespValue[] | null>((resolve, reject) => {
-      const frames = this.#refuse(commands.length + 2, () => [
-        encodeCommand(['MULTI']),
-        ...commands.map((args) => encodeCommand(args)),
-        encodeCommand(['EXEC']),
-      ]);
-      if (frames instanceof RingletError) return reject(frames);
+      const refused = this.#refuse(frames.length, frames.reduce((n, f) => n + f.length, 0));
+      if (refused !== undefined) return reject(refused);
       let queueError: RingletError | undefined;
       const note = (error: RingletError): void => {
         queueError ??= error;
@@ -151,7 +185,7 @@ export class RespCommands {
           return;
         }
         this.#push(frame, 'EXEC', (value) => {
-          if (value === null || Array.isArray(value)) resolve(value);
+          if (value === null || Array.isArray(value)) resolve(value); // null: EXEC aborted
           else reject(new RingletError('ERR_PROTOCOL', 'EXEC answered with something other than an array'));
         }, (error) => reject(queueError !== undefined && error instanceof EngineReplyError && error.replyCode === 'EXECABORT' ? queueError : error), false);
       });
@@ -178,22 +212,14 @@ export class RespCommands {
     await closing;
   }
 
-  /** Checks room for `count` entries, then encodes; returns the frame(s) or the refusal. */
-  #refuse<T extends Buffer | Buffer[]>(count: number, encode: () => T): T | RingletError {
+  /** The refusal when closed or without room for `count` entries of `bytes` in all; else undefined. */
+  #refuse(count: number, bytes: number): RingletError | undefined {
     if (this.#closed) return new RingletError('ERR_CLOSED', 'engine client is closed');
-    let frames: T;
-    try {
-      frames = encode();
-    } catch (err) {
-      if (err instanceof RingletError) return err;
-      throw err;
-    }
-    const bytes = Array.isArray(frames) ? frames.reduce((n, f) => n + f.length, 0) : frames.length;
     if (this.#size + count > this.#ring.length || this.#queuedBytes + bytes > this.#settings.maxQueuedBytes) {
       this.#stats.failedFast++;
       return new RingletError('ERR_QUEUE_FULL', `engine command queue full (${this.#size} commands, ${this.#queuedBytes} bytes waiting)`);
     }
-    return frames;
+    return undefined;
   }
 
   #push(frame: Buffer, name: string, resolve: (value: RespValue) => void, reject: (error: RingletError) => void, internal: boolean): void {

@@ -63,8 +63,13 @@ t.test('SELECT: the URL\'s database, refused when out of range', { skip: REDIS_S
   t.teardown(() => Promise.all([seven.close(), zero.close()]));
   t.equal(await seven.command(['SET', 'ringlet:k', 'seven']), 'OK');
   t.equal(await zero.command(['GET', 'ringlet:k']), null, 'not in database 0');
-  t.equal(await zero.command(['SELECT', 7]), 'OK');
-  t.equal(await zero.command(['GET', 'ringlet:k']), 'seven', 'it is in database 7');
+  t.match(String(await zero.command(['INFO', 'keyspace'])), /^db7:keys=1,/m, 'it is in database 7');
+  t.throws(() => zero.command(['SELECT', 7]), { code: 'ERR_CONFIG', message: /^args: SELECT changes the connection, which a reconnect would undo/ }, 'SELECT by hand is refused: a reconnect would undo it');
+  for (const args of [['WATCH', 'k'], ['MULTI'], ['subscribe', 'ch'], ['CLIENT', 'REPLY', 'OFF'], ['AUTH', 'x'], ['HELLO', 3]]) {
+    t.throws(() => zero.command(args), { code: 'ERR_CONFIG' }, `${args.join(' ')} refused`);
+  }
+  t.throws(() => zero.transaction([['INCR', 'a'], ['WATCH', 'b']]), { code: 'ERR_CONFIG' }, 'inside a transaction too');
+  t.equal(await zero.command(['CLIENT', 'ID']).then((id) => typeof id), 'number', 'other CLIENT subcommands pass');
 
   const outOfRange = clientFor(`redis://127.0.0.1:${redis.port}/99`);
   t.teardown(() => outOfRange.close());
