@@ -169,7 +169,12 @@ export class RespClient {
     return this.#commands.transaction(commands);
   }
 
-  /** SUBSCRIBE `channel`; resolves when confirmed (see RespSubscriber.subscribe). */
+  /**
+   * SUBSCRIBE `channel`; resolves when the engine confirms. Rejects when it cannot within
+   * `commandTimeoutMs` (`ERR_ENGINE_DOWN`, `ERR_TIMEOUT`), yet the subscription stays and is
+   * made when the link comes up: catch the rejection, and watch `onSubscriptionsReady`.
+   * `ERR_ENGINE_REPLY` (e.g. NOPERM) means refused for good: the subscription is dropped.
+   */
   subscribe(channel: string, handler: MessageHandler): Promise<void> {
     return this.#closed ? Promise.reject(closedError()) : this.#pubsub().subscribe('channel', channel, handler);
   }
