@@ -25,5 +25,8 @@ export { startServer } from './server/start.js';
 export type { StartConfig, RunningServer } from './server/start.js';
 export { validateServerOptions } from './server/options.js';
 export type { ServerOptions, Role } from './server/options.js';
+// ServerOptions.sharedState takes only what this returns (an instance of this module's class).
+export { parseEngineUrl } from './engine/engine-target.js';
+export type { EngineTarget } from './engine/engine-target.js';
 
 export { hashPassword, verifyPassword } from './users/index.js';

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The shipped bundle (the package's `bin`): dist/ringlet.js. */
+const BIN = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
 const PKG = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
 function run(args: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}) {

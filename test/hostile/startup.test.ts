@@ -1,7 +1,7 @@
 /**
  * Corrupted files at start-up: `ringlet serve` must exit with code 2 and a message naming
  * the file and the problem, and never listen (no half-started server). Spawns the built
- * CLI (dist/src/cli/main.js).
+ * CLI (dist/ringlet.js, the package's `bin`).
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { generateJwks } from '../../src/codec/index.js';
 import { createFirstStartUsers, saveUsersFile } from '../../src/users/index.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The shipped bundle (the package's `bin`): dist/ringlet.js. */
+const CLI = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRinglet, generateJwks, type Middleware, type RingletRequest } from '../../src/index.js';
+import { createRinglet, generateJwks, type Middleware, type RingletRequest } from 'ringlet';
 
 interface Reply { status: number; body: string; setCookie: string[] }
 

@@ -8,7 +8,8 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { parseEngineUrl } from '../../src/engine/engine-target.js';
+// From the bundle, like the server startTestServer starts: its options check is instanceof its own class.
+import { parseEngineUrl } from 'ringlet';
 import { startTestServer } from '../support/server.js';
 import { RedisProcess, REDIS_SKIP } from '../support/redis.js';
 import { until } from '../engine/helpers.js';

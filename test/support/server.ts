@@ -3,10 +3,9 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseProfile } from '../../src/config/profile.js';
+// The shipped bundle (the package's own entry), not the modules: tests start what users run.
+import { parseProfile, startServer, validateServerOptions, type RunningServer, type ServerOptions } from 'ringlet';
 import type { DeviceProfile } from '../../src/config/profile-schema.js';
-import { validateServerOptions, type ServerOptions } from '../../src/server/options.js';
-import { startServer, type RunningServer } from '../../src/server/start.js';
 import type { MonotonicClock, WallClock } from '../../src/util/clock.js';
 import type { KernelClock } from '../../src/server/snapshot-file.js';
 
