@@ -27,6 +27,7 @@ const BENCHES: Bench[] = [
   { name: 'http', script: 'http.js', nodeArgs: [], results: 'http' },
   { name: 'memory', script: 'memory.js', nodeArgs: [], results: 'memory' },
   { name: 'startup', script: 'startup.js', nodeArgs: [], results: 'startup' },
+  { name: 'footprint', script: 'footprint.js', nodeArgs: [], results: 'footprint' },
 ];
 
 interface Outcome {

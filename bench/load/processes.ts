@@ -1,7 +1,8 @@
 /**
- * Servers under test as child processes: ringlet through its CLI with a profile's Node
- * flags, or the bare baseline server with the same flags. Each gets a port picked here
- * (the CLI wants a fixed one), its own temp directory, and optional pinning to one core.
+ * Servers under test as child processes: ringlet through its CLI (the shipped bundle,
+ * dist/ringlet.js) with a profile's Node flags, or the bare baseline server with the same
+ * flags. Each gets a port picked here (the CLI wants a fixed one), its own temp directory,
+ * and optional pinning to one core.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pinned } from './run.js';
 
-export const RINGLET_CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The shipped CLI: the one-module bundle the package's `bin`, `npm start` and the recipes run. */
+export const RINGLET_CLI = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
+/** tsc's many-module output of the same CLI: only for side-by-side runs (bench/footprint.ts). */
+export const RINGLET_MODULES_CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const BASELINE_SERVER = fileURLToPath(new URL('../baseline-server.js', import.meta.url));
 /**
  * glibc's mmap threshold in the launch environment the README documents (`npm start`, the
@@ -44,6 +48,8 @@ export interface SpawnSpec {
   cpu?: number;
   /** Working directory (users file etc.); a fresh temp dir when absent. */
   dir?: string;
+  /** ringlet: the CLI file to run (default RINGLET_CLI, the bundle). */
+  script?: string;
 }
 
 export class ServerProcess {
@@ -122,7 +128,7 @@ export async function spawnServer(spec: SpawnSpec): Promise<ServerProcess> {
   const port = await freePort();
   const ownsDir = spec.dir === undefined;
   const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'ringlet-bench-'));
-  const script = spec.kind === 'ringlet' ? [RINGLET_CLI, 'serve'] : [BASELINE_SERVER];
+  const script = spec.kind === 'ringlet' ? [spec.script ?? RINGLET_CLI, 'serve'] : [BASELINE_SERVER];
   const args = [...spec.nodeFlags, ...script, ...(spec.args ?? []), '--port', String(port)];
   const [command, argv] = pinned(spec.cpu, process.execPath, args);
   const spawnedAtMs = performance.now();

@@ -15,7 +15,8 @@
  *   bundle's own URL), so files found next to it (device-profiles/) are still found;
  * - Node built-ins are imported once, at the top;
  * - each section starts with a comment naming its module and the bundle line of its line 1,
- *   and its wrapper function is named after it, so stack traces stay readable.
+ *   and its wrapper function is named after it, so stack traces stay readable;
+ * - comments are left out and the text is ASCII (see compactSource: V8 keeps the text).
  *
  * It refuses, with one line naming the module, what it cannot bundle faithfully: a cycle of
  * value imports, an import or export form it does not know (import attributes, string
@@ -221,6 +222,57 @@ export function tokenize(source: string, module: string): Token[] {
   }
   if (stack.length > 0) fail(n, `unclosed ${stack.at(-1)}`);
   return tokens;
+}
+
+/** `\uXXXX` for every UTF-16 unit above U+007E: the same value in strings, untagged templates, regexes and names. */
+function asciiOnly(text: string): string {
+  return text.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The module's code without its comments, in ASCII: V8 keeps every module's source text in
+ * its heap for as long as the process lives (lazy compilation), and one character above
+ * U+00FF anywhere (a dash or an arrow in a comment) makes it store the whole text two bytes
+ * per character. Line breaks and indentation stay, so line numbers and the code's layout
+ * are the module's own; a comment between tokens on one line becomes a space. A tagged
+ * template keeps its characters (its tag could read the raw text).
+ */
+export function compactSource(source: string, module: string): string {
+  const tokens = tokenize(source, module);
+  let out = '';
+  let prevEnd = 0;
+  /** Per open template: is it tagged? A tag sees the raw text, where an escape is not the character. */
+  const tagged: boolean[] = [];
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    const gap = source.slice(prevEnd, t.start);
+    const lastBreak = Math.max(gap.lastIndexOf('\n'), gap.lastIndexOf('\r'));
+    if (lastBreak >= 0) {
+      const indent = gap.slice(lastBreak + 1);
+      out += gap.slice(0, lastBreak + 1).replace(/[^\n]/g, '') + (/^[ \t]*$/.test(indent) ? indent : ' ');
+    } else if (gap.length > 0) {
+      out += /^[ \t]*$/.test(gap) ? gap : ' ';
+    }
+    let keepText = false;
+    if (t.type === 'template') {
+      const opensTemplate = t.value.startsWith('`');
+      let isTagged: boolean;
+      if (opensTemplate) {
+        const prev = tokens[k - 1];
+        isTagged = prev !== undefined && ((prev.type === 'name' && !REGEX_AFTER_NAMES.has(prev.value))
+          || (prev.type === 'punct' && (prev.value === ')' || prev.value === ']')) || (prev.type === 'template' && prev.value.endsWith('`')));
+      } else {
+        isTagged = tagged.at(-1) ?? false;
+        tagged.pop();
+      }
+      if (t.value.endsWith('${')) tagged.push(isTagged);
+      keepText = isTagged;
+    }
+    out += keepText ? t.value : asciiOnly(t.value);
+    prevEnd = t.end;
+  }
+  const tail = source.slice(prevEnd);
+  return out + tail.replace(/[^\n]/g, '');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -748,6 +800,7 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
   if (main !== undefined) header.push('#!/usr/bin/env node');
   header.push(`// ringlet bundle: ${order.length} modules built from tsc's output by src/build/bundle.ts. Do not edit; run npm run build.`);
   header.push('// Each section is one module in its own function scope; its header gives the bundle line of the module\'s line 1.');
+  header.push('// Comments are left out (they are in src/ and the .d.ts files): V8 keeps this text in memory.');
   // The main-module check needs these three; a module may already import them.
   if (main !== undefined) for (const specifier of ['node:fs', 'node:path', 'node:url']) resolveRequest(main, specifier);
   const builtinVariable = (specifier: string): string => builtinTargets.get(specifier)!.variable;
@@ -791,13 +844,14 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
       prelude.push(`const ${URL_LOCAL} = new URL(${JSON.stringify(url.startsWith('.') ? url : `./${url}`)}, import.meta.url).href;`);
     }
     let body = record.source;
-    if (body.startsWith('#!')) body = `//${body.slice(2)}`;
     const edits = [...p.edits].sort((a, b) => b.start - a.start);
     for (const e of edits) body = body.slice(0, e.start) + e.text + body.slice(e.end);
+    // The shebang (a comment to the tokenizer) goes with the other comments.
+    body = compactSource(body, record.name);
     const names = exportedNames(record).filter((n) => resolveExport(record, n) !== 'ambiguous').sort();
     const members = names.map((n) => `${IDENTIFIER_RE.test(n) ? n : JSON.stringify(n)}: ${bindingExpression(record, n)}`);
     const firstLine = lines.length + 3;
-    lines.push(`// ── ${record.name} (its line 1 is line ${firstLine} here)`);
+    lines.push(`// -- ${record.name} (its line 1 is line ${firstLine} here)`);
     lines.push(`const ${record.variable} = (function ${record.variable}$module() { ${prelude.join(' ')}`);
     const bodyLines = body.split('\n');
     if (bodyLines.at(-1) === '') bodyLines.pop();
@@ -812,13 +866,13 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
   for (const record of library) emitSection(record);
   const entryNames = exportedNames(entry).filter((n) => resolveExport(entry, n) !== 'ambiguous').sort();
   if (entryNames.length > 0) {
-    lines.push(`// ── the bundle's exports: those of ${entry.name}`);
+    lines.push(`// -- the bundle's exports: those of ${entry.name}`);
     const locals = entryNames.map((n, i) => [n, `${RESERVED_PREFIX}export${i}`] as const);
     lines.push(`const ${locals.map(([n, l]) => `${l} = ${entry.variable}.${n}`).join(', ')};`);
     lines.push(`export { ${locals.map(([n, l]) => `${l} as ${n}`).join(', ')} };`);
   }
   if (main !== undefined && mainOnly.length > 0) {
-    lines.push(`// ── ${main.name} and the modules only it needs run when this file is the process's main module.`);
+    lines.push(`// -- ${main.name} and the modules only it needs run when this file is the process's main module.`);
     // node resolves its main module through symlinks (npm's bin link) unless told not to: compare both ways.
     lines.push(`if ((() => { const file = ${builtinVariable('node:url')}.fileURLToPath(import.meta.url); const argv1 = process.argv[1]; if (argv1 === undefined) return false;`
       + ` if (${builtinVariable('node:path')}.resolve(argv1) === file) return true; try { return ${builtinVariable('node:fs')}.realpathSync(argv1) === file; } catch { return false; } })()) {`);

@@ -207,6 +207,32 @@ t.test('the scanner is not fooled by strings, comments, templates, regexes or ke
   });
 });
 
+t.test('comments are left out and the text is ASCII; strings, templates, regexes and names keep their characters', async (t) => {
+  const { code } = await sameAsNative(t, {
+    'a.js': [
+      '/**',
+      ' * A doc comment with a dash — and an arrow →, and export const fake = 1;',
+      ' */',
+      "import { b } from './b.js'; // trailing comment ≤",
+      "export const text = 'naïve — ok ✓ 😀';",
+      'export const tpl = `λ ${b} →`;',
+      'export const re = /[à-ÿ]+/u.test(\'été\');',
+      'const café = /* inline */ 3;',
+      'export const name = café;',
+      'export const escaped = String.raw`x\\u00e9`;',
+      '',
+    ].join('\n'),
+    'b.js': "// only a comment line\nexport const b = 'β';\n",
+  });
+  t.notOk(/[^\x00-\x7e]/.test(code), 'every character of the bundle is ASCII');
+  t.notMatch(code, /doc comment|trailing comment|only a comment|inline/, 'no module comment survives');
+  const tagged = await sameAsNative(t, {
+    'a.js': "const tag = (s) => s.raw.join('|');\nexport const raw = String.raw`é ${1} →`;\nexport const mine = tag`à${2}ü${3}ö`;\nexport const untagged = `ß${4}`;\n",
+  });
+  t.match(tagged.code, /String\.raw`é \$\{1\} →`/, 'a tagged template keeps its characters (its raw text is read)');
+  t.match(tagged.code, /`\\u00df\$\{4\}`/, 'an untagged one is escaped');
+});
+
 t.test('a main entry: its own modules run only when the bundle is the main module', async (t) => {
   const dir = graph(t, {
     'lib.js': `${log('lib')}export const greet = (n) => 'hello ' + n;\n`,
@@ -229,7 +255,7 @@ t.test('stack traces: the section header tells which module and line a bundle li
     'thrower.js': '// line 1\nexport function boom() {\n  throw new Error("boom");\n}\n',
   });
   const { code, out } = await build(dir);
-  const header = /^\/\/ ── thrower\.js \(its line 1 is line (\d+) here\)$/m.exec(code);
+  const header = /^\/\/ -- thrower\.js \(its line 1 is line (\d+) here\)$/m.exec(code);
   t.ok(header, 'a header names the module');
   const { ns } = await importLogged(out);
   let stack = '';
