@@ -10,7 +10,7 @@
 import { storeFootprintBytes } from '../store/index.js';
 import { throttleFootprintBytes } from '../users/index.js';
 import { revocationFootprintBytes } from '../session/revocation.js';
-import { VERIFIED_CACHE_ENTRIES, verifiedCacheFootprintBytes } from '../session/verified-cache.js';
+import { verifiedCacheFootprintBytes } from '../session/verified-cache.js';
 import type { DeviceProfile } from './profile-schema.js';
 
 const MiB = 1024 * 1024;
@@ -45,12 +45,15 @@ export function computeFootprint(p: DeviceProfile): Footprint {
     ? storeFootprintBytes({ capacity: p.capacity, slotBytes: p.slotBytes, maxSessionsPerUser: p.maxSessionsPerUser, idleTimeoutMs: p.idleTimeoutMs, absoluteTimeoutMs: p.absoluteTimeoutMs })
     : 0;
   const hashBytes = p.hashConcurrency * 128 * 2 ** p.scryptLogN * p.scryptR;
+  // Bearer tokens have a cache in both modes; cookie mode has one for its cookies too.
+  const verifiedCaches = p.mode === 'cookie' ? 2 : 1;
   const parts: FootprintPart[] = [
     { part: 'runtime', bytes: RUNTIME_BASELINE_BYTES, exact: false, note: 'Node 20 + ringlet code, measured' },
     { part: 'store', bytes: storeBytes, exact: true, note: p.mode === 'ram' ? `${p.capacity} slots of ${p.slotBytes} B data` : 'cookie mode: no store' },
     { part: 'throttle', bytes: throttleFootprintBytes(p.throttleEntries), exact: true, note: `${p.throttleEntries} entries` },
     { part: 'revocation', bytes: revocationFootprintBytes(p.revocationEntries), exact: false, note: `${p.revocationEntries} entries per table, bounded` },
-    { part: 'token cache', bytes: 2 * verifiedCacheFootprintBytes(), exact: false, note: `${VERIFIED_CACHE_ENTRIES} verified cookies + ${VERIFIED_CACHE_ENTRIES} bearer tokens` },
+    { part: 'token cache', bytes: verifiedCaches * verifiedCacheFootprintBytes(p.verifiedCacheEntries), exact: false,
+      note: p.mode === 'cookie' ? `${p.verifiedCacheEntries} verified cookies + ${p.verifiedCacheEntries} bearer tokens` : `${p.verifiedCacheEntries} verified bearer tokens` },
     { part: 'hashing', bytes: hashBytes, exact: true, note: `${p.hashConcurrency} x scrypt 128*2^${p.scryptLogN}*${p.scryptR}` },
     { part: 'connections', bytes: p.maxConnections * (p.maxHeaderBytes + p.maxBodyBytes + CONNECTION_OVERHEAD_BYTES), exact: false, note: `${p.maxConnections} x (headers + body + ${CONNECTION_OVERHEAD_BYTES} B)` },
   ];

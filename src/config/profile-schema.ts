@@ -3,6 +3,7 @@
  * Validation, `RINGLET_*` environment overrides, CLI flags and the README's configuration
  * reference are all derived from this table, so they cannot drift apart.
  */
+import { DEFAULT_VERIFIED_CACHE_ENTRIES, MAX_VERIFIED_CACHE_ENTRIES } from '../session/verified-cache.js';
 
 export type SessionMode = 'ram' | 'cookie';
 
@@ -28,6 +29,7 @@ export interface DeviceProfile {
   throttleMaxDelayMs: number;
   throttleForgetAfterMs: number;
   revocationEntries: number;
+  verifiedCacheEntries: number;
   maxHeaderBytes: number;
   maxBodyBytes: number;
   headersTimeoutMs: number;
@@ -102,6 +104,8 @@ export const INTEGER_FIELDS: Readonly<Record<IntegerField, IntegerFieldSpec>> = 
     doc: 'a key with no failure for this long starts afresh' },
   revocationEntries: { kind: 'integer', unit: 'count', min: 8, max: 65_536, default: 256,
     doc: 'bounded tables for logout-everywhere (per-user not-before) and revoked token ids' },
+  verifiedCacheEntries: { kind: 'integer', unit: 'count', min: 0, max: MAX_VERIFIED_CACHE_ENTRIES, default: DEFAULT_VERIFIED_CACHE_ENTRIES,
+    doc: 'recently verified cookie-mode cookies and bearer tokens kept (per cache), so a repeated one skips AES-GCM/HMAC; 0 verifies every time' },
   maxHeaderBytes: { kind: 'integer', unit: 'bytes', min: 1 * KiB, max: 64 * KiB, default: 8 * KiB,
     doc: 'request line + headers; larger gets 431' },
   maxBodyBytes: { kind: 'integer', unit: 'bytes', min: 256, max: 1 * MiB, default: 8 * KiB,

@@ -81,10 +81,13 @@ export function createRinglet(options: RingletOptions = {}): Ringlet {
   const keys = loadKeyRing(jwks ?? generateJwks(), { source: 'createRinglet options.keys' });
   const clocks = createSessionClocks(monotonicClock ?? systemMonotonicClock, wallClock ?? systemWallClock);
   const revocation = new RevocationTables(profile.revocationEntries, clocks);
-  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs);
+  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs, profile.verifiedCacheEntries);
   const cookies = cookieNames(secureCookies);
   const sessions: SessionManager = profile.mode === 'cookie'
-    ? new CookieSessions({ keys, clocks, revocation, bearer, idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs, cookieNameBytes: cookies.session.length })
+    ? new CookieSessions({
+      keys, clocks, revocation, bearer, idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs,
+      cookieNameBytes: cookies.session.length, verifiedCacheEntries: profile.verifiedCacheEntries,
+    })
     : new RamSessions(createStore({
       capacity: profile.capacity, slotBytes: profile.slotBytes, idleTimeoutMs: profile.idleTimeoutMs,
       absoluteTimeoutMs: profile.absoluteTimeoutMs, maxSessionsPerUser: profile.maxSessionsPerUser, clock: clocks.monotonic,

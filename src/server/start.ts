@@ -99,11 +99,11 @@ function loadUsers(options: ServerOptions, profile: DeviceProfile, log: Logger, 
 
 function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionClocks, cookieNameBytes: number): { sessions: SessionManager; store: SessionStore | undefined } {
   const revocation = new RevocationTables(profile.revocationEntries, clocks);
-  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs);
+  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs, profile.verifiedCacheEntries);
   if (profile.mode === 'cookie') {
     const sessions = new CookieSessions({
       keys, clocks, revocation, bearer, cookieNameBytes,
-      idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs,
+      idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs, verifiedCacheEntries: profile.verifiedCacheEntries,
     });
     return { sessions, store: undefined };
   }

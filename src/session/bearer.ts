@@ -9,7 +9,7 @@ import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
 import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { RevocationTables } from './revocation.js';
-import { VerifiedCache } from './verified-cache.js';
+import { DEFAULT_VERIFIED_CACHE_ENTRIES, VerifiedCache } from './verified-cache.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedToken, Session } from './types.js';
 
@@ -18,7 +18,7 @@ const MAX_SCOPE_ITEMS = 32;
 
 export class BearerTokens {
   /** Tokens whose MAC verified and whose claims had our shape (scope checked). */
-  private readonly verified = new VerifiedCache<TokenClaims & { scope: readonly string[] }>();
+  private readonly verified: VerifiedCache<TokenClaims & { scope: readonly string[] }>;
   /** Built once: a token's idle and absolute limits are both its lifetime. */
   private readonly limits: TimingLimits;
 
@@ -27,8 +27,10 @@ export class BearerTokens {
     private readonly clocks: SessionClocks,
     private readonly revocation: RevocationTables,
     private readonly ttlMs: number,
+    verifiedCacheEntries = DEFAULT_VERIFIED_CACHE_ENTRIES,
   ) {
     this.limits = { idleTimeoutMs: ttlMs, absoluteTimeoutMs: ttlMs, leewayMs: LEEWAY_MS };
+    this.verified = new VerifiedCache(verifiedCacheEntries);
   }
 
   issue(user: string, role: Role, scope: readonly string[]): IssuedToken {

@@ -30,6 +30,8 @@ export interface CookieSessionOptions {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   cookieNameBytes: number;
+  /** Cookies kept in the verified-credential cache (the profile's verifiedCacheEntries). */
+  verifiedCacheEntries?: number;
 }
 
 export class CookieSessions implements SessionManager {
@@ -40,10 +42,11 @@ export class CookieSessions implements SessionManager {
   private expiredIdle = 0;
   private expiredAbsolute = 0;
   /** Cookies that opened and had the right shape, with whether their key is the current one. */
-  private readonly opened = new VerifiedCache<{ claims: TokenClaims; keyIsCurrent: boolean }>();
+  private readonly opened: VerifiedCache<{ claims: TokenClaims; keyIsCurrent: boolean }>;
 
   constructor(private readonly o: CookieSessionOptions) {
     this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS };
+    this.opened = new VerifiedCache(o.verifiedCacheEntries);
   }
 
   private seal(claims: TokenClaims): string {

@@ -72,6 +72,29 @@ t.test('metrics: verified-credential cache lookups, cookie mode and bearer', asy
   t.equal(after.miss - before.miss, 2, 'the first use of each was verified');
 });
 
+t.test("the cache holds the profile's verifiedCacheEntries: 2 clients in turn hit, 3 in turn all miss", async (t) => {
+  const s = await startTestServer({ mode: 'cookie', profile: { verifiedCacheEntries: 2 } });
+  t.teardown(() => s.close());
+  await adminWithPassword(s, 'cache horse battery');
+  const lookups = async () => {
+    const text = (await s.request('GET', '/metrics')).text;
+    const read = (result: string) => Number(new RegExp(`^ringlet_verified_cache_lookups_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    return { hit: read('hit'), miss: read('miss') };
+  };
+  const tokens: string[] = [];
+  for (let i = 0; i < 3; i++) tokens.push((await s.request('POST', '/token', { json: { username: 'admin', password: 'cache horse battery' } })).json.access_token as string);
+  const inTurn = async (clients: string[], rounds: number) => {
+    const before = await lookups();
+    for (let r = 0; r < rounds; r++) {
+      for (const token of clients) t.equal((await s.request('GET', '/auth', { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    }
+    const after = await lookups();
+    return { hit: after.hit - before.hit, miss: after.miss - before.miss };
+  };
+  t.same(await inTurn(tokens, 3), { hit: 0, miss: 9 }, 'three clients in turn: first in, first out keeps none of them');
+  t.same(await inTurn(tokens.slice(0, 2), 3), { hit: 4, miss: 2 }, 'two clients in turn: verified once each, then kept');
+});
+
 t.test('no secret ever reaches a log line or an error body', async (t) => {
   const s = await startTestServer();
   t.teardown(() => s.close());

@@ -4,7 +4,8 @@ import { BearerTokens } from '../../src/session/bearer.js';
 import { CookieSessions } from '../../src/session/cookie-sessions.js';
 import { RevocationTables } from '../../src/session/revocation.js';
 import { DEFAULT_TRUSTED_FLOOR_MS, createSessionClocks } from '../../src/session/time-policy.js';
-import { VERIFIED_CACHE_ENTRIES, VERIFIED_CACHE_MAX_TOKEN_CHARS, VerifiedCache } from '../../src/session/verified-cache.js';
+import { ConfigError } from '../../src/errors.js';
+import { DEFAULT_VERIFIED_CACHE_ENTRIES, MAX_VERIFIED_CACHE_ENTRIES, VERIFIED_CACHE_MAX_TOKEN_CHARS, VerifiedCache } from '../../src/session/verified-cache.js';
 import { ManualClock } from '../../src/util/clock.js';
 
 /** A token-shaped string: base64url segments, the last one standing in for the tag or MAC. */
@@ -41,34 +42,68 @@ t.test('unit: exact credential in, its verdict out; anything else is a miss', as
 });
 
 t.test('unit: bounded by entries and by token length, oldest out first', async (t) => {
+  for (const capacity of [1, 3, DEFAULT_VERIFIED_CACHE_ENTRIES]) {
+    const cache = new VerifiedCache<number>(capacity);
+    t.equal(cache.capacity, capacity);
+    for (let i = 0; i < capacity; i++) cache.remember(token(i), i);
+    t.equal(cache.size, capacity, `${capacity}: full`);
+    cache.remember(token(0), 0); // an update of a kept credential evicts nobody
+    if (capacity > 1) t.equal(cache.get(token(1)), 1, `${capacity}: an update evicted nobody`);
+    cache.remember(token(capacity), capacity);
+    t.equal(cache.size, capacity, `${capacity}: never more than the bound`);
+    t.equal(cache.get(token(0)), undefined, `${capacity}: the oldest went`);
+    if (capacity > 1) t.equal(cache.get(token(1)), 1, `${capacity}: the next oldest stayed`);
+    t.equal(cache.get(token(capacity)), capacity);
+  }
   const cache = new VerifiedCache<number>();
-  for (let i = 0; i < VERIFIED_CACHE_ENTRIES; i++) cache.remember(token(i), i);
-  t.equal(cache.size, VERIFIED_CACHE_ENTRIES);
-  cache.remember(token(0), 0); // an update of a kept credential evicts nobody
-  t.equal(cache.get(token(1)), 1);
-  cache.remember(token(VERIFIED_CACHE_ENTRIES), VERIFIED_CACHE_ENTRIES);
-  t.equal(cache.size, VERIFIED_CACHE_ENTRIES, 'never more than the bound');
-  t.equal(cache.get(token(0)), undefined, 'the oldest went');
-  t.equal(cache.get(token(1)), 1, 'the next oldest stayed');
-  t.equal(cache.get(token(VERIFIED_CACHE_ENTRIES)), VERIFIED_CACHE_ENTRIES);
+  t.equal(cache.capacity, DEFAULT_VERIFIED_CACHE_ENTRIES, 'the default');
   const long = `${'A'.repeat(VERIFIED_CACHE_MAX_TOKEN_CHARS)}.mac`;
   cache.remember(long, -1);
   t.equal(cache.get(long), undefined, 'an over-long credential is never kept');
   cache.remember('nodots', -2);
   t.equal(cache.get('nodots'), undefined);
-  t.equal(cache.size, VERIFIED_CACHE_ENTRIES);
+  t.equal(cache.size, 0);
 });
 
-function world(jwks = generateJwks()) {
+t.test('unit: capacity 0 keeps nothing; a capacity out of range is a ConfigError naming the field', async (t) => {
+  const off = new VerifiedCache<number>(0);
+  off.remember(token(1), 1);
+  t.equal(off.size, 0);
+  t.equal(off.get(token(1)), undefined, 'every lookup misses');
+  t.same(off.stats(), { entries: 0, hits: 0, misses: 1 });
+  for (const bad of [-1, 1.5, MAX_VERIFIED_CACHE_ENTRIES + 1, Number.NaN]) {
+    t.throws(() => new VerifiedCache(bad), new ConfigError('verifiedCacheEntries', `must be an integer from 0 to ${MAX_VERIFIED_CACHE_ENTRIES} (count)`), String(bad));
+  }
+});
+
+function world(jwks = generateJwks(), verifiedCacheEntries?: number) {
   const mono = new ManualClock(5_000);
   const wall = new ManualClock(DEFAULT_TRUSTED_FLOOR_MS + 1_000_000);
   const clocks = createSessionClocks(mono, wall, DEFAULT_TRUSTED_FLOOR_MS, 'boot-a');
   const keys = loadKeyRing(jwks);
   const revocation = new RevocationTables(8, clocks);
-  const bearer = new BearerTokens(keys, clocks, revocation, 600_000);
-  const sessions = new CookieSessions({ keys, clocks, revocation, bearer, idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000, cookieNameBytes: 6 });
+  const bearer = new BearerTokens(keys, clocks, revocation, 600_000, verifiedCacheEntries);
+  const sessions = new CookieSessions({ keys, clocks, revocation, bearer, idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000, cookieNameBytes: 6, verifiedCacheEntries });
   return { mono, wall, bearer, sessions };
 }
+
+t.test('the managers size their caches as told: N clients in turn all hit, N + 1 all miss (first in, first out)', async (t) => {
+  for (const entries of [0, 1, 4]) {
+    for (const clients of [entries, entries + 1]) {
+      const w = world(generateJwks(), entries);
+      const cookies = Array.from({ length: clients }, (_, i) => w.sessions.issue(`user${i}`, 'viewer').cookieValue);
+      const tokens = Array.from({ length: clients }, (_, i) => w.bearer.issue(`user${i}`, 'viewer', []).token);
+      for (let round = 0; round < 3; round++) {
+        for (const c of cookies) t.ok(w.sessions.resolveCookie([c], false), 'resolves either way');
+        for (const b of tokens) t.ok(w.bearer.resolve(b), 'resolves either way');
+      }
+      const stats = w.sessions.stats();
+      const lookups = 3 * clients * 2;
+      const expectedHits = clients === entries ? lookups - 2 * clients : 0;
+      t.same([stats.verifiedCacheHits, stats.verifiedCacheMisses], [expectedHits, lookups - expectedHits], `${entries} entries, ${clients} clients in turn`);
+    }
+  }
+});
 
 t.test('cookie mode: a cached cookie still meets expiry, logout and logout-everywhere', async (t) => {
   const expiry = world();
