@@ -15,7 +15,9 @@
  * Run: npm run bench:memory. Environment: BENCH_PROFILES (comma list, default all),
  * BENCH_FLOOD_MAX_SECONDS (time cap on each flood, default 240; reported when it binds),
  * BENCH_MALLOC_MMAP_THRESHOLD (bytes: passed to both servers as glibc's
- * MALLOC_MMAP_THRESHOLD_; results then go to memory-mmap-threshold-latest.*).
+ * MALLOC_MMAP_THRESHOLD_; results then go to memory-mmap-threshold-latest.*),
+ * BENCH_RINGLET_BUILD=modules (tsc's many-module output instead of the bundle, for a
+ * before/after comparison; results go to memory-modules-latest.*).
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +29,7 @@ import { markdownTable, median, resultsDir, writeResults } from './harness/index
 import { startBackground, type BackgroundTotals } from './load/background.js';
 import { call, signIn } from './load/client.js';
 import { LoginFlood, type FloodTotals } from './load/flood.js';
-import { LAUNCH_MMAP_THRESHOLD, readRss, spawnServer, type ServerProcess } from './load/processes.js';
+import { LAUNCH_MMAP_THRESHOLD, RINGLET_BUILD, readRss, spawnServer, type ServerProcess } from './load/processes.js';
 import { defaultTool, runLoad } from './load/run.js';
 import type { LoadResult } from './load/types.js';
 import { ADMIN_PASSWORD, BENCH_SCRYPT_COST, FLOOD_PASSWORD, floodUserCount, writeUsersFixture } from './load/users-fixture.js';
@@ -56,7 +58,7 @@ const FLOOD_MAX_SECONDS = Number(process.env['BENCH_FLOOD_MAX_SECONDS'] ?? 240);
 const MMAP_THRESHOLD = process.env['BENCH_MALLOC_MMAP_THRESHOLD'] ?? LAUNCH_MMAP_THRESHOLD;
 /** Extra environment for both servers. */
 const SERVER_ENV: Record<string, string> = MMAP_THRESHOLD === '' ? {} : { MALLOC_MMAP_THRESHOLD_: MMAP_THRESHOLD };
-const RESULTS_NAME = MMAP_THRESHOLD === '' ? 'memory-default-malloc' : 'memory';
+const RESULTS_NAME = `${MMAP_THRESHOLD === '' ? 'memory-default-malloc' : 'memory'}${RINGLET_BUILD === 'modules' ? '-modules' : ''}`;
 
 type Kind = 'ringlet' | 'bare';
 
@@ -277,7 +279,8 @@ function render(results: ProfileResult[]): string {
     '',
     `${describeMachine(m)}.`,
     `RSS from /proc/<pid>/status (VmRSS every ${SAMPLE_MS} ms; peak = VmHWM). All sizes MiB unless marked; targets use decimal MB (flat: ±${FLAT_TOLERANCE_BYTES / MB} MB, idle allowance ${IDLE_ALLOWANCE_BYTES / MB} MB). `
-    + `Each server runs with its profile's Node flags; "bare" is a node:http server answering 200, same flags, same traffic.`,
+    + `Each server runs with its profile's Node flags; "bare" is a node:http server answering 200, same flags, same traffic. `
+    + (RINGLET_BUILD === 'modules' ? '**ringlet = tsc\'s many-module output (dist/src/cli/main.js), for comparison; what ships is the bundle.**' : 'ringlet = dist/ringlet.js, the one-module bundle that ships.'),
     `Traffic: saturate = ${defaultTool()} on GET /auth for ${SATURATE_MS / 1000} s with maxConnections − (hashConcurrency + ${BACKGROUND_CONNECTIONS} + hashConcurrency + 2) connections while hashConcurrency clients sign in as admin at the profile's real scrypt cost; `
     + `flood = JSON logins (hashConcurrency + 2 clients) round-robin over the flood users until ≥ max(10 × capacity, ${MIN_FLOOD_LOGINS}) succeeded, with paced GET /auth at ${BACKGROUND_RATE} req/s over ${BACKGROUND_CONNECTIONS} connections; `
     + `RSS read after a 1 s pause (median of 0.5 s) at 1× capacity (≥ ${MIN_CHECKPOINT_LOGINS} logins) and after the flood.`,

@@ -15,8 +15,13 @@ import { pinned } from './run.js';
 
 /** The shipped CLI: the one-module bundle the package's `bin`, `npm start` and the recipes run. */
 export const RINGLET_CLI = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
-/** tsc's many-module output of the same CLI: only for side-by-side runs (bench/footprint.ts). */
+/** tsc's many-module output of the same CLI: only for side-by-side runs (bench/footprint.ts, BENCH_RINGLET_BUILD). */
 export const RINGLET_MODULES_CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/**
+ * Which build the benches start: `bundle` (default: what ships) or `modules` (tsc's output,
+ * for a before/after comparison; bench/memory.ts then writes memory-modules-latest.*).
+ */
+export const RINGLET_BUILD: 'bundle' | 'modules' = process.env['BENCH_RINGLET_BUILD'] === 'modules' ? 'modules' : 'bundle';
 export const BASELINE_SERVER = fileURLToPath(new URL('../baseline-server.js', import.meta.url));
 /**
  * glibc's mmap threshold in the launch environment the README documents (`npm start`, the
@@ -128,7 +133,7 @@ export async function spawnServer(spec: SpawnSpec): Promise<ServerProcess> {
   const port = await freePort();
   const ownsDir = spec.dir === undefined;
   const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'ringlet-bench-'));
-  const script = spec.kind === 'ringlet' ? [spec.script ?? RINGLET_CLI, 'serve'] : [BASELINE_SERVER];
+  const script = spec.kind === 'ringlet' ? [spec.script ?? (RINGLET_BUILD === 'modules' ? RINGLET_MODULES_CLI : RINGLET_CLI), 'serve'] : [BASELINE_SERVER];
   const args = [...spec.nodeFlags, ...script, ...(spec.args ?? []), '--port', String(port)];
   const [command, argv] = pinned(spec.cpu, process.execPath, args);
   const spawnedAtMs = performance.now();
