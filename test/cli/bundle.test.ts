@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -57,6 +57,19 @@ t.test("errors from the bundle are instances of the bundle's classes", (t) => {
     thrown = err;
   }
   t.ok(thrown instanceof bundled.RingletError, 'a refused token is a RingletError of the bundle');
+  t.end();
+});
+
+t.test("run through a symlink (npm's bin link) it is still the CLI", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringlet-bin-link-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const link = join(dir, 'ringlet');
+  symlinkSync(BUNDLE, link);
+  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const plain = spawnSync(process.execPath, [link, '--version'], { encoding: 'utf8', timeout: 30_000 });
+  t.same([plain.status, plain.stdout], [0, `${version}\n`], 'node LINK');
+  const direct = spawnSync(link, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  t.same([direct.status, direct.stdout], [0, `${version}\n`], 'executed directly by its shebang');
   t.end();
 });
 
