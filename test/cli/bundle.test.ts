@@ -73,9 +73,19 @@ t.test("run through a symlink (npm's bin link) it is still the CLI", (t) => {
   t.end();
 });
 
-t.test('importing the package runs no CLI: no output, exit 0, nothing else loaded', (t) => {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', "import * as r from 'ringlet'; process.stdout.write(String(Object.keys(r).length));"], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
-  t.same([r.status, r.stdout, r.stderr], [0, String(Object.keys(source).length), '']);
+t.test('importing the package runs no CLI and opens nothing: no output, exit 0, no socket, timer or handle', (t) => {
+  const script = `
+    await new Promise((r) => setImmediate(r));
+    const before = process.getActiveResourcesInfo();
+    const r = await import('ringlet');
+    await new Promise((r) => setImmediate(r));
+    const after = process.getActiveResourcesInfo();
+    process.stdout.write(JSON.stringify({ names: Object.keys(r).length, before, after }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  t.same([r.status, r.stderr], [0, ''], 'exit 0, nothing on stderr');
+  const out = JSON.parse(r.stdout) as { names: number; before: string[]; after: string[] };
+  t.equal(out.names, Object.keys(source).length, 'only our line on stdout: the CLI did not run');
+  t.same([...out.after].sort(), [...out.before].sort(), `the same handles before and after: ${JSON.stringify(out.after)}`);
   t.end();
 });
 
