@@ -118,10 +118,10 @@ function get(port: number, path: string, init: { method?: string; body?: string 
 /** Starts `serve` with the recorder, signs in (the password path), stops it; returns the files it loaded from the package. */
 async function modulesLoadedByServe(script: string): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'ringlet-loaded-'));
+  const { importFlag, log } = loadRecorder(dir);
+  const child = spawn(process.execPath, [importFlag, script, 'serve', '--port', '0', '--users', join(dir, 'users.json'), '--scrypt-log-n', '10', '--log-level', 'info'],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' } });
   try {
-    const { importFlag, log } = loadRecorder(dir);
-    const child = spawn(process.execPath, [importFlag, script, 'serve', '--port', '0', '--users', join(dir, 'users.json'), '--scrypt-log-n', '10', '--log-level', 'info'],
-        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -154,6 +154,8 @@ async function modulesLoadedByServe(script: string): Promise<string[]> {
       .map((l) => (l.startsWith('commonjs:') ? pathToFileURL(l.slice('commonjs:'.length)).href : l))
       .filter((url) => url.startsWith(root) && !url.startsWith(`${root}node_modules/`));
   } finally {
+    // A failed step must not leave the server running.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
