@@ -10,8 +10,8 @@ import { openJwe, sealJwe, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
 import { BearerTokens, LEEWAY_MS } from './bearer.js';
-import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
-import type { RevocationTables } from './revocation.js';
+import { checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import type { CredentialLife, RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
@@ -30,6 +30,8 @@ export interface CookieSessionOptions {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   cookieNameBytes: number;
+  /** Refuse cookies of earlier boots (`--refuse-earlier-boots`). */
+  sameBootOnly?: boolean;
 }
 
 export class CookieSessions implements SessionManager {
@@ -41,9 +43,11 @@ export class CookieSessions implements SessionManager {
   private expiredAbsolute = 0;
   /** Cookies that opened and had the right shape, with whether their key is the current one. */
   private readonly opened = new VerifiedCache<{ claims: TokenClaims; keyIsCurrent: boolean }>();
+  /** What a logout of a session resolved here must know (kept off the public Session type). */
+  private readonly lives = new WeakMap<Session, CredentialLife>();
 
   constructor(private readonly o: CookieSessionOptions) {
-    this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS };
+    this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS, sameBootOnly: o.sameBootOnly === true };
   }
 
   private seal(claims: TokenClaims): string {
@@ -56,7 +60,7 @@ export class CookieSessions implements SessionManager {
 
   private toSession(c: TokenClaims, idleLeftMs: number, absoluteLeftMs: number): Session {
     const wallNow = this.o.clocks.wall.now();
-    return {
+    const session: Session = {
       user: c.sub,
       role: c.role,
       ref: c.jti,
@@ -67,6 +71,9 @@ export class CookieSessions implements SessionManager {
       idleExpiresAtMs: wallNow + idleLeftMs,
       absoluteExpiresAtMs: wallNow + absoluteLeftMs,
     };
+    const life = credentialLife(c, this.o.clocks, this.limits);
+    if (life !== undefined) this.lives.set(session, life);
+    return session;
   }
 
   issue(user: string, role: Role): IssuedSession {
@@ -135,8 +142,11 @@ export class CookieSessions implements SessionManager {
 
   revoke(session: Session): void {
     this.destroyed++;
-    if (session.via === 'bearer') this.o.bearer.revoke(session.ref, session.user, session.absoluteExpiresAtMs - this.o.clocks.wall.now());
-    else this.o.revocation.denyId(session.ref, session.user, this.o.absoluteTimeoutMs + LEEWAY_MS);
+    if (session.via === 'bearer') return this.o.bearer.revokeSession(session);
+    const life = this.lives.get(session);
+    // A session object not resolved here (a copy): its issue time is unknown, so the widest entry.
+    if (life !== undefined) this.o.revocation.denyCredential(session.ref, session.user, life);
+    else this.o.revocation.denyId(session.ref, session.user);
   }
 
   revokeUser(user: string): undefined {
@@ -157,8 +167,16 @@ export class CookieSessions implements SessionManager {
     return this.o.bearer.issue(user, role, scope);
   }
 
-  revokeToken(jti: string, user: string, expiresInMs: number): void {
-    this.o.bearer.revoke(jti, user, expiresInMs);
+  revokeToken(jti: string, user: string): void {
+    this.o.bearer.revokeJti(jti, user);
+  }
+
+  revokeTokenValue(token: string): { jti: string; user: string } | undefined {
+    return this.o.bearer.revokeValue(token);
+  }
+
+  revocationsSettled(): Promise<void> {
+    return this.o.revocation.settled();
   }
 
   onEnd(listener: SessionEndListener): () => void {
@@ -172,7 +190,7 @@ export class CookieSessions implements SessionManager {
     return {
       mode: 'cookie', active: undefined, capacity: undefined, storeBytes: 0, created: this.created,
       evicted: 0, expiredIdle: this.expiredIdle, expiredAbsolute: this.expiredAbsolute, destroyed: this.destroyed,
-      revocationEntries: r.users + r.deniedIds,
+      revocationEntries: r.users + r.deniedIds + r.spans,
       verifiedCacheHits: cookies.hits + tokens.hits, verifiedCacheMisses: cookies.misses + tokens.misses,
     };
   }

@@ -65,7 +65,18 @@ export interface SessionManager {
   /** Live sessions, or undefined when the mode cannot list them (cookie mode). */
   list(user?: string): SessionListing[] | undefined;
   issueToken(user: string, role: Role, scope: readonly string[]): IssuedToken;
-  revokeToken(jti: string, user: string, expiresInMs: number): void;
+  /**
+   * Revokes a bearer token known by `jti` (its owner `user` is whom the entry is charged to):
+   * the expiry is unknown, so the revocation lasts as long as any credential can live.
+   */
+  revokeToken(jti: string, user: string): void;
+  /** Revokes a bearer token given whole, until its own expiry; undefined when it is not one of ours. */
+  revokeTokenValue(token: string): { jti: string; user: string } | undefined;
+  /**
+   * Resolves once every revocation so far is as durable as the deployment makes it (written
+   * to the revocation file, or at once without one). Routes await it before answering.
+   */
+  revocationsSettled(): Promise<void>;
   /** Hears every logout and revocation once it took effect; returns the remover. */
   onEnd(listener: SessionEndListener): () => void;
   stats(): SessionStats;
