@@ -36,6 +36,9 @@ export function maxRevocationFileBytes(entries: number): number {
 }
 
 export class RevocationFile implements RevocationPersistence {
+  /** Files written, and writes that failed (for tests and operators). */
+  writes = 0;
+  failedWrites = 0;
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
   #lastWriteAt = Number.NEGATIVE_INFINITY;
@@ -170,12 +173,14 @@ export class RevocationFile implements RevocationPersistence {
       this.#lastWriteAt = performance.now();
       try {
         writeSecretFileAtomic(this.path, text);
+        this.writes++;
         this.#lastText = text;
         if (this.#failing) this.log.info('revocations_saved', { path: this.path });
         this.#failing = false;
       } catch (err) {
         // The revocation holds in memory; only its survival of a restart is at risk. Logged
         // once per failing streak, not per event.
+        this.failedWrites++;
         if (!this.#failing) {
           this.log.warn('revocations_not_saved', {
             path: this.path,

@@ -15,7 +15,7 @@ import type { CredentialLife, RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
-import type { IssuedSession, IssuedToken, Resolution, Session, SessionManager, SessionStats } from './types.js';
+import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session, SessionManager, SessionStats } from './types.js';
 
 /** Browsers drop a Set-Cookie over 4096 bytes; name, attributes and value must fit. */
 export const MAX_SET_COOKIE_BYTES = 4096;
@@ -149,8 +149,8 @@ export class CookieSessions implements SessionManager {
     else this.o.revocation.denyId(session.ref, session.user);
   }
 
-  revokeUser(user: string): undefined {
-    this.o.revocation.revokeUser(user);
+  revokeUser(user: string, options?: RevokeUserOptions): undefined {
+    this.o.revocation.revokeUser(user, options?.keepThisMillisecond === true);
     return undefined;
   }
 

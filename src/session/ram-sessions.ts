@@ -9,7 +9,7 @@ import type { BearerTokens } from './bearer.js';
 import type { RevocationTables } from './revocation.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
-import type { IssuedSession, IssuedToken, Resolution, Session, SessionListing, SessionManager, SessionStats } from './types.js';
+import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session, SessionListing, SessionManager, SessionStats } from './types.js';
 
 interface SessionData {
   /** Client address at login, for the admin list. */
@@ -133,9 +133,9 @@ export class RamSessions implements SessionManager {
     else if (this.store.destroyByRef(session.ref)) this.revocation.ended.emit({ scope: 'session', user: session.user, ref: session.ref });
   }
 
-  revokeUser(user: string): number {
+  revokeUser(user: string, options?: RevokeUserOptions): number {
     // Bearer tokens of the user go too: they are not in the store.
-    this.revocation.revokeUser(user);
+    this.revocation.revokeUser(user, options?.keepThisMillisecond === true);
     return this.store.destroyUser(user);
   }
 

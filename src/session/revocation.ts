@@ -296,9 +296,9 @@ export class RevocationTables {
   }
 
   #now(): Moment {
-    // Whole milliseconds, like the issue times tokens carry (claims.ts): a fractional moment
-    // refused a session issued in the same millisecond right after the revocation (the
-    // password change ends the user's sessions, then issues the new one).
+    // Whole milliseconds, like the issue times tokens carry (claims.ts): a moment and an issue
+    // time of the same millisecond compare equal, and the caller decides which side that
+    // millisecond falls on (revokeUser's keepThisMillisecond).
     return { monoMs: Math.floor(this.#clocks.monotonic.now()), wallMs: this.#placeableWall() };
   }
 
@@ -420,10 +420,18 @@ export class RevocationTables {
 
   // ---- revocations made here ----
 
-  /** Every session of `user` that began before now is refused from now on. */
-  revokeUser(user: string): void {
+  /**
+   * Every session of `user` that began up to now, this millisecond included, is refused from
+   * now on. `keepThisMillisecond`: those of this millisecond are kept, for a caller that
+   * issues a fresh session right after (the password change).
+   */
+  revokeUser(user: string, keepThisMillisecond = false): void {
     this.revokedUsers++;
     const moment = this.#now();
+    if (!keepThisMillisecond) {
+      moment.monoMs += 1;
+      moment.wallMs += 1;
+    }
     this.#raiseUser(user, moment, 'local');
     this.#publish({ type: 'user-not-before', user, wall: Number.isNaN(moment.wallMs) ? null : moment.wallMs });
     this.ended.emit({ scope: 'user', user });

@@ -49,6 +49,15 @@ export interface IssuedToken {
   scope: readonly string[];
 }
 
+export interface RevokeUserOptions {
+  /**
+   * Keep credentials issued later in this same millisecond: for a caller that issues the
+   * user a fresh session right after (the password change). Clocks count whole
+   * milliseconds, so one issued earlier in it is then kept too.
+   */
+  keepThisMillisecond?: boolean;
+}
+
 /** Session operations over either mode. */
 export interface SessionManager {
   readonly mode: 'ram' | 'cookie';
@@ -58,8 +67,11 @@ export interface SessionManager {
   /** A bearer credential: a JWT, or (RAM mode) a store id sent as `Authorization: Bearer`. */
   resolveBearer(token: string, touch: boolean): Session | undefined;
   revoke(session: Session): void;
-  /** Ends every session of `user`; the count in RAM mode, undefined where it cannot be known (cookie mode). */
-  revokeUser(user: string): number | undefined;
+  /**
+   * Ends every session of `user` issued up to now, this millisecond included; the count in
+   * RAM mode, undefined where it cannot be known (cookie mode).
+   */
+  revokeUser(user: string, options?: RevokeUserOptions): number | undefined;
   /** Revoke by non-secret ref (admin list); undefined when the ref is unknown. */
   revokeRef(ref: string): { user: string } | undefined;
   /** Live sessions, or undefined when the mode cannot list them (cookie mode). */
