@@ -103,7 +103,8 @@ export class BearerTokens {
 
   /**
    * Revokes a token given whole (RFC 7009 style): its MAC must verify; its own claims say
-   * until when. Undefined when it is not a token of ours. An expired token needs no entry.
+   * until when (an expired one's entry goes at the next sweep). Undefined when it is not a
+   * token of ours.
    */
   revokeValue(token: string): { jti: string; user: string } | undefined {
     const c = this.verify(token);
