@@ -144,8 +144,14 @@ for (const mode of ['ram', 'cookie'] as const) {
       t.same([r.status, r.json?.error], [400, 'bad_request'], title);
       t.match(r.json?.message, message, `${title}: the message names the field`);
     }
+    for (const [title, user] of [['too long', 'u'.repeat(65)], ['not a string', 42], ['with a space', 'a b']] as const) {
+      const r = await s.request('POST', '/sessions/revoke-user', { headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, origin: s.origin }, json: { user } });
+      t.same([r.status, r.json?.error], [400, 'bad_request'], `revoke-user, a user name ${title}: refused, not remembered`);
+      t.match(r.json?.message, /user must be a user name/);
+    }
     const other = await mint();
     t.equal(await status(s, { authorization: `Bearer ${other}` }), 200, 'no refused request revoked anything');
+    t.equal(await status(s, { cookie: admin.cookie }), 200, 'not even the caller');
     assertNoSecrets(t, s, [PASSWORD, victim, byValue, other]);
   });
 

@@ -7,7 +7,7 @@
 import { renderSessionsPage, sendError, sendHtml, sendJson, sendRedirect, wantsHtml } from '../../web/index.js';
 import { holds } from '../gate.js';
 import { sessionOf } from '../guards.js';
-import { stringField, type Fields } from '../request-body.js';
+import type { Fields } from '../request-body.js';
 import { CLEAR_CACHE } from './logout.js';
 import type { RequestContext } from '../context.js';
 import type { Session } from '../../session/types.js';
@@ -77,7 +77,10 @@ export async function postRevokeSession(ctx: RequestContext): Promise<void> {
 
 export async function postRevokeUser(ctx: RequestContext): Promise<void> {
   const m = mutation(ctx);
-  const user = stringField({ kind: 'json', values: m.values }, 'user') ?? m.session.user;
+  const named = m.values['user'];
+  // A name no user can have is refused here: it would otherwise be remembered (and written).
+  if (named !== undefined && !isValidUserName(named)) return sendError(ctx.req, ctx.res, 400, `user must be a user name (1 to ${MAX_USER_NAME_CHARS} characters of A-Z a-z 0-9 . _ @ -)`);
+  const user = named ?? m.session.user;
   if (user !== m.session.user && !holds(ctx, m.session, 'sessions:write')) return sendError(ctx.req, ctx.res, 403, 'sessions:write permission required to end other users\' sessions');
   const count = ctx.deps.sessions.revokeUser(user);
   await ctx.deps.sessions.revocationsSettled();
