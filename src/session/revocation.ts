@@ -413,7 +413,9 @@ export class RevocationTables {
    */
   refuseAllIssuedBeforeNow(): void {
     this.#all ??= new NotBefore();
-    this.#all.local = laterMoment(this.#all.local, this.#now());
+    const now = this.#now();
+    // This millisecond included, like revokeUser: nothing of this boot is issued before it listens.
+    this.#all.local = laterMoment(this.#all.local, { monoMs: now.monoMs + 1, wallMs: now.wallMs + 1 });
     this.ended.emit({ scope: 'all' });
     this.#changed();
   }
