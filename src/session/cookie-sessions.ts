@@ -150,7 +150,7 @@ export class CookieSessions implements SessionManager {
   }
 
   revokeUser(user: string, options?: RevokeUserOptions): undefined {
-    this.o.revocation.revokeUser(user, options?.keepThisMillisecond === true);
+    this.o.revocation.revokeUser(user, options?.includeThisMillisecond === true);
     return undefined;
   }
 

@@ -135,7 +135,7 @@ export class RamSessions implements SessionManager {
 
   revokeUser(user: string, options?: RevokeUserOptions): number {
     // Bearer tokens of the user go too: they are not in the store.
-    this.revocation.revokeUser(user, options?.keepThisMillisecond === true);
+    this.revocation.revokeUser(user, options?.includeThisMillisecond === true);
     return this.store.destroyUser(user);
   }
 

@@ -298,7 +298,7 @@ export class RevocationTables {
   #now(): Moment {
     // Whole milliseconds, like the issue times tokens carry (claims.ts): a moment and an issue
     // time of the same millisecond compare equal, and the caller decides which side that
-    // millisecond falls on (revokeUser's keepThisMillisecond).
+    // millisecond falls on (revokeUser's includeThisMillisecond).
     return { monoMs: Math.floor(this.#clocks.monotonic.now()), wallMs: this.#placeableWall() };
   }
 
@@ -423,14 +423,13 @@ export class RevocationTables {
   // ---- revocations made here ----
 
   /**
-   * Every session of `user` that began up to now, this millisecond included, is refused from
-   * now on. `keepThisMillisecond`: those of this millisecond are kept, for a caller that
-   * issues a fresh session right after (the password change).
+   * Every session of `user` that began before now is refused from now on; with
+   * `includeThisMillisecond`, those of the current millisecond too (see RevokeUserOptions).
    */
-  revokeUser(user: string, keepThisMillisecond = false): void {
+  revokeUser(user: string, includeThisMillisecond = false): void {
     this.revokedUsers++;
     const moment = this.#now();
-    if (!keepThisMillisecond) {
+    if (includeThisMillisecond) {
       moment.monoMs += 1;
       moment.wallMs += 1;
     }

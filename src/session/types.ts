@@ -51,11 +51,12 @@ export interface IssuedToken {
 
 export interface RevokeUserOptions {
   /**
-   * Keep credentials issued later in this same millisecond: for a caller that issues the
-   * user a fresh session right after (the password change). Clocks count whole
-   * milliseconds, so one issued earlier in it is then kept too.
+   * Refuse credentials issued in this same millisecond too. Clocks count whole milliseconds,
+   * so by default one issued in it is kept, whether before or after the revocation: a caller
+   * that issues the user a fresh session right after (a password change) needs that. For a
+   * change after which the user gets nothing (removed, or given another role), include it.
    */
-  keepThisMillisecond?: boolean;
+  includeThisMillisecond?: boolean;
 }
 
 /** Session operations over either mode. */
@@ -68,8 +69,8 @@ export interface SessionManager {
   resolveBearer(token: string, touch: boolean): Session | undefined;
   revoke(session: Session): void;
   /**
-   * Ends every session of `user` issued up to now, this millisecond included; the count in
-   * RAM mode, undefined where it cannot be known (cookie mode).
+   * Ends every session of `user` issued before now; the count in RAM mode, undefined where it
+   * cannot be known (cookie mode).
    */
   revokeUser(user: string, options?: RevokeUserOptions): number | undefined;
   /** Revoke by non-secret ref (admin list); undefined when the ref is unknown. */

@@ -17,7 +17,8 @@ export function revokeChangedUsers(before: UsersDb, after: UsersDb, sessions: Pi
   for (const record of before.records()) {
     const now = after.get(record.name);
     if (now !== undefined && now.role === record.role) continue;
-    sessions.revokeUser(record.name);
+    // Nothing is issued to them after the change: this millisecond's credentials predate it.
+    sessions.revokeUser(record.name, { includeThisMillisecond: true });
     ended.push(record.name);
   }
   return ended;

@@ -21,7 +21,7 @@ t.test('revokeChangedUsers: removed and re-roled users, nobody else', (t) => {
   const before = new UsersDb([user('admin', 'admin'), user('bob', 'admin'), user('carol', 'viewer'), user('dave', 'viewer'), user('Erin', 'viewer')]);
   const after = new UsersDb([user('admin', 'admin'), user('bob', 'viewer'), user('dave', 'viewer', other), user('erin', 'viewer'), user('frank', 'admin')]);
   const revoked: string[] = [];
-  const ended = revokeChangedUsers(before, after, { revokeUser: (name) => { revoked.push(name); return undefined; } });
+  const ended = revokeChangedUsers(before, after, { revokeUser: (name, options) => { revoked.push(`${name}${options?.includeThisMillisecond ? '' : ' (exclusive)'}`); return undefined; } });
   t.same(ended, ['bob', 'carol', 'Erin'], 'demoted, removed, renamed (another name is another subject)');
   t.same(revoked, ended);
   t.same(revokeChangedUsers(after, after, { revokeUser: () => { throw new Error('nothing changed'); } }), []);

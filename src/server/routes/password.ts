@@ -60,8 +60,7 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
     throw err;
   }
   await ctx.deps.users.replace(setUserPassword(ctx.deps.users.current(), session.user, hash, { mustChangePassword: false }));
-  // The fresh session below may be issued in the same millisecond: it must not be caught.
-  if (endOthers) ctx.deps.sessions.revokeUser(session.user, { keepThisMillisecond: true });
+  if (endOthers) ctx.deps.sessions.revokeUser(session.user);
   else ctx.deps.sessions.revoke(session);
   await ctx.deps.sessions.revocationsSettled();
   const issued = ctx.deps.sessions.issue(session.user, session.role, ctx.clientAddress);
