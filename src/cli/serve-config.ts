@@ -26,6 +26,8 @@ const SERVER_FLAGS = {
   'cors-origin': ['corsOrigins', 'RINGLET_CORS_ORIGINS', 'list'],
   upstream: ['upstream', 'RINGLET_UPSTREAM', 'url'],
   snapshot: ['snapshotPath', 'RINGLET_SNAPSHOT', 'string'],
+  revocations: ['revocationsPath', 'RINGLET_REVOCATIONS', 'path-or-none'],
+  'refuse-earlier-boots': ['refuseEarlierBoots', 'RINGLET_REFUSE_EARLIER_BOOTS', 'boolean'],
   'log-level': ['logLevel', 'RINGLET_LOG_LEVEL', 'string'],
   'user-header': ['identityUser', 'RINGLET_USER_HEADER', 'string'],
   'groups-header': ['identityGroups', 'RINGLET_GROUPS_HEADER', 'string'],
@@ -74,6 +76,10 @@ function parseFlagValue(source: string, kind: string, raw: unknown): unknown {
   }
   if (kind === 'engine') return parseEngineUrl(String(raw), source);
   if (kind === 'prefix') return parseKeyPrefix(String(raw), source);
+  if (kind === 'path-or-none') {
+    const text = String(raw);
+    return text === 'none' ? null : text;
+  }
   if (kind === 'url') {
     try {
       return new URL(String(raw));

@@ -19,6 +19,10 @@ const HELP = `Usage: ringlet serve [options]
   --cors-origin ORIGIN    origin allowed for CORS with credentials (repeatable)
   --upstream URL          reverse-proxy every other path to this admin UI for signed-in users
   --snapshot PATH         RAM-mode snapshot file on tmpfs (written on SIGTERM/SIGHUP)
+  --revocations PATH|none where logouts and revocations are kept across restarts
+                          (default: next to --keys, keys.json -> keys.revocations.json)
+  --refuse-earlier-boots  accept only credentials minted since this start (for a device
+                          that cannot keep revocations: every restart signs everyone out)
   --user-header NAME --groups-header NAME   identity header names (Remote-User, Remote-Groups)
   --log-level LEVEL       debug, info, warn, error (default info)
   --shared-state URL      Redis/Valkey shared by several instances: redis://[user:password@]host[:port][/db]

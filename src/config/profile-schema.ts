@@ -17,6 +17,7 @@ export interface DeviceProfile {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   bearerTokenTtlMs: number;
+  tokenMintsPerUserPerMinute: number;
   scryptLogN: number;
   scryptR: number;
   scryptP: number;
@@ -80,6 +81,8 @@ export const INTEGER_FIELDS: Readonly<Record<IntegerField, IntegerFieldSpec>> = 
     doc: 'a session expires this long after login, however active' },
   bearerTokenTtlMs: { kind: 'integer', unit: 'ms', min: 1_000, max: 400 * DAY_MS, default: HOUR_MS,
     doc: 'lifetime of a bearer token from POST /token' },
+  tokenMintsPerUserPerMinute: { kind: 'integer', unit: 'count', min: 1, max: 10_000, default: 10,
+    doc: 'bearer tokens one user may mint per minute (POST /token; then 429 + Retry-After)' },
   scryptLogN: { kind: 'integer', unit: 'log2', min: 10, max: 20, default: 15,
     doc: 'scrypt cost N = 2^scryptLogN for new password hashes' },
   scryptR: { kind: 'integer', unit: 'count', min: 1, max: 32, default: 8,

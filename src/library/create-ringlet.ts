@@ -7,7 +7,7 @@ import { getCookieValues, generateJwks, loadKeyRing, type JwkSet } from '../code
 import { parseProfile } from '../config/profile.js';
 import type { DeviceProfile } from '../config/profile-schema.js';
 import { createStore } from '../store/index.js';
-import { BearerTokens } from '../session/bearer.js';
+import { BearerTokens, LEEWAY_MS } from '../session/bearer.js';
 import { CookieSessions } from '../session/cookie-sessions.js';
 import { RamSessions } from '../session/ram-sessions.js';
 import { RevocationTables } from '../session/revocation.js';
@@ -80,7 +80,10 @@ export function createRinglet(options: RingletOptions = {}): Ringlet {
   const profile = parseProfile({ name: 'library', ...profileFields }, 'createRinglet options');
   const keys = loadKeyRing(jwks ?? generateJwks(), { source: 'createRinglet options.keys' });
   const clocks = createSessionClocks(monotonicClock ?? systemMonotonicClock, wallClock ?? systemWallClock);
-  const revocation = new RevocationTables(profile.revocationEntries, clocks);
+  // In memory: an embedding service that restarts forgets revocations (the server keeps them in a file).
+  const revocation = new RevocationTables(profile.revocationEntries, clocks, {
+    longestCredentialMs: Math.max(profile.absoluteTimeoutMs, profile.bearerTokenTtlMs) + LEEWAY_MS,
+  });
   const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs, profile.verifiedCacheEntries);
   const cookies = cookieNames(secureCookies);
   const sessions: SessionManager = profile.mode === 'cookie'

@@ -12,6 +12,7 @@ import type { ServerOptions } from './options.js';
 import { clientAddressOf } from './forwarded.js';
 import type { RequestCounts } from './metrics.js';
 import type { Fields } from './request-body.js';
+import type { TokenRate } from './token-rate.js';
 
 /** The users file, held in memory and written back atomically on change. */
 export interface UsersHolder {
@@ -37,6 +38,8 @@ export interface AppDeps {
   originsAllowed: ReadonlySet<string>;
   /** Set when the server is stopping: new requests on kept-alive sockets get Connection: close. */
   stopping: { value: boolean };
+  /** `POST /token` per user (tokenMintsPerUserPerMinute). */
+  tokenRate: TokenRate;
 }
 
 export interface RequestContext {

@@ -46,6 +46,7 @@ export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimi
     .counter({ name: 'verified_cache_lookups_total', help: 'Cookie-mode cookies and bearer tokens looked up in the verified-credential cache, by result.', labels: { result: ['hit', 'miss'] }, collect: (l) => (l['result'] === 'hit' ? stats().verifiedCacheHits : stats().verifiedCacheMisses) })
     .counter({ name: 'logins_total', help: 'Login attempts by result.', labels: { result: ['success', 'failure', 'throttled', 'busy'] } })
     .counter({ name: 'tokens_issued_total', help: 'Bearer tokens issued.' })
+    .counter({ name: 'tokens_refused_total', help: 'POST /token refused after authentication, by reason (rate: tokenMintsPerUserPerMinute).', labels: { reason: ['rate'] } })
     .gauge({ name: 'password_hashes_in_flight', help: 'scrypt computations running now.', collect: () => limiter.stats().inFlight })
     .counter({ name: 'password_hashes_rejected_total', help: 'Logins refused because the hashing pool was busy.', collect: () => limiter.stats().rejected })
     .gauge({ name: 'throttle_entries_used', help: 'Occupied entries of the fixed login-throttle table.', collect: () => throttle.stats().used })

@@ -37,6 +37,14 @@ export interface ServerOptions {
   upstream: URL | undefined;
   /** RAM-mode snapshot file (tmpfs, never flash). */
   snapshotPath: string | undefined;
+  /**
+   * Where revocations are kept across restarts. undefined: next to `keysPath`
+   * (`keys.json` → `keys.revocations.json`) when there is one; null: nowhere (`--revocations
+   * none`: a device that may not write; a warning says what is forgotten).
+   */
+  revocationsPath: string | null | undefined;
+  /** Accept only credentials minted by this boot: the safe choice when revocations cannot be kept. */
+  refuseEarlierBoots: boolean;
   /** Named permissions each role may hold; tokens may ask for a subset (scopes). */
   permissions: Readonly<Record<Role, readonly Permission[]>>;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -65,6 +73,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   identityHeaders: { user: 'Remote-User', groups: 'Remote-Groups' },
   upstream: undefined,
   snapshotPath: undefined,
+  revocationsPath: undefined,
+  refuseEarlierBoots: false,
   permissions: DEFAULT_ROLE_PERMISSIONS,
   logLevel: 'info',
   shutdownGraceMs: 5000,
@@ -101,6 +111,8 @@ export function validateServerOptions(partial: Partial<ServerOptions>): ServerOp
     const list = o.permissions[role];
     need(Array.isArray(list) && list.every((p) => isPermission(p)), `permissions.${role}`, 'must be a list of known permission names');
   }
+  need(o.revocationsPath === undefined || o.revocationsPath === null || (typeof o.revocationsPath === 'string' && o.revocationsPath.length > 0), 'revocationsPath', 'must be a file path, or none');
+  need(typeof o.refuseEarlierBoots === 'boolean', 'refuseEarlierBoots', 'must be true or false');
   need(['debug', 'info', 'warn', 'error'].includes(o.logLevel), 'logLevel', 'must be debug, info, warn or error');
   need(Number.isInteger(o.shutdownGraceMs) && o.shutdownGraceMs >= 0 && o.shutdownGraceMs <= 600_000, 'shutdownGraceMs', 'must be an integer from 0 to 600000 (ms)');
   need(o.sharedState === undefined || o.sharedState instanceof EngineTarget, 'sharedState', 'must be an engine address from parseEngineUrl (redis://... or rediss://...)');

@@ -3,7 +3,7 @@
  * be wrong (files, keys, budget) fails here, before the socket is opened: never a
  * half-started server.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
@@ -17,7 +17,8 @@ import { createLogger, type Logger } from '../web/index.js';
 import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
 import { createSessionClocks, type SessionClocks } from '../session/time-policy.js';
 import { RevocationTables } from '../session/revocation.js';
-import { BearerTokens } from '../session/bearer.js';
+import { BearerTokens, LEEWAY_MS } from '../session/bearer.js';
+import { revokeChangedUsers } from '../session/user-changes.js';
 import { CookieSessions } from '../session/cookie-sessions.js';
 import { RamSessions } from '../session/ram-sessions.js';
 import type { SessionManager } from '../session/types.js';
@@ -25,6 +26,8 @@ import { wallClockTrusted } from '../session/time-policy.js';
 import type { SessionStore } from '../store/index.js';
 import { decodeSnapshotFile, encodeSnapshotFile, linuxKernelClock, readAndRemoveSnapshotFile, writeSnapshotFile, type KernelClock } from './snapshot-file.js';
 import { createApp } from './app.js';
+import { defaultRevocationsPath, RevocationFile } from './revocation-file.js';
+import { TokenRate } from './token-rate.js';
 import { createUpstreamProxy } from './proxy.js';
 import { cookieNames } from './cookies.js';
 import { closeGracefully, createLimitedServer, type TlsFiles } from './http-server.js';
@@ -97,15 +100,24 @@ function loadUsers(options: ServerOptions, profile: DeviceProfile, log: Logger, 
   return db;
 }
 
-function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionClocks, cookieNameBytes: number): { sessions: SessionManager; store: SessionStore | undefined } {
-  const revocation = new RevocationTables(profile.revocationEntries, clocks);
-  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs, profile.verifiedCacheEntries);
+/**
+ * The longest any credential this server accepts can live: a not-before, or a revocation by
+ * `jti` alone, must outlast every credential it may cover. Any new kind of credential with
+ * a longer lifetime (e.g. long-lived machine tokens) must be added here.
+ */
+export function longestCredentialMs(profile: DeviceProfile): number {
+  return Math.max(profile.absoluteTimeoutMs, profile.bearerTokenTtlMs) + LEEWAY_MS;
+}
+
+function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionClocks, cookieNameBytes: number, sameBootOnly: boolean): { sessions: SessionManager; store: SessionStore | undefined; revocation: RevocationTables } {
+  const revocation = new RevocationTables(profile.revocationEntries, clocks, { longestCredentialMs: longestCredentialMs(profile) });
+  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs, profile.verifiedCacheEntries, sameBootOnly);
   if (profile.mode === 'cookie') {
     const sessions = new CookieSessions({
-      keys, clocks, revocation, bearer, cookieNameBytes,
+      keys, clocks, revocation, bearer, cookieNameBytes, sameBootOnly,
       idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs, verifiedCacheEntries: profile.verifiedCacheEntries,
     });
-    return { sessions, store: undefined };
+    return { sessions, store: undefined, revocation };
   }
   const store = createStore({
     capacity: profile.capacity,
@@ -115,7 +127,32 @@ function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionCl
     maxSessionsPerUser: profile.maxSessionsPerUser,
     clock: clocks.monotonic,
   });
-  return { sessions: new RamSessions(store, clocks, revocation, bearer), store };
+  return { sessions: new RamSessions(store, clocks, revocation, bearer), store, revocation };
+}
+
+/**
+ * Where revocations live (see ServerOptions.revocationsPath), loaded before the server
+ * listens; or a log line saying what is forgotten at restart when they live nowhere.
+ */
+function openRevocations(options: ServerOptions, revocation: RevocationTables, entries: number, log: Logger): RevocationFile | undefined {
+  if (options.keysPath === undefined) {
+    if (typeof options.revocationsPath === 'string') {
+      throw new ConfigError('revocationsPath', 'needs --keys: with keys in memory every credential ends at restart, so there is nothing to remember');
+    }
+    return undefined;
+  }
+  const path = options.revocationsPath === undefined ? defaultRevocationsPath(options.keysPath) : options.revocationsPath;
+  if (path === null) {
+    if (!options.refuseEarlierBoots) {
+      log.warn('revocations_in_memory', {
+        consequence: 'logouts and revocations are forgotten at restart: credentials of earlier boots that were revoked are accepted again until they expire; --refuse-earlier-boots refuses every credential of an earlier boot instead',
+      });
+    }
+    return undefined;
+  }
+  const file = new RevocationFile(path, revocation, entries, log);
+  file.load();
+  return file;
 }
 
 /** Restores the RAM store from the snapshot file, if any; problems are warnings, never a failed start. */
@@ -167,15 +204,26 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const clocks = createSessionClocks(config.monotonic ?? systemMonotonicClock, config.wall ?? systemWallClock, config.trustedFloorMs);
   const keys = loadKeys(options, profile, log);
   let usersDb = loadUsers(options, profile, log, writeOut);
+  const cookies = cookieNames(tls !== undefined || options.behindTls);
+  const { sessions, store, revocation } = createSessions(profile, keys, clocks, cookies.session.length, options.refuseEarlierBoots);
+  if (options.refuseEarlierBoots) {
+    log.info('earlier_boots_refused', { consequence: 'only credentials minted since this start are accepted: every restart signs everyone out, and other instances\' credentials are refused' });
+  }
+  const revocationFile = openRevocations(options, revocation, profile.revocationEntries, log);
   const users: UsersHolder = {
     current: () => usersDb,
     replace: async (db) => {
       saveUsersFile(options.usersPath, db);
+      const before = usersDb;
       usersDb = db;
+      // The one place users change today; the users database's onChange will call this instead.
+      const ended = revokeChangedUsers(before, db, sessions);
+      if (ended.length > 0) {
+        log.info('user_sessions_revoked', { users: ended, reason: 'user removed or role changed' });
+        await sessions.revocationsSettled();
+      }
     },
   };
-  const cookies = cookieNames(tls !== undefined || options.behindTls);
-  const { sessions, store } = createSessions(profile, keys, clocks, cookies.session.length);
   // Separate HKDF-derived secrets: the token keys themselves are never reused for other MACs.
   const snapshotKey = keys.deriveSecret('ringlet snapshot');
   const kernel = config.kernel ?? linuxKernelClock;
@@ -183,6 +231,17 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     if (store === undefined) throw new ConfigError('snapshotPath', 'snapshots are for RAM mode; cookie mode keeps no sessions to save');
     if (options.keysPath === undefined) throw new ConfigError('snapshotPath', 'needs --keys: a snapshot is bound to the keys, and in-memory keys die with the process');
     restoreSnapshot(options.snapshotPath, store, snapshotKey, clocks, kernel, log);
+  }
+  if (options.snapshotPath !== undefined && store !== undefined) {
+    // A snapshot written on SIGHUP holds sessions that may end later: were the process to
+    // crash, the restore would bring a logged-out session back. The first logout or
+    // revocation after a snapshot discards it (a crash is then a plain restart).
+    const snapshotPath = options.snapshotPath;
+    sessions.onEnd(() => {
+      if (!existsSync(snapshotPath)) return;
+      rmSync(snapshotPath, { force: true });
+      log.info('snapshot_discarded', { path: snapshotPath, reason: 'a session ended after it was written' });
+    });
   }
   const saveSnapshot = (): void => {
     if (options.snapshotPath === undefined || store === undefined) return;
@@ -206,6 +265,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const deps: AppDeps = {
     profile, options, sessions, users, login, loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')), hashLimiter, scryptCost,
     metrics: undefined as never, requests: new RequestCounts(), log, clocks, cookies, originsAllowed: new Set(options.corsOrigins), stopping,
+    tokenRate: new TokenRate(profile.tokenMintsPerUserPerMinute, clocks.monotonic),
   };
   const connections = new ConnectionLimits({
     maxConnections: profile.maxConnections, maxConnectionsPerAddress: profile.maxConnectionsPerAddress,
@@ -244,6 +304,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     await closeGracefully(server, options.shutdownGraceMs);
     // After the last request: the snapshot holds every session that is still valid.
     saveSnapshot();
+    revocationFile?.flush();
     await sharedState?.close();
     log.info('stopped', {});
   };

@@ -7,8 +7,8 @@ import { RingletError } from '../errors.js';
 import { signJwt, verifyJwt, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
-import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
-import type { RevocationTables } from './revocation.js';
+import { checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import type { CredentialLife, RevocationTables } from './revocation.js';
 import { DEFAULT_VERIFIED_CACHE_ENTRIES, VerifiedCache } from './verified-cache.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedToken, Session } from './types.js';
@@ -21,6 +21,8 @@ export class BearerTokens {
   private readonly verified: VerifiedCache<TokenClaims & { scope: readonly string[] }>;
   /** Built once: a token's idle and absolute limits are both its lifetime. */
   private readonly limits: TimingLimits;
+  /** What a revocation of a session resolved here must know (kept off the public Session type). */
+  private readonly lives = new WeakMap<Session, CredentialLife>();
 
   constructor(
     private readonly keys: KeyRing,
@@ -28,8 +30,9 @@ export class BearerTokens {
     private readonly revocation: RevocationTables,
     private readonly ttlMs: number,
     verifiedCacheEntries = DEFAULT_VERIFIED_CACHE_ENTRIES,
+    sameBootOnly = false,
   ) {
-    this.limits = { idleTimeoutMs: ttlMs, absoluteTimeoutMs: ttlMs, leewayMs: LEEWAY_MS };
+    this.limits = { idleTimeoutMs: ttlMs, absoluteTimeoutMs: ttlMs, leewayMs: LEEWAY_MS, sameBootOnly };
     this.verified = new VerifiedCache(verifiedCacheEntries);
   }
 
@@ -68,7 +71,7 @@ export class BearerTokens {
     if (!verdict.ok) return undefined;
     if (this.revocation.isRevoked(c.sub, c.jti, verdict.issued)) return undefined;
     const wallNow = this.clocks.wall.now();
-    return {
+    const session: Session = {
       user: c.sub,
       role: c.role,
       ref: c.jti,
@@ -79,13 +82,37 @@ export class BearerTokens {
       idleExpiresAtMs: wallNow + verdict.idleLeftMs,
       absoluteExpiresAtMs: wallNow + verdict.absoluteLeftMs,
     };
+    const life = credentialLife(c, this.clocks, this.limits);
+    if (life !== undefined) this.lives.set(session, life);
+    return session;
   }
 
   cacheStats(): { hits: number; misses: number } {
     return this.verified.stats();
   }
 
-  revoke(jti: string, user: string, expiresInMs: number): void {
-    this.revocation.denyId(jti, user, Math.min(expiresInMs, this.ttlMs + LEEWAY_MS));
+  /** Revokes the token behind a session this verifier resolved, until its own expiry. */
+  revokeSession(session: Session): void {
+    const life = this.lives.get(session);
+    if (life !== undefined) this.revocation.denyCredential(session.ref, session.user, life);
+    else this.revocation.denyId(session.ref, session.user);
+  }
+
+  /** Revokes a token known by `jti` only: its expiry is unknown, so for the longest any can live. */
+  revokeJti(jti: string, user: string): void {
+    this.revocation.denyId(jti, user);
+  }
+
+  /**
+   * Revokes a token given whole (RFC 7009 style): its MAC must verify; its own claims say
+   * until when (an expired one's entry goes at the next sweep). Undefined when it is not a
+   * token of ours.
+   */
+  revokeValue(token: string): { jti: string; user: string } | undefined {
+    const c = this.verify(token);
+    if (c === undefined) return undefined;
+    const life = credentialLife(c, this.clocks, this.limits);
+    if (life !== undefined) this.revocation.denyCredential(c.jti, c.sub, life);
+    return { jti: c.jti, user: c.sub };
   }
 }

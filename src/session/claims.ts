@@ -11,7 +11,7 @@
  *   trusted at minting.
  */
 import type { Role } from '../access/roles.js';
-import type { IssuedAt } from './revocation.js';
+import type { CredentialLife, IssuedAt } from './revocation.js';
 import { wallClockTrusted, type SessionClocks } from './time-policy.js';
 
 export interface TokenClaims {
@@ -34,6 +34,11 @@ export interface TimingLimits {
   absoluteTimeoutMs: number;
   /** Allowed skew between instances' wall clocks. */
   leewayMs: number;
+  /**
+   * Accept only credentials this boot minted (`--refuse-earlier-boots`): for a device that
+   * cannot keep its revocations across a restart. Also refuses other instances' credentials.
+   */
+  sameBootOnly?: boolean;
 }
 
 /** Claims for a new token. `login` carries the original login's moments on re-issue. */
@@ -51,6 +56,7 @@ export function mintTiming(
   const am = login === undefined ? mono : sameBoot ? login.am : mono - Math.max(0, wall - login.at);
   const at = login === undefined ? wall : login.at;
   const wt: 0 | 1 = trusted && (login === undefined || login.wt === 1) ? 1 : 0;
+  if (trusted && wall > clocks.mintedWallHighMs) clocks.mintedWallHighMs = wall;
   const absoluteEndWall = at + limits.absoluteTimeoutMs;
   const expWall = Math.min(wall + limits.idleTimeoutMs, absoluteEndWall);
   return {
@@ -66,7 +72,7 @@ export function mintTiming(
 
 export type TimingVerdict =
   | { ok: true; issued: IssuedAt; idleLeftMs: number; absoluteLeftMs: number; sinceIssueMs: number }
-  | { ok: false; reason: 'expired-idle' | 'expired-absolute' | 'from-the-future' | 'untimeable' };
+  | { ok: false; reason: 'expired-idle' | 'expired-absolute' | 'from-the-future' | 'untimeable' | 'earlier-boot' };
 
 function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
@@ -104,6 +110,7 @@ export function checkTiming(c: TokenClaims, clocks: SessionClocks, limits: Timin
       sinceIssueMs,
     };
   }
+  if (limits.sameBootOnly === true) return { ok: false, reason: 'earlier-boot' };
   if (c.wt !== 1 || !wallClockTrusted(clocks)) return { ok: false, reason: 'untimeable' };
   const wall = clocks.wall.now();
   const issuedWall = c.iat * 1000;
@@ -120,5 +127,22 @@ export function checkTiming(c: TokenClaims, clocks: SessionClocks, limits: Timin
     idleLeftMs: Math.max(0, limits.idleTimeoutMs - sinceIssueMs),
     absoluteLeftMs: Math.max(0, limits.absoluteTimeoutMs - sinceLoginMs),
     sinceIssueMs,
+  };
+}
+
+/**
+ * What revoking this credential must remember: its issue time on the clocks it can be
+ * checked on, and until when any instance could accept it (every re-issue of a cookie keeps
+ * its `jti` and login time, so the absolute limit bounds them all; a token's own `exp` may
+ * lie further out). Undefined when no instance can ever accept it again.
+ */
+export function credentialLife(c: TokenClaims, clocks: SessionClocks, limits: TimingLimits): CredentialLife | undefined {
+  const sameBoot = c.bid === clocks.bootId;
+  if (!sameBoot && c.wt !== 1) return undefined;
+  const untilWallMs = c.wt === 1 ? Math.max(c.exp * 1000, c.at + limits.absoluteTimeoutMs) + limits.leewayMs : Number.NaN;
+  return {
+    issued: { monoMs: sameBoot ? c.am : undefined, wallMs: c.wt === 1 ? c.at : Number.NaN },
+    untilMonoMs: sameBoot ? c.am + limits.absoluteTimeoutMs : Number.NEGATIVE_INFINITY,
+    untilWallMs,
   };
 }

@@ -10,12 +10,12 @@ import { openJwe, sealJwe, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
 import { BearerTokens, LEEWAY_MS } from './bearer.js';
-import { checkTiming, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
-import type { RevocationTables } from './revocation.js';
+import { checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import type { CredentialLife, RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
-import type { IssuedSession, IssuedToken, Resolution, Session, SessionManager, SessionStats } from './types.js';
+import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session, SessionManager, SessionStats } from './types.js';
 
 /** Browsers drop a Set-Cookie over 4096 bytes; name, attributes and value must fit. */
 export const MAX_SET_COOKIE_BYTES = 4096;
@@ -32,6 +32,8 @@ export interface CookieSessionOptions {
   cookieNameBytes: number;
   /** Cookies kept in the verified-credential cache (the profile's verifiedCacheEntries). */
   verifiedCacheEntries?: number;
+  /** Refuse cookies of earlier boots (`--refuse-earlier-boots`). */
+  sameBootOnly?: boolean;
 }
 
 export class CookieSessions implements SessionManager {
@@ -43,9 +45,11 @@ export class CookieSessions implements SessionManager {
   private expiredAbsolute = 0;
   /** Cookies that opened and had the right shape, with whether their key is the current one. */
   private readonly opened: VerifiedCache<{ claims: TokenClaims; keyIsCurrent: boolean }>;
+  /** What a logout of a session resolved here must know (kept off the public Session type). */
+  private readonly lives = new WeakMap<Session, CredentialLife>();
 
   constructor(private readonly o: CookieSessionOptions) {
-    this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS };
+    this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS, sameBootOnly: o.sameBootOnly === true };
     this.opened = new VerifiedCache(o.verifiedCacheEntries);
   }
 
@@ -59,7 +63,7 @@ export class CookieSessions implements SessionManager {
 
   private toSession(c: TokenClaims, idleLeftMs: number, absoluteLeftMs: number): Session {
     const wallNow = this.o.clocks.wall.now();
-    return {
+    const session: Session = {
       user: c.sub,
       role: c.role,
       ref: c.jti,
@@ -70,6 +74,9 @@ export class CookieSessions implements SessionManager {
       idleExpiresAtMs: wallNow + idleLeftMs,
       absoluteExpiresAtMs: wallNow + absoluteLeftMs,
     };
+    const life = credentialLife(c, this.o.clocks, this.limits);
+    if (life !== undefined) this.lives.set(session, life);
+    return session;
   }
 
   issue(user: string, role: Role): IssuedSession {
@@ -138,12 +145,15 @@ export class CookieSessions implements SessionManager {
 
   revoke(session: Session): void {
     this.destroyed++;
-    if (session.via === 'bearer') this.o.bearer.revoke(session.ref, session.user, session.absoluteExpiresAtMs - this.o.clocks.wall.now());
-    else this.o.revocation.denyId(session.ref, session.user, this.o.absoluteTimeoutMs + LEEWAY_MS);
+    if (session.via === 'bearer') return this.o.bearer.revokeSession(session);
+    const life = this.lives.get(session);
+    // A session object not resolved here (a copy): its issue time is unknown, so the widest entry.
+    if (life !== undefined) this.o.revocation.denyCredential(session.ref, session.user, life);
+    else this.o.revocation.denyId(session.ref, session.user);
   }
 
-  revokeUser(user: string): undefined {
-    this.o.revocation.revokeUser(user);
+  revokeUser(user: string, options?: RevokeUserOptions): undefined {
+    this.o.revocation.revokeUser(user, options?.includeThisMillisecond === true);
     return undefined;
   }
 
@@ -160,8 +170,16 @@ export class CookieSessions implements SessionManager {
     return this.o.bearer.issue(user, role, scope);
   }
 
-  revokeToken(jti: string, user: string, expiresInMs: number): void {
-    this.o.bearer.revoke(jti, user, expiresInMs);
+  revokeToken(jti: string, user: string): void {
+    this.o.bearer.revokeJti(jti, user);
+  }
+
+  revokeTokenValue(token: string): { jti: string; user: string } | undefined {
+    return this.o.bearer.revokeValue(token);
+  }
+
+  revocationsSettled(): Promise<void> {
+    return this.o.revocation.settled();
   }
 
   onEnd(listener: SessionEndListener): () => void {
@@ -175,7 +193,7 @@ export class CookieSessions implements SessionManager {
     return {
       mode: 'cookie', active: undefined, capacity: undefined, storeBytes: 0, created: this.created,
       evicted: 0, expiredIdle: this.expiredIdle, expiredAbsolute: this.expiredAbsolute, destroyed: this.destroyed,
-      revocationEntries: r.users + r.deniedIds,
+      revocationEntries: r.users + r.deniedIds + r.spans,
       verifiedCacheHits: cookies.hits + tokens.hits, verifiedCacheMisses: cookies.misses + tokens.misses,
     };
   }

@@ -9,7 +9,7 @@ import type { BearerTokens } from './bearer.js';
 import type { RevocationTables } from './revocation.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
-import type { IssuedSession, IssuedToken, Resolution, Session, SessionListing, SessionManager, SessionStats } from './types.js';
+import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session, SessionListing, SessionManager, SessionStats } from './types.js';
 
 interface SessionData {
   /** Client address at login, for the admin list. */
@@ -129,13 +129,13 @@ export class RamSessions implements SessionManager {
   }
 
   revoke(session: Session): void {
-    if (session.via === 'bearer') this.bearer.revoke(session.ref, session.user, session.absoluteExpiresAtMs - this.clocks.wall.now());
+    if (session.via === 'bearer') this.bearer.revokeSession(session);
     else if (this.store.destroyByRef(session.ref)) this.revocation.ended.emit({ scope: 'session', user: session.user, ref: session.ref });
   }
 
-  revokeUser(user: string): number {
+  revokeUser(user: string, options?: RevokeUserOptions): number {
     // Bearer tokens of the user go too: they are not in the store.
-    this.revocation.revokeUser(user);
+    this.revocation.revokeUser(user, options?.includeThisMillisecond === true);
     return this.store.destroyUser(user);
   }
 
@@ -172,8 +172,16 @@ export class RamSessions implements SessionManager {
     return this.bearer.issue(user, role, scope);
   }
 
-  revokeToken(jti: string, user: string, expiresInMs: number): void {
-    this.bearer.revoke(jti, user, expiresInMs);
+  revokeToken(jti: string, user: string): void {
+    this.bearer.revokeJti(jti, user);
+  }
+
+  revokeTokenValue(token: string): { jti: string; user: string } | undefined {
+    return this.bearer.revokeValue(token);
+  }
+
+  revocationsSettled(): Promise<void> {
+    return this.revocation.settled();
   }
 
   onEnd(listener: SessionEndListener): () => void {
@@ -186,7 +194,7 @@ export class RamSessions implements SessionManager {
     const tokens = this.bearer.cacheStats();
     return {
       mode: 'ram', active: s.active, capacity: s.capacity, storeBytes: s.bytes, created: s.created, evicted: s.evicted,
-      expiredIdle: s.expiredIdle, expiredAbsolute: s.expiredAbsolute, destroyed: s.destroyed, revocationEntries: r.users + r.deniedIds,
+      expiredIdle: s.expiredIdle, expiredAbsolute: s.expiredAbsolute, destroyed: s.destroyed, revocationEntries: r.users + r.deniedIds + r.spans,
       verifiedCacheHits: tokens.hits, verifiedCacheMisses: tokens.misses,
     };
   }

@@ -5,7 +5,13 @@
  * is timed per session); holders re-check those themselves.
  */
 
-/** Which sessions ended: one (by its non-secret ref), every one of a user, or all. */
+/**
+ * Which sessions ended: one (by its non-secret ref), every one of a user, or all. A `user` or
+ * `all` end can be wider than what ended: when a bounded revocation table is full, a range
+ * of one user's credentials, or everyone's before some moment, is refused at once, and the
+ * holder cannot tell which of its sessions are in it. Dropping one too many only makes its
+ * user reconnect.
+ */
 export type SessionEnd =
   | { scope: 'session'; user: string; ref: string }
   | { scope: 'user'; user: string }

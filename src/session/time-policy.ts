@@ -26,6 +26,12 @@ export interface SessionClocks {
   trustedFloorMs: number;
   /** Random per process: tokens minted here can be timed on this process's monotonic clock. */
   bootId: string;
+  /**
+   * The highest trusted wall time this boot has put into a credential (0 before the first).
+   * A revocation is recorded no earlier than it, so a wall clock that ran ahead and was set
+   * back cannot make a credential minted meanwhile look newer than the revocation.
+   */
+  mintedWallHighMs: number;
 }
 
 export function createSessionClocks(
@@ -34,7 +40,7 @@ export function createSessionClocks(
   trustedFloorMs = DEFAULT_TRUSTED_FLOOR_MS,
   bootId = randomBytesPooled(9).toString('base64url'),
 ): SessionClocks {
-  return { monotonic, wall, trustedFloorMs, bootId };
+  return { monotonic, wall, trustedFloorMs, bootId, mintedWallHighMs: 0 };
 }
 
 export function wallClockTrusted(clocks: SessionClocks): boolean {

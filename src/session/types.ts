@@ -49,6 +49,16 @@ export interface IssuedToken {
   scope: readonly string[];
 }
 
+export interface RevokeUserOptions {
+  /**
+   * Refuse credentials issued in this same millisecond too. Clocks count whole milliseconds,
+   * so by default one issued in it is kept, whether before or after the revocation: a caller
+   * that issues the user a fresh session right after (a password change) needs that. For a
+   * change after which the user gets nothing (removed, or given another role), include it.
+   */
+  includeThisMillisecond?: boolean;
+}
+
 /** Session operations over either mode. */
 export interface SessionManager {
   readonly mode: 'ram' | 'cookie';
@@ -58,14 +68,28 @@ export interface SessionManager {
   /** A bearer credential: a JWT, or (RAM mode) a store id sent as `Authorization: Bearer`. */
   resolveBearer(token: string, touch: boolean): Session | undefined;
   revoke(session: Session): void;
-  /** Ends every session of `user`; the count in RAM mode, undefined where it cannot be known (cookie mode). */
-  revokeUser(user: string): number | undefined;
+  /**
+   * Ends every session of `user` issued before now; the count in RAM mode, undefined where it
+   * cannot be known (cookie mode).
+   */
+  revokeUser(user: string, options?: RevokeUserOptions): number | undefined;
   /** Revoke by non-secret ref (admin list); undefined when the ref is unknown. */
   revokeRef(ref: string): { user: string } | undefined;
   /** Live sessions, or undefined when the mode cannot list them (cookie mode). */
   list(user?: string): SessionListing[] | undefined;
   issueToken(user: string, role: Role, scope: readonly string[]): IssuedToken;
-  revokeToken(jti: string, user: string, expiresInMs: number): void;
+  /**
+   * Revokes a bearer token known by `jti` (its owner `user` is whom the entry is charged to):
+   * the expiry is unknown, so the revocation lasts as long as any credential can live.
+   */
+  revokeToken(jti: string, user: string): void;
+  /** Revokes a bearer token given whole, until its own expiry; undefined when it is not one of ours. */
+  revokeTokenValue(token: string): { jti: string; user: string } | undefined;
+  /**
+   * Resolves once every revocation so far is as durable as the deployment makes it (written
+   * to the revocation file, or at once without one). Routes await it before answering.
+   */
+  revocationsSettled(): Promise<void>;
   /** Hears every logout and revocation once it took effect; returns the remover. */
   onEnd(listener: SessionEndListener): () => void;
   stats(): SessionStats;

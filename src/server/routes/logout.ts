@@ -11,11 +11,13 @@ import type { RequestContext } from '../context.js';
 export const CLEAR_CACHE = '"cache"';
 
 /** The gate has checked the CSRF proof of a cookie session; without a session this only clears the cookie. */
-export function postLogout(ctx: RequestContext): void {
+export async function postLogout(ctx: RequestContext): Promise<void> {
   const session = ctx.resolution?.session;
   const html = ctx.fields?.kind === 'form';
   if (session !== undefined) {
     ctx.deps.sessions.revoke(session);
+    // Answered only once it would survive a crash (the revocation file is written).
+    await ctx.deps.sessions.revocationsSettled();
     ctx.deps.log.info('logout', { user: session.user, ref: session.ref, client: ctx.clientAddress });
   }
   const clear = clearSessionCookie(ctx.deps.cookies);

@@ -62,6 +62,7 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
   await ctx.deps.users.replace(setUserPassword(ctx.deps.users.current(), session.user, hash, { mustChangePassword: false }));
   if (endOthers) ctx.deps.sessions.revokeUser(session.user);
   else ctx.deps.sessions.revoke(session);
+  await ctx.deps.sessions.revocationsSettled();
   const issued = ctx.deps.sessions.issue(session.user, session.role, ctx.clientAddress);
   ctx.deps.log.info('password_changed', { user: session.user, endedOtherSessions: endOthers, client: ctx.clientAddress });
   const cookie = sessionCookie(ctx.deps.cookies, issued.cookieValue);

@@ -61,6 +61,14 @@ export async function postToken(ctx: RequestContext): Promise<void> {
   const mintable = grantsOf(ctx).tokenScope(role);
   const scope = narrowScope(fields.values['scope'], mintable);
   if (scope === undefined) return oauthError(ctx, 400, 'invalid_scope', `scope must be a subset of: ${mintable.join(' ')}`);
+  // Per user, after authentication: a wrong password must not spend the real user's allowance.
+  const allowance = ctx.deps.tokenRate.take(user);
+  if (!allowance.ok) {
+    const retry = retryAfterSeconds(allowance.retryAfterMs);
+    ctx.deps.metrics.inc('tokens_refused_total', { reason: 'rate' });
+    ctx.deps.log.warn('token_rate_limited', { user, client: ctx.clientAddress, retryAfterSeconds: Number(retry) });
+    return oauthError(ctx, 429, 'slow_down', `at most ${ctx.deps.profile.tokenMintsPerUserPerMinute} tokens a minute; try again in ${retry} seconds`, { 'Retry-After': retry });
+  }
   const issued = ctx.deps.sessions.issueToken(user, role, scope);
   ctx.deps.metrics.inc('tokens_issued_total');
   ctx.deps.log.info('token_issued', { user, jti: issued.jti, scope: scope.join(' '), client: ctx.clientAddress });
