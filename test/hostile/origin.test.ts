@@ -107,7 +107,7 @@ t.test('identity headers a client sends never reach the upstream (HTTP and WebSo
     socket.on('close', () => resolve(got));
     socket.on('error', () => resolve(got));
     setTimeout(() => socket.destroy(), 1500);
-    const lines = ['GET /app/ws HTTP/1.1', `Host: 127.0.0.1:${s.port}`, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    const lines = ['GET /app/ws HTTP/1.1', `Host: 127.0.0.1:${s.port}`, `Origin: ${s.origin}`, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
       'Remote-User: admin', 'Remote-Groups: admin', 'X-Forwarded-User: admin'];
     if (cookie) lines.push(`Cookie: ${cookie}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);

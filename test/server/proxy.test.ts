@@ -152,7 +152,7 @@ t.test('WebSocket upgrade passes through for signed-in users only', async (t) =>
   t.teardown(() => s.close());
   const admin = await adminWithPassword(s);
   const upgrade = (headers: Record<string, string>) => new Promise<{ status: number; echo?: string }>((resolve) => {
-    const req = request({ host: '127.0.0.1', port: s.port, path: '/ws', headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers }, agent: false });
+    const req = request({ host: '127.0.0.1', port: s.port, path: '/ws', headers: { connection: 'Upgrade', upgrade: 'websocket', origin: s.origin, ...headers }, agent: false });
     req.on('upgrade', (res, socket) => {
       socket.once('data', (d: Buffer) => {
         resolve({ status: res.statusCode ?? 0, echo: d.toString() });
