@@ -102,6 +102,8 @@ function onIdleData(this: Duplex): void {
 }
 
 function guardIdleSockets(agent: HttpAgent): HttpAgent {
+  const name = agent.getName.bind(agent);
+  agent.getName = (options) => `${name(options)}:${String((options as Record<string, unknown> | undefined)?.[POOL_KEY] ?? '')}`;
   const keep = agent.keepSocketAlive.bind(agent) as unknown as (socket: Duplex) => boolean;
   const reuse = agent.reuseSocket.bind(agent);
   (agent as unknown as { keepSocketAlive: (socket: Duplex) => boolean }).keepSocketAlive = (socket) => {
@@ -114,6 +116,37 @@ function guardIdleSockets(agent: HttpAgent): HttpAgent {
     reuse(socket, request);
   };
   return agent;
+}
+
+/**
+ * Upstream connections are pooled per user (and role): a connection is never shared by two
+ * identities. HTTP/1.1 cannot tell a stray response that arrives just after a connection
+ * was reused from the answer to the next request (nginx and HAProxy have the same window);
+ * with one pool per user, whatever an upstream or an attacker manages to desynchronise can
+ * only ever reach that same user.
+ */
+const POOL_KEY = 'ringletPool';
+
+function poolOf(session: Session): string {
+  return `${session.role}:${encodeURIComponent(session.user)}`;
+}
+
+/**
+ * With one pool per user, idle sockets of one user must not make another wait: when the
+ * total is reached, the oldest idle socket of another pool is closed, and node:http gives
+ * the freed place to the waiting request.
+ */
+function makeRoom(agent: HttpAgent, pool: string, maxTotal: number): void {
+  let total = 0;
+  for (const list of Object.values(agent.sockets)) total += list?.length ?? 0;
+  for (const list of Object.values(agent.freeSockets)) total += list?.length ?? 0;
+  if (total < maxTotal) return;
+  for (const [name, list] of Object.entries(agent.freeSockets)) {
+    if (!name.endsWith(`:${pool}`) && list !== undefined && list.length > 0) {
+      list[0]?.destroy();
+      return;
+    }
+  }
 }
 
 /** Pending proxied requests per client connection, each started when the previous one closed. */
@@ -226,11 +259,32 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
 
   function forward(ctx: RequestContext, session: Session, framing: BodyFraming): void {
     const { req, res } = ctx;
-    const upstreamReq = upstreamRequest(ctx, session, framing, {}, { agent });
+    const pool = poolOf(session);
+    makeRoom(agent, pool, profile.maxConnections);
+    const upstreamReq = upstreamRequest(ctx, session, framing, {}, { agent, [POOL_KEY]: pool } as Partial<RequestOptions>);
     // Never more or fewer bytes than the Content-Length ringlet wrote (an OutgoingMessage
     // property since Node 18.10; @types/node declares it on ServerResponse only).
     (upstreamReq as unknown as { strictContentLength: boolean }).strictContentLength = framing.kind === 'length';
+    let answer: IncomingMessage | undefined;
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed) return;
+      failed = true;
+      upstreamReq.destroy();
+      if (answer?.complete === true && res.headersSent) {
+        // The answer arrived whole and the anomaly came after it (bytes that are no
+        // response, a second response): the answer is delivered, then this client
+        // connection closes too.
+        deps.metrics.inc('upstream_errors_total');
+        deps.log.warn('upstream_error', { route: ctx.route, error: (err as NodeJS.ErrnoException).code ?? err.message });
+        if (res.writableFinished) req.socket.destroySoon();
+        else res.once('finish', () => req.socket.destroySoon());
+        return;
+      }
+      upstreamFailed(ctx, err);
+    };
     upstreamReq.on('response', (upstreamRes) => {
+      answer = upstreamRes;
       if (res.destroyed) {
         upstreamReq.destroy();
         return;
@@ -243,8 +297,13 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
       });
       upstreamRes.on('error', () => res.destroy());
     });
-    upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('upstream timeout')));
-    upstreamReq.on('error', (err) => upstreamFailed(ctx, err));
+    upstreamReq.on('timeout', () => fail(new Error('upstream timeout')));
+    upstreamReq.on('error', fail);
+    // node:http destroys the socket without an error when the upstream switches protocols
+    // unasked (a 101 to a plain request): no answer, no error, only 'close'.
+    upstreamReq.on('close', () => {
+      if (answer === undefined && !res.destroyed) fail(new Error('upstream closed without an answer'));
+    });
     // The client went away, timed out or broke its framing: the upstream request goes too,
     // with its socket (a half-sent request must never be followed by another one).
     res.once('close', () => {

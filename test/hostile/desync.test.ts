@@ -15,7 +15,7 @@ import type { Test } from 'tap';
 import { setPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer } from '../support/server.js';
 import { assertNoSecrets, cookieValue, statusOfRaw } from './client.js';
-import { header, startRecordingUpstream, type Recorded, type RecordingUpstream } from './recording-upstream.js';
+import { header, startRecordingUpstream, type Recorded, type RecordingUpstream } from '../support/recording-upstream.js';
 
 const PASSWORD = 'desync harness passphrase';
 const VIEWER_PASSWORD = `viewer ${PASSWORD}`;

@@ -17,7 +17,9 @@
  * records raw tunnel bytes; `/ws/200` answers 200 and keeps parsing requests on the same
  * connection; `/ws/101-h2c` answers `101` with `Upgrade: h2c`; `/double` sends two responses;
  * `/garbage` sends a response followed by bytes that are no response; `/later` sends a second
- * response 100 ms after the first, while the connection sits idle.
+ * response 100 ms after the first, while the connection sits idle; `/slow` answers after
+ * 100 ms (the harness counts how many requests it has in flight at once, over all
+ * connections); `/switch` answers `101` to a request that asked for no upgrade.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +46,10 @@ export interface RecordingUpstream {
   tunnelData: TunnelBytes[];
   /** Connections accepted so far, and those still open. */
   connections(): { accepted: number; open: number };
+  /** Numbers of the connections that were closed, in order. */
+  closed: number[];
+  /** Most requests in flight at once (answered later than they were parsed: `/slow`). */
+  maxInFlight(): number;
   /** Resolves once `n` requests have been recorded (or after `timeoutMs`). */
   waitForRequests(n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -69,6 +75,9 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   let accepted = 0;
   const open = new Set<Socket>();
+  const closed: number[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
 
   const record = (r: Recorded): void => {
     requests.push(r);
@@ -83,7 +92,10 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const server: Server = createServer((socket) => {
     const connection = ++accepted;
     open.add(socket);
-    socket.on('close', () => open.delete(socket));
+    socket.on('close', () => {
+      open.delete(socket);
+      closed.push(connection);
+    });
     socket.on('error', () => socket.destroy());
     let buffer = Buffer.alloc(0);
     let tunnel = false;
@@ -136,6 +148,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
       record(r);
       const info = JSON.stringify({ user: header(r, 'remote-user') ?? null, target });
       const upgrade = (headers.get('upgrade')?.[0] ?? '').toLowerCase();
+      const path = target.split('?')[0] ?? '';
       if (upgrade !== '' && target.startsWith('/ws/101')) {
         const token = target === '/ws/101-h2c' ? 'h2c' : 'websocket';
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${token}\r\nConnection: Upgrade\r\nSet-Cookie: ringlet=forged-by-upstream; Path=/\r\nSet-Cookie: ui-ws=1; Path=/\r\n\r\n`);
@@ -144,13 +157,22 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
         buffer = Buffer.alloc(0);
         return false;
       }
-      if (target === '/double') {
+      if (path === '/double') {
         respond(socket, info);
         respond(socket, JSON.stringify({ user: 'admin', target: '/smuggled-response' }));
-      } else if (target === '/garbage') {
+      } else if (path === '/garbage') {
         respond(socket, info);
         socket.write('THIS IS NOT HTTP\r\n\r\n');
-      } else if (target === '/later') {
+      } else if (path === '/slow') {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        setTimeout(() => {
+          inFlight--;
+          if (!socket.destroyed) respond(socket, info);
+        }, 100);
+      } else if (path === '/switch') {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      } else if (path === '/later') {
         respond(socket, info);
         setTimeout(() => {
           if (!socket.destroyed) respond(socket, JSON.stringify({ user: 'admin', target: '/late-response' }));
@@ -179,6 +201,8 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     requests,
     tunnelData,
     connections: () => ({ accepted, open: open.size }),
+    closed,
+    maxInFlight: () => maxInFlight,
     waitForRequests: (n, timeoutMs = 2000) => new Promise<void>((resolve) => {
       if (requests.length >= n) return resolve();
       const w = { n, resolve };
