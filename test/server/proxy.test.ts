@@ -297,3 +297,18 @@ t.test('Authorization: the bearer token ringlet consumed is dropped, the upstrea
   t.same([header(r, 'x-forwarded-for'), header(r, 'x-forwarded-proto'), header(r, 'x-forwarded-host')], ['203.0.113.7, 127.0.0.1', 'https', 'router.example'], 'a trusted proxy\'s chain is appended to');
   t.same([header(r, 'x-real-ip'), header(r, 'forwarded')], [undefined, undefined], 'X-Real-IP and Forwarded never pass');
 });
+
+t.test('at the pool limit, another user\'s idle upstream sockets make room (nobody waits for the idle timeout)', async (t) => {
+  const { up, s, admin } = await recordingSetup(t, { profile: { maxConnections: 3 } });
+  await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', 'viewer passphrase 1', { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+  const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', 'viewer passphrase 1'));
+  await Promise.all([1, 2, 3].map((i) => s.request('GET', `/slow?admin${i}`, { headers: { cookie: admin.cookie } })));
+  t.equal(up.connections().open, 3, 'three idle upstream sockets in the admin\'s pool');
+  const started = Date.now();
+  const r = await s.request('GET', '/viewer', { headers: { cookie: viewer } });
+  t.same(r.json, { user: 'vic', target: '/viewer' }, 'the viewer is served');
+  // A functional bound, not a speed measurement: without room made, the request waits for
+  // the 4 s idle timeout of the admin's sockets.
+  t.ok(Date.now() - started < 2_000, 'without waiting for the admin\'s idle sockets to time out');
+  t.equal(up.closed.length, 1, 'one idle socket of the admin\'s was closed for it');
+});
