@@ -23,6 +23,10 @@ export const RINGLET_MODULES_CLI = fileURLToPath(new URL('../../src/cli/main.js'
  */
 export const RINGLET_BUILD: 'bundle' | 'modules' = process.env['BENCH_RINGLET_BUILD'] === 'modules' ? 'modules' : 'bundle';
 export const BASELINE_SERVER = fileURLToPath(new URL('../baseline-server.js', import.meta.url));
+/** Another compiled bench script (dist/bench/<name>.js) run as a server, e.g. the proxy bench's upstream. */
+export function benchScript(name: string): string {
+  return fileURLToPath(new URL(`../${name}.js`, import.meta.url));
+}
 /**
  * glibc's mmap threshold in the launch environment the README documents (`npm start`, the
  * systemd unit): freed scrypt blocks go back to the OS. Every bench starts servers with it.
@@ -45,7 +49,8 @@ export function freePort(): Promise<number> {
 }
 
 export interface SpawnSpec {
-  kind: 'ringlet' | 'baseline';
+  /** ringlet's CLI, the bare baseline server, or `script` (a bench script path). */
+  kind: 'ringlet' | 'baseline' | 'script';
   nodeFlags: readonly string[];
   /** Arguments after the script (ringlet: after `serve`). --port is added here. */
   args?: readonly string[];
@@ -53,7 +58,7 @@ export interface SpawnSpec {
   cpu?: number;
   /** Working directory (users file etc.); a fresh temp dir when absent. */
   dir?: string;
-  /** ringlet: the CLI file to run (default RINGLET_CLI, the bundle). */
+  /** ringlet: the CLI file to run (default RINGLET_CLI, the bundle); `script`: the file to run. */
   script?: string;
 }
 
@@ -133,7 +138,7 @@ export async function spawnServer(spec: SpawnSpec): Promise<ServerProcess> {
   const port = await freePort();
   const ownsDir = spec.dir === undefined;
   const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'ringlet-bench-'));
-  const script = spec.kind === 'ringlet' ? [spec.script ?? (RINGLET_BUILD === 'modules' ? RINGLET_MODULES_CLI : RINGLET_CLI), 'serve'] : [BASELINE_SERVER];
+  const script = spec.kind === 'ringlet' ? [spec.script ?? (RINGLET_BUILD === 'modules' ? RINGLET_MODULES_CLI : RINGLET_CLI), 'serve'] : spec.kind === 'script' ? [spec.script ?? ''] : [BASELINE_SERVER];
   const args = [...spec.nodeFlags, ...script, ...(spec.args ?? []), '--port', String(port)];
   const [command, argv] = pinned(spec.cpu, process.execPath, args);
   const spawnedAtMs = performance.now();
