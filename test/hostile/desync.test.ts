@@ -12,6 +12,7 @@
 import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import type { Test } from 'tap';
+import { DEFAULT_ROLE_PERMISSIONS } from '../../src/access/permissions.js';
 import { setPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer } from '../support/server.js';
 import { assertNoSecrets, cookieValue, statusOfRaw } from './client.js';
@@ -102,8 +103,17 @@ interface Harness {
   victimRound: number;
 }
 
-function head(h: Harness, cookie: string | undefined, lines: string[] = []): string {
-  return [`Host: ${h.host}`, ...(cookie ? [`Cookie: ${cookie}`] : []), ...lines].map((l) => `${l}\r\n`).join('');
+/**
+ * Header lines of a request as the viewer's browser would send them: Host, the cookie, and
+ * (unless `browser` is false or the case sets its own) a same-origin Origin and the
+ * session's CSRF token, so that every refusal below comes from the proxy's rules and not
+ * from a missing same-origin proof.
+ */
+function head(h: Harness, cookie: string | undefined, lines: string[] = [], browser = true): string {
+  const proof = browser && cookie !== undefined && !lines.some((l) => /^origin:/i.test(l))
+    ? [`Origin: http://${h.host}`, ...(cookie === h.viewer.cookie ? [`X-CSRF-Token: ${h.viewer.csrf}`] : [])]
+    : [];
+  return [`Host: ${h.host}`, ...(cookie ? [`Cookie: ${cookie}`] : []), ...proof, ...lines].map((l) => `${l}\r\n`).join('');
 }
 
 /** Every spoofed identity header, in `-`, `_` and upper-case spellings. */
@@ -165,7 +175,10 @@ async function runCase(t: Test, h: Harness, title: string, attack: () => Promise
 async function harness(t: Test, mode: 'ram' | 'cookie'): Promise<Harness> {
   const up = await startRecordingUpstream();
   t.teardown(() => up.close());
-  const s = await startTestServer({ mode, options: { upstream: up.url }, profile: { requestTimeoutMs: 1000, headersTimeoutMs: 500 } });
+  // The attacker is an ordinary viewer who may also write to the device UI (ui:write): entitled
+  // to POST and to WebSockets, never to anyone else's identity.
+  const permissions = { ...DEFAULT_ROLE_PERMISSIONS, viewer: [...DEFAULT_ROLE_PERMISSIONS.viewer, 'ui:write' as const] };
+  const s = await startTestServer({ mode, options: { upstream: up.url, permissions }, profile: { requestTimeoutMs: 1000, headersTimeoutMs: 500 } });
   t.teardown(() => s.close());
   const admin = await adminWithPassword(s, PASSWORD);
   await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
@@ -426,7 +439,7 @@ async function smugglingCases(t: Test, h: Harness): Promise<void> {
     await runCase(t, h, title, async () => {
       const anonymous = title === 'upgrade without a session';
       const method = title === 'upgrade by POST' ? 'POST' : 'GET';
-      const c = new Raw(h.s.port).write(`${method} ${path} HTTP/1.1\r\n${head(h, anonymous ? undefined : V, [...lines])}\r\n${lines.some((l) => l.startsWith('Content-Length') || l.startsWith('Transfer')) ? SMUGGLED : ''}`);
+      const c = new Raw(h.s.port).write(`${method} ${path} HTTP/1.1\r\n${head(h, anonymous ? undefined : V, [...lines], title !== 'upgrade with no Origin on a cookie')}\r\n${lines.some((l) => l.startsWith('Content-Length') || l.startsWith('Transfer')) ? SMUGGLED : ''}`);
       t.ok(await c.waitClose(), `${title}: closed`);
       t.same(statuses(c.text), [expected], `${title}: ${expected}`);
       return [];

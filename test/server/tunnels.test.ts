@@ -8,6 +8,7 @@ import t from 'tap';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Test } from 'tap';
+import { DEFAULT_ROLE_PERMISSIONS } from '../../src/access/permissions.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { setPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer, type TestServerOptions } from '../support/server.js';
@@ -114,8 +115,11 @@ async function viewerSetup(s: TestServer): Promise<{ admin: { cookie: string; cs
   return { admin, viewer };
 }
 
+/** Viewers here may use the UI's WebSockets (ui:write), so the tests are about tunnels, not permissions. */
+const PERMISSIONS = { ...DEFAULT_ROLE_PERMISSIONS, viewer: [...DEFAULT_ROLE_PERMISSIONS.viewer, 'ui:write' as const] };
+
 async function server(t: Test, up: WsUpstream, o: TestServerOptions = {}): Promise<TestServer> {
-  const s = await startTestServer({ ...o, options: { upstream: up.url, ...o.options }, profile: { tunnelSweepIntervalMs: 100, ...o.profile } });
+  const s = await startTestServer({ ...o, options: { upstream: up.url, permissions: PERMISSIONS, ...o.options }, profile: { tunnelSweepIntervalMs: 100, ...o.profile } });
   t.teardown(() => s.close());
   return s;
 }
