@@ -5,7 +5,13 @@
  * session and in total. Both session modes where the mode matters.
  */
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Test } from 'tap';
 import { DEFAULT_ROLE_PERMISSIONS } from '../../src/access/permissions.js';
@@ -14,6 +20,15 @@ import { setPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer, type TestServerOptions } from '../support/server.js';
 
 const PASSWORD = 'tunnel test passphrase';
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const VIEWER_PASSWORD = `viewer ${PASSWORD}`;
 
 interface WsUpstream {
@@ -281,4 +296,43 @@ t.test('maxTunnels 0 turns WebSockets off; shutdown closes open tunnels', async 
   t.ok(await tunnel.waitClose(1000), 'closed at shutdown');
   await new Promise((r) => setTimeout(r, 50));
   t.equal(up2.open.size, 0, 'upstream side closed too');
+});
+
+t.test('over HTTPS: refusals and tunnels on a TLS socket', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringlet-tls-ws-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '825',
+    '-subj', '/CN=router.lan', '-addext', 'subjectAltName=DNS:router.lan,IP:127.0.0.1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const up = await wsUpstream(t);
+  const s = await startTestServer({ dir, options: { upstream: up.url, tlsCertPath: join(dir, 'cert.pem'), tlsKeyPath: join(dir, 'key.pem') } });
+  t.teardown(() => s.close());
+  const login = await new Promise<string>((resolve, reject) => {
+    const body = JSON.stringify({ username: 'admin', password: s.firstPassword });
+    const req = httpsRequest({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/login', rejectUnauthorized: false, agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve((res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).find((c) => c?.startsWith('__Host-ringlet=')) ?? ''));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  // The generated first password must still be changed: a handshake gets 403 until then.
+  const handshake = (origin: string) => new Promise<string>((resolve) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: s.port, rejectUnauthorized: false });
+    let text = '';
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.startsWith('HTTP/1.1 101') && text.includes('\r\n\r\n') && !text.includes('echo:')) socket.write('tls');
+      if (text.includes('echo:tls')) socket.destroy();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(text));
+    socket.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nOrigin: ${origin}\r\nCookie: ${login}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    setTimeout(() => socket.destroy(), 2000);
+  });
+  t.match(await handshake(`https://127.0.0.1:${s.port}`), /^HTTP\/1\.1 403 [^]*password change required/, 'forced password change: 403 over TLS, then closed');
+  await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'admin', PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'admin' }));
+  t.match(await handshake(`http://127.0.0.1:${s.port}`), /^HTTP\/1\.1 403 /, 'an http:// Origin is another origin than https://');
+  t.match(await handshake(`https://127.0.0.1:${s.port}`), /^HTTP\/1\.1 101 [^]*echo:tls/, 'the tunnel works over TLS');
 });
