@@ -5,7 +5,9 @@
  * upstream (bench/proxy-upstream.ts) in the same run. The proxies are pinned to core 0;
  * the upstream and the load (wrk, or the built-in generator) share core 1. The
  * configurations take turns, rotated each round; the report gives medians over the rounds,
- * the median of the per-round ratios to the plain proxy, and bytes/s (req/s × body size).
+ * the median of the per-round ratios to the plain proxy, bytes/s (req/s × body size), and
+ * the proxy process's CPU time per request (from /proc/<pid>/stat around each run), which
+ * other load on a shared machine disturbs far less than req/s.
  *
  * Correctness first: each proxy must answer 200 with the whole body before anything is
  * timed, ringlet must answer 401 without a credential, and a run with any non-2xx answer
@@ -17,7 +19,7 @@
 import { loadProfile } from '../src/config/profile.js';
 import { formatNumber, markdownTable, median, writeResults } from './harness/index.js';
 import { call, firstStartSignIn } from './load/client.js';
-import { benchScript, LAUNCH_MMAP_THRESHOLD, spawnServer, type ServerProcess } from './load/processes.js';
+import { benchScript, LAUNCH_MMAP_THRESHOLD, readCpuMs, spawnServer, type ServerProcess } from './load/processes.js';
 import { defaultTool, findTaskset, runLoad } from './load/run.js';
 import type { LoadResult, LoadTool } from './load/types.js';
 import { describeMachine, machine } from './report/machine.js';
@@ -55,6 +57,10 @@ interface Row {
   medianBytesPerSec: number;
   medianP50Ms: number;
   medianP99Ms: number;
+  /** The proxy process's user + system CPU per request, µs (NaN where /proc is missing). */
+  medianCpuUsPerRequest: number;
+  /** Plain proxy's CPU per request / this one's (median of rounds): 1 = as cheap. */
+  medianCpuRatio: number | undefined;
   medianRatio: number | undefined;
   target: number | undefined;
   met: boolean | undefined;
@@ -119,18 +125,30 @@ async function main(): Promise<number> {
     }
     const results = new Map<string, LoadResult[]>();
     const ratios = new Map<string, number[]>();
+    const cpuPerRequest = new Map<string, number[]>();
+    const cpuRatios = new Map<string, number[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const body of BODIES) {
         const order = configs.map((_, i) => configs[(i + round) % configs.length] as Config);
         const byName = new Map<string, LoadResult>();
+        const cpuByName = new Map<string, number>();
         for (const c of order) {
+          const cpuBefore = readCpuMs(c.server.pid);
           const r = await load(c, body.path, SECONDS);
+          const cpuAfter = readCpuMs(c.server.pid);
+          const cpuUs = cpuBefore === undefined || cpuAfter === undefined || r.requests === 0 ? NaN : ((cpuAfter - cpuBefore) * 1000) / r.requests;
+          cpuByName.set(c.name, cpuUs);
+          cpuPerRequest.set(key(c, body.path), [...(cpuPerRequest.get(key(c, body.path)) ?? []), cpuUs]);
           byName.set(c.name, r);
           results.set(key(c, body.path), [...(results.get(key(c, body.path)) ?? []), r]);
           progress(`round ${round + 1}/${ROUNDS} ${body.label} ${c.name}: ${Math.round(r.requestsPerSec).toLocaleString('en')} req/s, ${((r.requestsPerSec * body.bytes) / MiB).toFixed(1)} MiB/s${r.non2xx || r.socketErrors ? ` (${r.non2xx} non-2xx, ${r.socketErrors} socket errors)` : ''}`);
         }
         const base = byName.get(BASELINE)?.requestsPerSec ?? NaN;
-        for (const c of configs) ratios.set(key(c, body.path), [...(ratios.get(key(c, body.path)) ?? []), (byName.get(c.name)?.requestsPerSec ?? NaN) / base]);
+        const baseCpu = cpuByName.get(BASELINE) ?? NaN;
+        for (const c of configs) {
+          ratios.set(key(c, body.path), [...(ratios.get(key(c, body.path)) ?? []), (byName.get(c.name)?.requestsPerSec ?? NaN) / base]);
+          cpuRatios.set(key(c, body.path), [...(cpuRatios.get(key(c, body.path)) ?? []), baseCpu / (cpuByName.get(c.name) ?? NaN)]);
+        }
       }
     }
     for (const s of servers) if (s.exitCode !== null) throw new Error(`a server exited during the run:\n${s.stderr}`);
@@ -144,6 +162,8 @@ async function main(): Promise<number> {
         name: c.name, body: body.label, bytes: body.bytes, rounds: list,
         medianRps, medianBytesPerSec: medianRps * body.bytes,
         medianP50Ms: median(list.map((r) => r.latencyP50Ms)), medianP99Ms: median(list.map((r) => r.latencyP99Ms)),
+        medianCpuUsPerRequest: median(cpuPerRequest.get(key(c, body.path)) ?? []),
+        medianCpuRatio: c.name === BASELINE ? undefined : median(cpuRatios.get(key(c, body.path)) ?? []),
         medianRatio, target,
         met: target === undefined || medianRatio === undefined ? undefined : medianRatio >= target,
         valid: list.every((r) => r.non2xx === 0 && r.socketErrors === 0),
@@ -154,10 +174,11 @@ async function main(): Promise<number> {
       + `${pinning ? `proxies pinned to core ${PROXY_CPU}, upstream and load to core ${LOAD_CPU} (taskset)` : 'no pinning (taskset missing or one core)'}; `
       + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the plain proxy), MALLOC_MMAP_THRESHOLD_=${LAUNCH_MMAP_THRESHOLD} for every server, ringlet --log-level warn, signed in by session cookie`;
     const table = markdownTable(
-      ['configuration', 'upstream body', 'req/s (median)', 'MiB/s (median)', 'ratio to plain proxy (median of rounds)', 'p50 ms', 'p99 ms', 'target', 'met', 'valid (no errors)'],
+      ['configuration', 'upstream body', 'req/s (median)', 'MiB/s (median)', 'ratio to plain proxy (median of rounds)', 'p50 ms', 'p99 ms', 'proxy CPU µs/request', 'CPU ratio (plain / this)', 'target (req/s ratio)', 'met', 'valid (no errors)'],
       rows.map((r) => [
         r.name, r.body, formatNumber(r.medianRps), formatNumber(r.medianBytesPerSec / MiB, 1), r.medianRatio === undefined ? '1 (ceiling)' : `${r.medianRatio.toFixed(3)}×`,
-        r.medianP50Ms.toFixed(2), r.medianP99Ms.toFixed(2), r.target === undefined ? '' : `≥ ${r.target}×`,
+        r.medianP50Ms.toFixed(2), r.medianP99Ms.toFixed(2), formatNumber(r.medianCpuUsPerRequest, 1),
+        r.medianCpuRatio === undefined ? '1' : `${r.medianCpuRatio.toFixed(3)}×`, r.target === undefined ? '' : `≥ ${r.target}×`,
         r.met === undefined ? '' : r.met ? 'yes' : 'NO', r.valid ? 'yes' : 'NO',
       ]),
     );

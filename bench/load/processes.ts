@@ -4,7 +4,7 @@
  * flags. Each gets a port picked here (the CLI wants a fixed one), its own temp directory,
  * and optional pinning to one core.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -168,4 +168,33 @@ export function readRss(pid: number): RssSample | undefined {
   const hwm = /^VmHWM:\s+(\d+) kB/m.exec(text);
   if (rss === null || hwm === null) return undefined;
   return { rssBytes: Number(rss[1]) * 1024, peakRssBytes: Number(hwm[1]) * 1024 };
+}
+
+let clockTicksPerSecond: number | undefined;
+
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat;
+ * undefined when unavailable. Clock-tick resolution (usually 10 ms): read it around runs of
+ * seconds, not single requests. Unlike throughput, CPU per request hardly changes when
+ * other processes compete for the cores.
+ */
+export function readCpuMs(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // Fields after the parenthesised command name (which may contain spaces); utime and stime are fields 14 and 15.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) return undefined;
+  if (clockTicksPerSecond === undefined) {
+    try {
+      clockTicksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    } catch {
+      clockTicksPerSecond = 100;
+    }
+  }
+  return (ticks * 1000) / clockTicksPerSecond;
 }

@@ -39,21 +39,25 @@ const IDENTITY_NAMES: ReadonlySet<string> = new Set(IDENTITY_HEADER_NAMES);
 /** Headers ringlet always sets itself toward the upstream. */
 const SET_BY_RINGLET: ReadonlySet<string> = new Set(['host', 'cookie', 'authorization']);
 
-/** `Remote_User`, `REMOTE-USER` → `remote-user`. */
+/** `Remote_User`, `REMOTE-USER` → `remote-user`. node:http already lowercases names. */
 export function normaliseHeaderName(name: string): string {
-  return name.toLowerCase().replace(/_/g, '-');
+  const lower = name.toLowerCase();
+  return lower.includes('_') ? lower.replace(/_/g, '-') : lower;
 }
 
-function isIdentityHeader(normalised: string, configured: ReadonlySet<string>): boolean {
-  if (configured.has(normalised) || IDENTITY_NAMES.has(normalised)) return true;
+function isIdentityHeader(normalised: string, configured: readonly string[]): boolean {
+  if (configured.includes(normalised) || IDENTITY_NAMES.has(normalised)) return true;
   for (const prefix of IDENTITY_HEADER_PREFIXES) if (normalised.startsWith(prefix)) return true;
   return false;
 }
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
 /** The field names a `Connection` header lists, normalised. */
-function connectionTokens(value: string | string[] | undefined): Set<string> {
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  // The common values name no other field: nothing to build.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return NO_TOKENS;
   const out = new Set<string>();
-  if (value === undefined) return out;
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const token = normaliseHeaderName(part.trim());
     if (token.length > 0) out.add(token);
@@ -87,7 +91,7 @@ export interface UpstreamRequestFacts {
  * this module forbids, then ringlet's own.
  */
 export function upstreamRequestHeaders(clientHeaders: IncomingHttpHeaders, facts: UpstreamRequestFacts): OutgoingHttpHeaders {
-  const configured = new Set([normaliseHeaderName(facts.userHeader), normaliseHeaderName(facts.groupsHeader)]);
+  const configured = [normaliseHeaderName(facts.userHeader), normaliseHeaderName(facts.groupsHeader)];
   const listed = connectionTokens(clientHeaders.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name of Object.keys(clientHeaders)) {
@@ -112,11 +116,22 @@ export function upstreamRequestHeaders(clientHeaders: IncomingHttpHeaders, facts
   return out;
 }
 
+/** A cookie name without a `__Host-`/`__Secure-` prefix, lowercased: the form names are compared in. */
+function baseName(name: string): string {
+  return name.trim().toLowerCase().replace(/^__(host|secure)-/, '');
+}
+
+/** True when `text` may mention one of `baseNames` (a cheap test before parsing). */
+function mayMention(text: string, baseNames: readonly string[]): boolean {
+  const lower = text.toLowerCase();
+  return baseNames.some((n) => lower.includes(n));
+}
+
 /** The name of a Set-Cookie line's cookie, without a `__Host-`/`__Secure-` prefix, lowercased. */
 function baseCookieName(setCookie: string): string {
   const pair = setCookie.split(';', 1)[0] ?? '';
   const eq = pair.indexOf('=');
-  return (eq === -1 ? '' : pair.slice(0, eq)).trim().toLowerCase().replace(/^__(host|secure)-/, '');
+  return baseName(eq === -1 ? '' : pair.slice(0, eq));
 }
 
 /**
@@ -126,8 +141,8 @@ function baseCookieName(setCookie: string): string {
  */
 export function withoutOwnSetCookies(lines: readonly string[] | undefined, ownNames: readonly string[]): string[] {
   if (lines === undefined) return [];
-  const own = new Set(ownNames.map((n) => n.toLowerCase().replace(/^__(host|secure)-/, '')));
-  return lines.filter((line) => !own.has(baseCookieName(line)));
+  const own = ownNames.map(baseName);
+  return lines.filter((line) => !own.includes(baseCookieName(line)));
 }
 
 /**
@@ -136,12 +151,12 @@ export function withoutOwnSetCookies(lines: readonly string[] | undefined, ownNa
  */
 export function withoutOwnCookies(header: string | undefined, ownNames: readonly string[]): string | undefined {
   if (header === undefined) return undefined;
-  const own = new Set(ownNames.map((n) => n.toLowerCase().replace(/^__(host|secure)-/, '')));
+  const own = ownNames.map(baseName);
+  if (!mayMention(header, own)) return header;
   const kept = header.split(';').map((p) => p.trim()).filter((p) => {
     if (p.length === 0) return false;
     const eq = p.indexOf('=');
-    const name = (eq === -1 ? p : p.slice(0, eq)).trim().toLowerCase().replace(/^__(host|secure)-/, '');
-    return !own.has(name);
+    return !own.includes(baseName(eq === -1 ? p : p.slice(0, eq)));
   });
   return kept.length > 0 ? kept.join('; ') : undefined;
 }
