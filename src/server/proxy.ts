@@ -270,17 +270,18 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
     const fail = (err: Error): void => {
       if (failed) return;
       failed = true;
-      upstreamReq.destroy();
       if (answer?.complete === true && res.headersSent) {
         // The answer arrived whole and the anomaly came after it (bytes that are no
-        // response, a second response): the answer is delivered, then this client
-        // connection closes too.
+        // response, a second response): node:http has destroyed that upstream socket; the
+        // answer is delivered, then this client connection closes too. (Destroying the
+        // request here would make node:http discard the answer's unread body.)
         deps.metrics.inc('upstream_errors_total');
         deps.log.warn('upstream_error', { route: ctx.route, error: (err as NodeJS.ErrnoException).code ?? err.message });
         if (res.writableFinished) req.socket.destroySoon();
         else res.once('finish', () => req.socket.destroySoon());
         return;
       }
+      upstreamReq.destroy();
       upstreamFailed(ctx, err);
     };
     upstreamReq.on('response', (upstreamRes) => {

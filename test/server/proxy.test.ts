@@ -233,7 +233,7 @@ t.test('a pooled upstream connection is reused only while clean, and never by an
   t.same(after.json, { user: 'admin', target: '/after-later' }, 'the next request gets its own answer');
   t.not(connectionOf(up, '/after-later'), connectionOf(up, '/later'), 'the connection that spoke while idle was not reused');
   t.ok(up.closed.includes(connectionOf(up, '/later') ?? -1), 'and it was closed');
-  for (const path of ['/double', '/garbage']) {
+  for (const path of ['/double', '/garbage', '/glued']) {
     // Another user right behind: a separate pool, whatever the race.
     const [mine, theirs] = await Promise.all([get(path, viewer), get(`/admin-behind${path}`)]);
     t.equal(mine.status, 200, `${path}: the first answer is relayed`);
@@ -248,7 +248,7 @@ t.test('a pooled upstream connection is reused only while clean, and never by an
 
 t.test('a request cut short by the client closes its upstream connection', async (t) => {
   const { up, s, admin } = await recordingSetup(t, { profile: { requestTimeoutMs: 800, headersTimeoutMs: 400 } });
-  const head = (lines: string[]) => `POST /partial HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nCookie: ${admin.cookie}\r\n${lines.join('\r\n')}\r\n\r\n`;
+  const head = (lines: string[]) => `POST /partial HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nOrigin: ${s.origin}\r\nCookie: ${admin.cookie}\r\n${lines.join('\r\n')}\r\n\r\n`;
   for (const [title, bytes, destroyAfterMs] of [
     ['client gone mid Content-Length body', `${head(['Content-Length: 100'])}0123456789`, 100],
     ['client gone mid chunked body', `${head(['Transfer-Encoding: chunked'])}a\r\n0123456789\r\n`, 100],

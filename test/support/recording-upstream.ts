@@ -16,7 +16,8 @@
  * Paths that change its answer: `/ws/101` answers an upgrade with `101 websocket` and then
  * records raw tunnel bytes; `/ws/200` answers 200 and keeps parsing requests on the same
  * connection; `/ws/101-h2c` answers `101` with `Upgrade: h2c`; `/double` sends two responses;
- * `/garbage` sends a response followed by bytes that are no response; `/later` sends a second
+ * `/garbage` sends a response followed by bytes that are no response (`/glued`: in the same
+ * write); `/later` sends a second
  * response 100 ms after the first, while the connection sits idle; `/slow` answers after
  * 100 ms (the harness counts how many requests it has in flight at once, over all
  * connections); `/switch` answers `101` to a request that asked for no upgrade.
@@ -163,6 +164,9 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
       } else if (path === '/garbage') {
         respond(socket, info);
         socket.write('THIS IS NOT HTTP\r\n\r\n');
+      } else if (path === '/glued') {
+        // The answer and the bytes that are no answer in one write: one read for ringlet.
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(info)}\r\n\r\n${info}THIS IS NOT HTTP\r\n\r\n`);
       } else if (path === '/slow') {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
