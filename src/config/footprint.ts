@@ -56,7 +56,17 @@ export interface Footprint {
   storeBytes: number;
 }
 
-export function computeFootprint(p: DeviceProfile): Footprint {
+/** What the deployment adds to the profile's cost. */
+export interface FootprintDeployment {
+  /** `--upstream` is set: the pooled upstream sockets and the WebSocket tunnels exist. */
+  reverseProxy: boolean;
+}
+
+/**
+ * The profile's footprint. Without a deployment (`ringlet profile check`, the profile
+ * tests) the reverse proxy is counted: a profile must fit whichever way it is deployed.
+ */
+export function computeFootprint(p: DeviceProfile, deployment: FootprintDeployment = { reverseProxy: true }): Footprint {
   const storeBytes = p.mode === 'ram'
     ? storeFootprintBytes({ capacity: p.capacity, slotBytes: p.slotBytes, maxSessionsPerUser: p.maxSessionsPerUser, idleTimeoutMs: p.idleTimeoutMs, absoluteTimeoutMs: p.absoluteTimeoutMs })
     : 0;
@@ -72,9 +82,12 @@ export function computeFootprint(p: DeviceProfile): Footprint {
       note: p.mode === 'cookie' ? `${p.verifiedCacheEntries} verified cookies + ${p.verifiedCacheEntries} bearer tokens` : `${p.verifiedCacheEntries} verified bearer tokens` },
     { part: 'hashing', bytes: hashBytes, exact: true, note: `${p.hashConcurrency} x scrypt 128*2^${p.scryptLogN}*${p.scryptR}` },
     { part: 'connections', bytes: p.maxConnections * (p.maxHeaderBytes + p.maxBodyBytes + CONNECTION_OVERHEAD_BYTES), exact: false, note: `${p.maxConnections} x (headers + body + ${CONNECTION_OVERHEAD_BYTES} B)` },
-    // Counted whether or not --upstream is given: the profile does not know the deployment.
-    { part: 'upstream', bytes: p.maxConnections * UPSTREAM_SOCKET_BYTES, exact: false, note: `${p.maxConnections} pooled upstream sockets x ${UPSTREAM_SOCKET_BYTES} B (reverse proxy)` },
-    { part: 'tunnels', bytes: p.maxTunnels * TUNNEL_BYTES, exact: false, note: `${p.maxTunnels} WebSocket tunnels x ${TUNNEL_BYTES} B` },
+    deployment.reverseProxy
+      ? { part: 'upstream', bytes: p.maxConnections * UPSTREAM_SOCKET_BYTES, exact: false, note: `${p.maxConnections} pooled upstream sockets x ${UPSTREAM_SOCKET_BYTES} B (reverse proxy)` }
+      : { part: 'upstream', bytes: 0, exact: true, note: 'no --upstream: no upstream sockets' },
+    deployment.reverseProxy
+      ? { part: 'tunnels', bytes: p.maxTunnels * TUNNEL_BYTES, exact: false, note: `${p.maxTunnels} WebSocket tunnels x ${TUNNEL_BYTES} B` }
+      : { part: 'tunnels', bytes: 0, exact: true, note: 'no --upstream: no tunnels' },
   ];
   const totalBytes = parts.reduce((sum, x) => sum + x.bytes, 0);
   return { parts, totalBytes, budgetBytes: p.memoryBudgetBytes, fits: totalBytes <= p.memoryBudgetBytes, storeBytes };

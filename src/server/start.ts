@@ -157,7 +157,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const writeOut = config.writeOut ?? ((text: string) => process.stdout.write(text));
   const log = createLogger({ level: options.logLevel, write: writeLog });
 
-  const footprint = computeFootprint(profile);
+  const footprint = computeFootprint(profile, { reverseProxy: options.upstream !== undefined });
   if (!footprint.fits) {
     throw new ConfigError('memoryBudgetBytes', `the profile's footprint exceeds its budget\n${formatFootprint(profile.name, footprint)}`);
   }
