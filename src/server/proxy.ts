@@ -137,9 +137,14 @@ function poolOf(session: Session): string {
  * the freed place to the waiting request.
  */
 function makeRoom(agent: HttpAgent, pool: string, maxTotal: number): void {
-  let total = 0;
-  for (const list of Object.values(agent.sockets)) total += list?.length ?? 0;
-  for (const list of Object.values(agent.freeSockets)) total += list?.length ?? 0;
+  // node:http's Agent counts its sockets (busy and idle) in `totalSocketCount` (since Node
+  // 14.5, not in @types/node); counting them here would allocate on every request.
+  const counted = (agent as unknown as { totalSocketCount?: unknown }).totalSocketCount;
+  let total = typeof counted === 'number' ? counted : 0;
+  if (typeof counted !== 'number') {
+    for (const list of Object.values(agent.sockets)) total += list?.length ?? 0;
+    for (const list of Object.values(agent.freeSockets)) total += list?.length ?? 0;
+  }
   if (total < maxTotal) return;
   for (const [name, list] of Object.entries(agent.freeSockets)) {
     if (!name.endsWith(`:${pool}`) && list !== undefined && list.length > 0) {
