@@ -25,6 +25,7 @@ const BENCHES: Bench[] = [
   { name: 'store', script: 'store.js', nodeArgs: ['--expose-gc'], results: 'store' },
   { name: 'codecs', script: 'codecs.js', nodeArgs: [], results: 'codecs' },
   { name: 'http', script: 'http.js', nodeArgs: [], results: 'http' },
+  { name: 'proxy', script: 'proxy.js', nodeArgs: [], results: 'proxy' },
   { name: 'memory', script: 'memory.js', nodeArgs: [], results: 'memory' },
   { name: 'startup', script: 'startup.js', nodeArgs: [], results: 'startup' },
   { name: 'footprint', script: 'footprint.js', nodeArgs: [], results: 'footprint' },

@@ -4,7 +4,7 @@
  * flags. Each gets a port picked here (the CLI wants a fixed one), its own temp directory,
  * and optional pinning to one core.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -23,6 +23,10 @@ export const RINGLET_MODULES_CLI = fileURLToPath(new URL('../../src/cli/main.js'
  */
 export const RINGLET_BUILD: 'bundle' | 'modules' = process.env['BENCH_RINGLET_BUILD'] === 'modules' ? 'modules' : 'bundle';
 export const BASELINE_SERVER = fileURLToPath(new URL('../baseline-server.js', import.meta.url));
+/** Another compiled bench script (dist/bench/<name>.js) run as a server, e.g. the proxy bench's upstream. */
+export function benchScript(name: string): string {
+  return fileURLToPath(new URL(`../${name}.js`, import.meta.url));
+}
 /**
  * glibc's mmap threshold in the launch environment the README documents (`npm start`, the
  * systemd unit): freed scrypt blocks go back to the OS. Every bench starts servers with it.
@@ -45,7 +49,8 @@ export function freePort(): Promise<number> {
 }
 
 export interface SpawnSpec {
-  kind: 'ringlet' | 'baseline';
+  /** ringlet's CLI, the bare baseline server, or `script` (a bench script path). */
+  kind: 'ringlet' | 'baseline' | 'script';
   nodeFlags: readonly string[];
   /** Arguments after the script (ringlet: after `serve`). --port is added here. */
   args?: readonly string[];
@@ -53,7 +58,7 @@ export interface SpawnSpec {
   cpu?: number;
   /** Working directory (users file etc.); a fresh temp dir when absent. */
   dir?: string;
-  /** ringlet: the CLI file to run (default RINGLET_CLI, the bundle). */
+  /** ringlet: the CLI file to run (default RINGLET_CLI, the bundle); `script`: the file to run. */
   script?: string;
 }
 
@@ -133,7 +138,7 @@ export async function spawnServer(spec: SpawnSpec): Promise<ServerProcess> {
   const port = await freePort();
   const ownsDir = spec.dir === undefined;
   const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'ringlet-bench-'));
-  const script = spec.kind === 'ringlet' ? [spec.script ?? (RINGLET_BUILD === 'modules' ? RINGLET_MODULES_CLI : RINGLET_CLI), 'serve'] : [BASELINE_SERVER];
+  const script = spec.kind === 'ringlet' ? [spec.script ?? (RINGLET_BUILD === 'modules' ? RINGLET_MODULES_CLI : RINGLET_CLI), 'serve'] : spec.kind === 'script' ? [spec.script ?? ''] : [BASELINE_SERVER];
   const args = [...spec.nodeFlags, ...script, ...(spec.args ?? []), '--port', String(port)];
   const [command, argv] = pinned(spec.cpu, process.execPath, args);
   const spawnedAtMs = performance.now();
@@ -163,4 +168,33 @@ export function readRss(pid: number): RssSample | undefined {
   const hwm = /^VmHWM:\s+(\d+) kB/m.exec(text);
   if (rss === null || hwm === null) return undefined;
   return { rssBytes: Number(rss[1]) * 1024, peakRssBytes: Number(hwm[1]) * 1024 };
+}
+
+let clockTicksPerSecond: number | undefined;
+
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat;
+ * undefined when unavailable. Clock-tick resolution (usually 10 ms): read it around runs of
+ * seconds, not single requests. Unlike throughput, CPU per request hardly changes when
+ * other processes compete for the cores.
+ */
+export function readCpuMs(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // Fields after the parenthesised command name (which may contain spaces); utime and stime are fields 14 and 15.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) return undefined;
+  if (clockTicksPerSecond === undefined) {
+    try {
+      clockTicksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    } catch {
+      clockTicksPerSecond = 100;
+    }
+  }
+  return (ticks * 1000) / clockTicksPerSecond;
 }

@@ -58,7 +58,7 @@ export async function runServe(argv: string[]): Promise<number> {
     return 0;
   }
   for (const warning of config.warnings) process.stderr.write(`${warning}\n`);
-  const footprint = computeFootprint(config.profile);
+  const footprint = computeFootprint(config.profile, { reverseProxy: config.options.upstream !== undefined });
   process.stderr.write(`${formatFootprint(config.profile.name, footprint)}\n`);
   warnAboutLaunchEnvironment(config.profile.nodeFlags);
   await startServer({

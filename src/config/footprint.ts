@@ -4,7 +4,8 @@
  *
  * Exact parts: the store (its typed arrays), the throttle table. Bounded estimates: the
  * revocation tables, password hashing (scrypt's 128·N·r bytes per concurrent hash),
- * connection buffers (headers + body per connection). The runtime baseline is a measured
+ * connection buffers (headers + body per connection), the reverse proxy's upstream sockets
+ * and WebSocket tunnels. The runtime baseline is a measured
  * constant (bench/ re-measures it and checks every profile's peak RSS against its budget).
  */
 import { storeFootprintBytes } from '../store/index.js';
@@ -25,6 +26,21 @@ export const RUNTIME_BASELINE_BYTES = 57 * MiB;
 /** Per open connection beyond header/body buffers: socket, parser, request objects (~16 KiB measured order). */
 export const CONNECTION_OVERHEAD_BYTES = 16 * 1024;
 
+/**
+ * Per socket to the upstream (reverse-proxy mode): socket, parser and request objects (as
+ * CONNECTION_OVERHEAD_BYTES) plus one stream high-water mark (16 KiB on Node 20) buffered
+ * each way while a body is relayed. Requests on one client connection are proxied one at a
+ * time, so the pooled sockets are at most `maxConnections`.
+ */
+export const UPSTREAM_SOCKET_BYTES = CONNECTION_OVERHEAD_BYTES + 2 * 16 * 1024;
+
+/**
+ * Per WebSocket tunnel beyond its client connection: its own upstream socket (never pooled)
+ * plus the registry entry and the credential kept for re-checking (a cookie or token of at
+ * most 4 KiB), rounded up to 8 KiB.
+ */
+export const TUNNEL_BYTES = UPSTREAM_SOCKET_BYTES + 8 * 1024;
+
 export interface FootprintPart {
   part: string;
   bytes: number;
@@ -40,7 +56,17 @@ export interface Footprint {
   storeBytes: number;
 }
 
-export function computeFootprint(p: DeviceProfile): Footprint {
+/** What the deployment adds to the profile's cost. */
+export interface FootprintDeployment {
+  /** `--upstream` is set: the pooled upstream sockets and the WebSocket tunnels exist. */
+  reverseProxy: boolean;
+}
+
+/**
+ * The profile's footprint. Without a deployment (`ringlet profile check`, the profile
+ * tests) the reverse proxy is counted: a profile must fit whichever way it is deployed.
+ */
+export function computeFootprint(p: DeviceProfile, deployment: FootprintDeployment = { reverseProxy: true }): Footprint {
   const storeBytes = p.mode === 'ram'
     ? storeFootprintBytes({ capacity: p.capacity, slotBytes: p.slotBytes, maxSessionsPerUser: p.maxSessionsPerUser, idleTimeoutMs: p.idleTimeoutMs, absoluteTimeoutMs: p.absoluteTimeoutMs })
     : 0;
@@ -56,6 +82,12 @@ export function computeFootprint(p: DeviceProfile): Footprint {
       note: p.mode === 'cookie' ? `${p.verifiedCacheEntries} verified cookies + ${p.verifiedCacheEntries} bearer tokens` : `${p.verifiedCacheEntries} verified bearer tokens` },
     { part: 'hashing', bytes: hashBytes, exact: true, note: `${p.hashConcurrency} x scrypt 128*2^${p.scryptLogN}*${p.scryptR}` },
     { part: 'connections', bytes: p.maxConnections * (p.maxHeaderBytes + p.maxBodyBytes + CONNECTION_OVERHEAD_BYTES), exact: false, note: `${p.maxConnections} x (headers + body + ${CONNECTION_OVERHEAD_BYTES} B)` },
+    deployment.reverseProxy
+      ? { part: 'upstream', bytes: p.maxConnections * UPSTREAM_SOCKET_BYTES, exact: false, note: `${p.maxConnections} pooled upstream sockets x ${UPSTREAM_SOCKET_BYTES} B (reverse proxy)` }
+      : { part: 'upstream', bytes: 0, exact: true, note: 'no --upstream: no upstream sockets' },
+    deployment.reverseProxy
+      ? { part: 'tunnels', bytes: p.maxTunnels * TUNNEL_BYTES, exact: false, note: `${p.maxTunnels} WebSocket tunnels x ${TUNNEL_BYTES} B` }
+      : { part: 'tunnels', bytes: 0, exact: true, note: 'no --upstream: no tunnels' },
   ];
   const totalBytes = parts.reduce((sum, x) => sum + x.bytes, 0);
   return { parts, totalBytes, budgetBytes: p.memoryBudgetBytes, fits: totalBytes <= p.memoryBudgetBytes, storeBytes };

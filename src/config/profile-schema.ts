@@ -38,6 +38,9 @@ export interface DeviceProfile {
   keepAliveTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  maxTunnels: number;
+  maxTunnelsPerSession: number;
+  tunnelSweepIntervalMs: number;
   memoryBudgetBytes: number;
   nodeFlags: string[];
 }
@@ -123,6 +126,12 @@ export const INTEGER_FIELDS: Readonly<Record<IntegerField, IntegerFieldSpec>> = 
     doc: 'open connections; at the limit the oldest idle keep-alive or unfinished-header connection is closed for a newcomer; only when every connection is mid-request or a tunnel is the newcomer refused' },
   maxConnectionsPerAddress: { kind: 'integer', unit: 'count', min: 1, max: 65_536, default: 16,
     doc: "open connections from one client address (IPv6: one /64), judged on the socket peer; more are refused without harming that address's others; trusted proxies are exempt; a browser opens up to 6; at or above maxConnections it has no effect" },
+  maxTunnels: { kind: 'integer', unit: 'count', min: 0, max: 65_536, default: 16,
+    doc: 'WebSocket tunnels through the reverse proxy at once (0: none); beyond it a handshake gets 503' },
+  maxTunnelsPerSession: { kind: 'integer', unit: 'count', min: 1, max: 1_024, default: 4,
+    doc: "a session's own oldest tunnel is closed when it opens more than this" },
+  tunnelSweepIntervalMs: { kind: 'integer', unit: 'ms', min: 100, max: 10 * MINUTE_MS, default: 2_000,
+    doc: 'how often open tunnels re-check their session (expiry, eviction, user changes); logout closes them at once' },
   memoryBudgetBytes: { kind: 'integer', unit: 'bytes', min: 16 * MiB, max: 64 * 1024 * MiB, default: 96 * MiB,
     doc: 'peak RSS the device can give ringlet; start is refused when the footprint exceeds it' },
 };

@@ -122,6 +122,9 @@ function checkRelations(p: DeviceProfile, source: string): void {
     // node:http requires headersTimeout <= requestTimeout.
     fail(source, 'headersTimeoutMs', `must not exceed requestTimeoutMs (${p.requestTimeoutMs})`);
   }
+  if (p.maxTunnels > 0 && p.maxTunnelsPerSession > p.maxTunnels) {
+    fail(source, 'maxTunnelsPerSession', `must not exceed maxTunnels (${p.maxTunnels})`);
+  }
   if (128 * 2 ** p.scryptLogN * p.scryptR > MAX_SCRYPT_MEMORY_BYTES) {
     fail(source, 'scryptR', `128 * 2^scryptLogN * scryptR must be at most ${MAX_SCRYPT_MEMORY_BYTES} bytes`);
   }

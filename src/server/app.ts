@@ -3,10 +3,13 @@
  * who may call it) → handler, with one boundary that turns any unexpected failure into a
  * short 500 without request data in the log.
  */
-import { isIP } from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hostAllowed, sendError } from '../web/index.js';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { defaultHostAllowed, hostAllowed, originFormTarget, sendError } from '../web/index.js';
 import { passGate } from './gate.js';
+import { sessionOf } from './guards.js';
+import { TUNNELLED_PROTOCOL, type UpstreamProxy } from './proxy.js';
 import { getAuth } from './routes/auth.js';
 import { getHealth } from './routes/health.js';
 import { getHome } from './routes/home.js';
@@ -91,12 +94,6 @@ function cachedHostCheck(allowedHosts: readonly string[]): HostCheck {
   };
 }
 
-/** Without an explicit allow-list: IP literals and localhost (DNS rebinding needs a DNS name). */
-function defaultHostAllowed(host: string): boolean {
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d{1,5}$/, '');
-  return isIP(name) !== 0 || name.toLowerCase() === 'localhost';
-}
-
 function applyCors(ctx: RequestContext, allowedMethods: string): 'preflight-done' | 'refused' | 'continue' {
   const origin = ctx.req.headers.origin;
   if (origin === undefined) return 'continue';
@@ -136,10 +133,13 @@ export function createApp(deps: AppDeps, upstream?: UpstreamHandler): (req: Inco
   };
   return (req, res) => {
     const started = performance.now();
+    // Absolute-form targets become origin-form before anything routes on the path.
+    const target = originFormTarget(req.url ?? '', req.headers.host);
+    if (target !== undefined) req.url = target;
     const ctx = new PipelineContext(req, res, deps);
     if (deps.stopping.value) res.setHeader('Connection', 'close');
     try {
-      const done = dispatch(ctx, upstream, hostCheck);
+      const done = dispatch(ctx, upstream, hostCheck, target !== undefined);
       if (done instanceof Promise) done.catch((err: unknown) => internalError(ctx, err));
     } catch (err) {
       internalError(ctx, err);
@@ -159,7 +159,7 @@ function gated(ctx: RequestContext, policy: Parameters<typeof passGate>[1], hand
   return verdict.then((ok) => (ok ? handler(ctx) : undefined));
 }
 
-function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, hostCheck: HostCheck): void | Promise<void> {
+function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, hostCheck: HostCheck, targetOk: boolean): void | Promise<void> {
   const { req, res, deps } = ctx;
   const host = req.headers.host ?? '';
   const hostOk = hostCheck(host);
@@ -167,6 +167,10 @@ function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, ho
     ctx.route = 'host_refused';
     deps.log.warn('host_refused', { client: ctx.clientAddress });
     return sendError(req, res, 421, 'this host name is not served here');
+  }
+  if (!targetOk) {
+    ctx.route = 'target_refused';
+    return sendError(req, res, 400, 'request target not accepted: use a path on this host');
   }
   // `/` is ringlet's own landing page unless an upstream admin UI lives there.
   const route = ROUTES.get(ctx.path) ?? (ctx.path === '/' && upstream === undefined ? HOME_ROUTE : undefined);
@@ -202,4 +206,71 @@ function internalError(ctx: RequestContext, err: unknown): void {
   ctx.deps.log.error('internal_error', { route: ctx.route, error: err instanceof Error ? err.name + ': ' + err.message : 'unknown' });
   if (!ctx.res.headersSent) sendError(ctx.req, ctx.res, 500, 'internal error');
   else ctx.res.destroy();
+}
+
+/** True when node:http is still answering an earlier request on this socket (the upgrade was pipelined behind it). */
+function responseInFlight(socket: Duplex): boolean {
+  // node:http's own marker of the response that owns the socket; no public accessor exists.
+  return (socket as { _httpMessage?: unknown })._httpMessage != null;
+}
+
+/**
+ * The pipeline for WebSocket handshakes (node:http's 'upgrade' event): the same steps as a
+ * request — target made origin-form, Host allow-list, then the gate with the upstream
+ * route's UPGRADE policy (session, forced password change, permission, same origin) —
+ * before `proxy.tunnel` opens anything. Only a GET without a body, asking for `websocket`,
+ * to a path ringlet does not own, is tunnelled; anything else is answered here and the
+ * connection closed. A handshake pipelined behind an unfinished request is an anomaly: the
+ * connection is closed.
+ */
+export function createUpgradeHandler(deps: AppDeps, proxy: UpstreamProxy): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const hostCheck = cachedHostCheck(deps.options.allowedHosts);
+  return (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (responseInFlight(socket)) {
+      socket.destroy();
+      return;
+    }
+    // Refusals and non-101 answers are ordinary responses on this socket, then it closes.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    const target = originFormTarget(req.url ?? '', req.headers.host);
+    if (target !== undefined) req.url = target;
+    const ctx = new PipelineContext(req, res, deps);
+    ctx.route = 'upgrade';
+    res.once('finish', () => {
+      deps.requests.record(ctx.route, res.statusCode);
+      res.detachSocket(socket as Socket);
+      (socket as Socket).destroySoon();
+    });
+    try {
+      const done = dispatchUpgrade(ctx, proxy, hostCheck, target !== undefined, socket, head);
+      if (done instanceof Promise) done.catch((err: unknown) => internalError(ctx, err));
+    } catch (err) {
+      internalError(ctx, err);
+    }
+  };
+}
+
+function dispatchUpgrade(ctx: RequestContext, proxy: UpstreamProxy, hostCheck: HostCheck, targetOk: boolean, socket: Duplex, head: Buffer): void | Promise<void> {
+  const { req, res, deps } = ctx;
+  if (deps.stopping.value) return sendError(req, res, 503, 'shutting down');
+  if (!hostCheck(req.headers.host ?? '')) {
+    ctx.route = 'host_refused';
+    deps.log.warn('host_refused', { client: ctx.clientAddress });
+    return sendError(req, res, 421, 'this host name is not served here');
+  }
+  if (!targetOk) {
+    ctx.route = 'target_refused';
+    return sendError(req, res, 400, 'request target not accepted: use a path on this host');
+  }
+  const token = String(req.headers.upgrade ?? '').trim().toLowerCase();
+  const length = req.headers['content-length'];
+  const body = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  const policy = UPSTREAM_ROUTE.methods.UPGRADE;
+  if (ROUTES.has(ctx.path) || req.method !== 'GET' || token !== TUNNELLED_PROTOCOL || body || policy === undefined) {
+    return sendError(req, res, 400, 'only a WebSocket handshake (GET, no body) to the device UI is accepted here');
+  }
+  return gated(ctx, policy, (c) => proxy.tunnel(c, sessionOf(c), socket, head));
 }

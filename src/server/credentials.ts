@@ -44,3 +44,30 @@ export function resolveRequest(req: IncomingMessage, sessions: SessionManager, c
   if (values.length === 0) return undefined;
   return sessions.resolveCookie(values, touch);
 }
+
+/** One credential a request carried, kept by holders that must re-check it later (tunnels). */
+export type Credential = { kind: 'bearer'; token: string } | { kind: 'cookie'; value: string };
+
+/**
+ * The credential `resolveRequest` accepted for `session`: the bearer token, or the one
+ * session-cookie value (of up to four) that resolves to that session. Never touches it.
+ */
+export function credentialOf(req: IncomingMessage, sessions: SessionManager, cookieName: string, ref: string): Credential | undefined {
+  const bearer = bearerToken(req);
+  if (bearer !== undefined) return { kind: 'bearer', token: bearer };
+  const header = req.headers.cookie;
+  if (header === undefined || header.length > MAX_COOKIE_HEADER_BYTES) return undefined;
+  for (const value of getCookieValues(header, cookieName, SESSION_COOKIE_LOOKUP)) {
+    if (sessions.resolveCookie([value], false)?.session.ref === ref) return { kind: 'cookie', value };
+  }
+  return undefined;
+}
+
+/** The session a kept credential still stands for, if any. `touch: false` reads without counting as activity. */
+export function resolveCredential(credential: Credential, sessions: SessionManager, touch: boolean): Resolution | undefined {
+  if (credential.kind === 'bearer') {
+    const session = sessions.resolveBearer(credential.token, touch);
+    return session ? { session, reissueCookie: undefined } : undefined;
+  }
+  return sessions.resolveCookie([credential.value], touch);
+}

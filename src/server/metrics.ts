@@ -3,10 +3,11 @@ import { MetricsRegistry } from '../web/index.js';
 import type { HashLimiter, LoginThrottle } from '../users/index.js';
 import type { AppDeps } from './context.js';
 import { CONNECTION_REFUSALS, SHED_STATES, type ConnectionLimits, type ConnectionRefusal, type ShedState } from './connection-limits.js';
+import type { TunnelEndReason, TunnelRegistry } from './tunnels.js';
 
 export const ROUTE_LABELS = [
   'login', 'logout', 'session', 'password', 'auth', 'token', 'sessions', 'sessions_revoke', 'sessions_revoke_user',
-  'tokens_revoke', 'metrics', 'healthz', 'home', 'upstream', 'not_found', 'host_refused', 'unknown', 'parser',
+  'tokens_revoke', 'metrics', 'healthz', 'home', 'upstream', 'upgrade', 'not_found', 'host_refused', 'target_refused', 'unknown', 'parser',
 ] as const;
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -57,4 +58,14 @@ export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimi
     .counter({ name: 'upstream_errors_total', help: 'Proxied requests the upstream did not answer.' })
     .gauge({ name: 'process_resident_memory_bytes', help: 'Resident set size of the process.', collect: () => process.memoryUsage.rss() })
     .gauge({ name: 'process_heap_used_bytes', help: 'V8 heap in use.', collect: () => process.memoryUsage().heapUsed });
+}
+
+const TUNNEL_END_REASONS: readonly TunnelEndReason[] = ['session_ended', 'session_invalid', 'session_cap', 'closed', 'shutdown'];
+
+/** WebSocket tunnel metrics; zero when no upstream is configured. */
+export function declareTunnelMetrics(registry: MetricsRegistry, tunnels: () => TunnelRegistry | undefined): void {
+  registry
+    .gauge({ name: 'tunnels_active', help: 'WebSocket tunnels open through the reverse proxy.', collect: () => tunnels()?.size ?? 0 })
+    .counter({ name: 'tunnels_closed_total', help: 'WebSocket tunnels closed, by reason (session_ended: logout or revocation; session_invalid: expiry, eviction or a user change found by the sweep; session_cap: the session opened too many; closed: by either end).', labels: { reason: TUNNEL_END_REASONS }, collect: (l) => tunnels()?.ended[l['reason'] as TunnelEndReason] ?? 0 })
+    .counter({ name: 'tunnels_refused_total', help: 'WebSocket handshakes refused because maxTunnels were open.', collect: () => tunnels()?.refused ?? 0 });
 }

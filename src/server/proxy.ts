@@ -1,71 +1,193 @@
 /**
  * Reverse proxy for devices whose web server has no auth_request (OpenWrt uhttpd,
  * lighttpd): every path ringlet does not own goes to the upstream admin UI for signed-in
- * users. Bodies stream both ways (never buffered); the client's copy of ringlet's cookie
- * and any identity headers it sent are removed, ringlet's identity headers are added.
+ * users. The upstream trusts the identity headers completely, so ringlet owns every byte
+ * it sends there:
+ *
+ * - **One upstream request per client request, framed by ringlet.** node:http parses the
+ *   client's request strictly (CL+TE together, duplicate Content-Length, obs-fold, bare CR
+ *   and any Transfer-Encoding but a final `chunked` are refused with 400 before a route
+ *   runs); ringlet then writes the upstream request from scratch: Content-Length it took
+ *   from the parsed request, or chunked encoding it writes itself, or no body at all. No
+ *   client framing header is copied (upstream-headers.ts), and `Connection` cannot remove
+ *   one that ringlet sets.
+ * - **No body on GET, HEAD, OPTIONS, DELETE or TRACE** (400, connection closed): servers
+ *   disagree on whether such a body exists, which is exactly what desynchronises a shared
+ *   connection.
+ * - **Anomalies close both sides.** A client that goes away, times out or breaks its framing
+ *   mid-body destroys the upstream request (its socket is never reused); an upstream whose
+ *   answer does not parse, comes twice, or sends bytes while idle in the pool loses its
+ *   socket, and the client's connection is closed after the 502 or cut mid-response.
+ * - **Requests on one client connection are proxied one at a time**, in order: node:http
+ *   hands pipelined requests over all at once, and each would take its own upstream socket.
+ * - **WebSocket tunnels** are spliced only after the upstream's `101` with `Upgrade:
+ *   websocket`; any other answer is relayed and both connections closed. They are tracked
+ *   per session (tunnels.ts) and closed when the session ends.
+ *
+ * Who may reach the upstream is not decided here: the gate (gate.ts) applies the upstream
+ * route's policies (route-policy.ts) to requests and WebSocket handshakes before this
+ * module sees them.
  */
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { getCookieValues } from '../codec/index.js';
-import { sendError, sendHtml, wantsHtml, renderErrorPage } from '../web/index.js';
-import { resolveRequest } from './credentials.js';
+import { renderErrorPage, sendError, sendHtml, wantsHtml } from '../web/index.js';
+import type { Session } from '../session/types.js';
+import { bearerToken, credentialOf, resolveCredential } from './credentials.js';
+import { fromTrustedProxy } from './forwarded.js';
 import { sessionOf } from './guards.js';
-import { clientAddressOf } from './forwarded.js';
+import { TunnelRegistry, type Tunnel } from './tunnels.js';
+import { clientResponseHeaders, forwardedFacts, upstreamRequestHeaders, withoutOwnCookies, type BodyFraming } from './upstream-headers.js';
 import type { AppDeps, RequestContext } from './context.js';
 
-/** RFC 9110 §7.6.1 hop-by-hop headers, never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
-/** Identity headers a client might forge; removed whatever the configured names are. */
-const SPOOFABLE = ['remote-user', 'remote-groups', 'remote-email', 'remote-name', 'x-remote-user', 'x-forwarded-user', 'x-forwarded-groups', 'x-forwarded-email', 'x-auth-request-user', 'x-auth-request-groups', 'x-auth-request-email', 'x-ringlet-no-touch'];
+/**
+ * Idle keep-alive sockets to the upstream are closed after this: shorter than the 5 s
+ * keep-alive timeout of node:http and lighttpd, so ringlet, not the upstream, closes an
+ * idle socket and a request is never written onto one the upstream is closing.
+ */
+export const UPSTREAM_IDLE_SOCKET_MS = 4_000;
+
+/** Methods that have no request body (RFC 9110 §9.3): a body on them is refused. */
+const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
+
+/** The only protocol tunnelled (RFC 6455). h2c in particular never: it would carry new requests past ringlet. */
+export const TUNNELLED_PROTOCOL = 'websocket';
 
 export interface UpstreamProxy {
+  /** Answers a request ringlet does not route itself. */
   handle(ctx: RequestContext): void;
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Cuts every tunnelled (upgraded) connection: node:http no longer tracks them, so shutdown must. */
-  closeTunnels(): void;
+  /**
+   * Opens a WebSocket tunnel for a handshake the gate admitted (`createUpgradeHandler`);
+   * answers on `ctx.res` when it cannot.
+   */
+  tunnel(ctx: RequestContext, session: Session, client: Duplex, head: Buffer): void;
+  readonly tunnels: TunnelRegistry;
+  /** Closes every tunnel and pooled upstream socket (shutdown). */
+  close(): void;
 }
 
-/** The Cookie header without ringlet's own cookies (the upstream must never see the session). */
-export function stripOwnCookies(header: string | undefined, own: readonly string[]): string | undefined {
-  if (header === undefined) return undefined;
-  const kept = header.split(';').map((p) => p.trim()).filter((p) => {
-    const eq = p.indexOf('=');
-    const name = (eq === -1 ? p : p.slice(0, eq)).trim();
-    return p.length > 0 && !own.includes(name);
+/** How the client framed its body, as node:http parsed it; 'refused' for a body on a bodiless method. */
+export function requestFraming(req: IncomingMessage): BodyFraming | 'refused' {
+  let framing: BodyFraming;
+  if (req.headers['transfer-encoding'] !== undefined) framing = { kind: 'chunked' };
+  else if (req.headers['content-length'] !== undefined) {
+    // node:http accepted it: one value, digits only.
+    const bytes = Number(req.headers['content-length']);
+    framing = bytes > 0 ? { kind: 'length', bytes } : { kind: 'none' };
+  } else framing = { kind: 'none' };
+  if (framing.kind !== 'none' && BODILESS_METHODS.has(req.method ?? '')) return 'refused';
+  // A method with a body but none sent still gets an explicit `Content-Length: 0`.
+  if (framing.kind === 'none' && !BODILESS_METHODS.has(req.method ?? '')) return { kind: 'length', bytes: 0 };
+  return framing;
+}
+
+function normalisePeer(address: string | undefined): string {
+  const a = address ?? 'unknown';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+function setCookieLines(value: number | string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [String(value)];
+}
+
+/**
+ * A pooled socket that receives bytes while idle has an upstream that broke HTTP framing:
+ * those bytes would become the answer to the next client's request. Destroy it instead.
+ * node:http drops such bytes silently, and also destroys a socket on which a second
+ * response arrives in the same read.
+ */
+function onIdleData(this: Duplex): void {
+  this.destroy();
+}
+
+function guardIdleSockets(agent: HttpAgent): HttpAgent {
+  const name = agent.getName.bind(agent);
+  agent.getName = (options) => `${name(options)}:${String((options as Record<string, unknown> | undefined)?.[POOL_KEY] ?? '')}`;
+  const keep = agent.keepSocketAlive.bind(agent) as unknown as (socket: Duplex) => boolean;
+  const reuse = agent.reuseSocket.bind(agent);
+  (agent as unknown as { keepSocketAlive: (socket: Duplex) => boolean }).keepSocketAlive = (socket) => {
+    if (socket.readableLength > 0 || !keep(socket)) return false;
+    socket.on('data', onIdleData);
+    return true;
+  };
+  agent.reuseSocket = (socket, request) => {
+    socket.off('data', onIdleData);
+    reuse(socket, request);
+  };
+  return agent;
+}
+
+/**
+ * Upstream connections are pooled per user (and role): a connection is never shared by two
+ * identities. HTTP/1.1 cannot tell a stray response that arrives just after a connection
+ * was reused from the answer to the next request (nginx and HAProxy have the same window);
+ * with one pool per user, whatever an upstream or an attacker manages to desynchronise can
+ * only ever reach that same user.
+ */
+const POOL_KEY = 'ringletPool';
+
+function poolOf(session: Session): string {
+  return `${session.role}:${encodeURIComponent(session.user)}`;
+}
+
+/**
+ * With one pool per user, idle sockets of one user must not make another wait: when the
+ * total is reached, the oldest idle socket of another pool is closed, and node:http gives
+ * the freed place to the waiting request.
+ */
+function makeRoom(agent: HttpAgent, pool: string, maxTotal: number): void {
+  // node:http's Agent counts its sockets (busy and idle) in `totalSocketCount` (since Node
+  // 14.5, not in @types/node); counting them here would allocate on every request.
+  const counted = (agent as unknown as { totalSocketCount?: unknown }).totalSocketCount;
+  let total = typeof counted === 'number' ? counted : 0;
+  if (typeof counted !== 'number') {
+    for (const list of Object.values(agent.sockets)) total += list?.length ?? 0;
+    for (const list of Object.values(agent.freeSockets)) total += list?.length ?? 0;
+  }
+  if (total < maxTotal) return;
+  for (const [name, list] of Object.entries(agent.freeSockets)) {
+    if (!name.endsWith(`:${pool}`) && list !== undefined && list.length > 0) {
+      list[0]?.destroy();
+      return;
+    }
+  }
+}
+
+/** Pending proxied requests per client connection, each started when the previous one closed. */
+const turns = new WeakMap<object, Array<() => void>>();
+
+/** Runs `start` once every earlier proxied request of the same client connection has finished. */
+function inTurn(ctx: RequestContext, start: () => void): void {
+  const connection = ctx.req.socket;
+  let started = false;
+  let finished = false;
+  const entry = (): void => {
+    started = true;
+    if (ctx.res.destroyed || ctx.res.writableEnded) return finish();
+    start();
+  };
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    const queue = turns.get(connection);
+    const next = queue?.shift();
+    if (next !== undefined) next();
+    else turns.delete(connection);
+  };
+  ctx.res.once('close', () => {
+    if (started) return finish();
+    // Gone before its turn (the connection closed): leave the queue without starting.
+    finished = true;
+    const queue = turns.get(connection);
+    const i = queue?.indexOf(entry) ?? -1;
+    if (i !== -1) queue?.splice(i, 1);
   });
-  return kept.length > 0 ? kept.join('; ') : undefined;
-}
-
-function forwardHeaders(req: IncomingMessage, deps: AppDeps, user: string, role: string, clientAddress: string): OutgoingHttpHeaders {
-  const names = deps.options.identityHeaders;
-  const remove = new Set([...SPOOFABLE, names.user.toLowerCase(), names.groups.toLowerCase()]);
-  const connectionTokens = String(req.headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim());
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || remove.has(name) || connectionTokens.includes(name) || name === 'cookie' || name.startsWith('x-forwarded-')) continue;
-    out[name] = value;
-  }
-  const cookie = stripOwnCookies(req.headers.cookie, [deps.cookies.session, deps.cookies.loginNonce]);
-  if (cookie !== undefined) out['cookie'] = cookie;
-  out[names.user] = user;
-  out[names.groups] = role;
-  out['x-forwarded-for'] = clientAddress;
-  out['x-forwarded-proto'] = deps.cookies.secure ? 'https' : 'http';
-  if (req.headers.host !== undefined) out['x-forwarded-host'] = req.headers.host;
-  return out;
-}
-
-function badGateway(ctx: RequestContext, deps: AppDeps): void {
-  deps.metrics.inc('upstream_errors_total');
-  if (ctx.res.headersSent) {
-    ctx.res.destroy();
-    return;
-  }
-  if (wantsHtml(ctx.req.headers.accept)) sendHtml(ctx.res, 502, renderErrorPage(502, 'The device\'s admin interface is not answering. Your session is fine; try again shortly.'));
-  else sendError(ctx.req, ctx.res, 502, 'upstream not answering');
+  const queue = turns.get(connection);
+  if (queue === undefined) {
+    turns.set(connection, []);
+    entry();
+  } else queue.push(entry);
 }
 
 export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy {
@@ -73,85 +195,221 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
   const port = Number(upstream.port) || (secure ? 443 : 80);
   const basePath = upstream.pathname.replace(/\/$/, '');
   const send = secure ? httpsRequest : httpRequest;
+  const ownCookies = [deps.cookies.session, deps.cookies.loginNonce];
+  const { profile } = deps;
+  // One pool, bounded: at most one socket per client connection (requests on a connection
+  // are proxied in turn), idle ones closed before the upstream would close them.
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: profile.maxConnections,
+    maxTotalSockets: profile.maxConnections,
+    maxFreeSockets: profile.maxConnections,
+    timeout: UPSTREAM_IDLE_SOCKET_MS,
+    scheduling: 'lifo' as const,
+  };
+  const agent = guardIdleSockets(secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions));
+
+  const tunnels = new TunnelRegistry(
+    { maxTunnels: profile.maxTunnels, maxTunnelsPerSession: profile.maxTunnelsPerSession, sweepIntervalMs: profile.tunnelSweepIntervalMs },
+    (tunnel: Tunnel) => {
+      // Re-resolved without touching: a tunnel is not activity that keeps a session alive.
+      const resolved = resolveCredential(tunnel.credential, deps.sessions, false);
+      if (resolved === undefined || resolved.session.ref !== tunnel.ref || resolved.session.user !== tunnel.user) return false;
+      const user = deps.users.current().get(tunnel.user);
+      return user !== undefined && user.role === resolved.session.role && !user.mustChangePassword;
+    },
+  );
+  const stopListening = deps.sessions.onEnd((ended) => tunnels.sessionsEnded(ended));
+
+  function upstreamRequest(ctx: RequestContext, session: Session, framing: BodyFraming, extra: OutgoingHttpHeaders, options: Partial<RequestOptions>): ClientRequest {
+    const { req } = ctx;
+    const host = req.headers.host ?? '';
+    const headers = upstreamRequestHeaders(req.headers, {
+      user: session.user,
+      role: session.role,
+      userHeader: deps.options.identityHeaders.user,
+      groupsHeader: deps.options.identityHeaders.groups,
+      host,
+      ...forwardedFacts(req.headers, normalisePeer(req.socket.remoteAddress), fromTrustedProxy(ctx), deps.cookies.secure ? 'https' : 'http', host),
+      cookie: withoutOwnCookies(req.headers.cookie, ownCookies),
+      authorizationConsumed: bearerToken(req) !== undefined,
+      framing,
+    });
+    Object.assign(headers, extra);
+    return send({
+      host: upstream.hostname,
+      port,
+      method: req.method,
+      path: basePath + (req.url ?? '/'),
+      headers,
+      setHost: false,
+      timeout: profile.requestTimeoutMs,
+      ...(secure ? { servername: upstream.hostname } : {}),
+      ...options,
+    });
+  }
+
+  function upstreamFailed(ctx: RequestContext, err: Error): void {
+    deps.metrics.inc('upstream_errors_total');
+    deps.log.warn('upstream_error', { route: ctx.route, error: (err as NodeJS.ErrnoException).code ?? err.message });
+    if (ctx.res.headersSent || ctx.res.destroyed) {
+      ctx.res.destroy();
+      return;
+    }
+    // The client's connection is not reused after an upstream failure either.
+    ctx.res.setHeader('Connection', 'close');
+    if (wantsHtml(ctx.req.headers.accept)) sendHtml(ctx.res, 502, renderErrorPage(502, 'The device\'s admin interface is not answering. Your session is fine; try again shortly.'));
+    else sendError(ctx.req, ctx.res, 502, 'upstream not answering');
+  }
+
+  function forward(ctx: RequestContext, session: Session, framing: BodyFraming): void {
+    const { req, res } = ctx;
+    const pool = poolOf(session);
+    makeRoom(agent, pool, profile.maxConnections);
+    const upstreamReq = upstreamRequest(ctx, session, framing, {}, { agent, [POOL_KEY]: pool } as Partial<RequestOptions>);
+    // Never more or fewer bytes than the Content-Length ringlet wrote (an OutgoingMessage
+    // property since Node 18.10; @types/node declares it on ServerResponse only).
+    (upstreamReq as unknown as { strictContentLength: boolean }).strictContentLength = framing.kind === 'length';
+    let answer: IncomingMessage | undefined;
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed) return;
+      failed = true;
+      if (answer?.complete === true && res.headersSent) {
+        // The answer arrived whole and the anomaly came after it (bytes that are no
+        // response, a second response): node:http has destroyed that upstream socket; the
+        // answer is delivered, then this client connection closes too. (Destroying the
+        // request here would make node:http discard the answer's unread body.)
+        deps.metrics.inc('upstream_errors_total');
+        deps.log.warn('upstream_error', { route: ctx.route, error: (err as NodeJS.ErrnoException).code ?? err.message });
+        if (res.writableFinished) req.socket.destroySoon();
+        else res.once('finish', () => req.socket.destroySoon());
+        return;
+      }
+      upstreamReq.destroy();
+      upstreamFailed(ctx, err);
+    };
+    upstreamReq.on('response', (upstreamRes) => {
+      answer = upstreamRes;
+      if (res.destroyed) {
+        upstreamReq.destroy();
+        return;
+      }
+      res.writeHead(upstreamRes.statusCode ?? 502, clientResponseHeaders(upstreamRes.headers, ownCookies, setCookieLines(res.getHeader('set-cookie'))));
+      upstreamRes.pipe(res);
+      // An answer cut short (the upstream closed or broke its framing): cut the client's too.
+      upstreamRes.on('close', () => {
+        if (!upstreamRes.complete) res.destroy();
+      });
+      upstreamRes.on('error', () => res.destroy());
+    });
+    upstreamReq.on('timeout', () => fail(new Error('upstream timeout')));
+    upstreamReq.on('error', fail);
+    // node:http destroys the socket without an error when the upstream switches protocols
+    // unasked (a 101 to a plain request): no answer, no error, only 'close'.
+    upstreamReq.on('close', () => {
+      if (answer === undefined && !res.destroyed) fail(new Error('upstream closed without an answer'));
+    });
+    // The client went away, timed out or broke its framing: the upstream request goes too,
+    // with its socket (a half-sent request must never be followed by another one).
+    res.once('close', () => {
+      if (!res.writableFinished) upstreamReq.destroy();
+    });
+    if (framing.kind === 'none' || (framing.kind === 'length' && framing.bytes === 0)) {
+      upstreamReq.end();
+      return;
+    }
+    req.once('close', () => {
+      if (!req.complete) upstreamReq.destroy();
+    });
+    req.pipe(upstreamReq);
+  }
 
   function handle(ctx: RequestContext): void {
     // The gate (route-policy.ts, route `upstream`) has admitted this caller.
     const session = sessionOf(ctx);
-    const upstreamReq = send({
-      host: upstream.hostname,
-      port,
-      method: ctx.req.method,
-      path: basePath + (ctx.req.url ?? '/'),
-      headers: forwardHeaders(ctx.req, deps, session.user, session.role, ctx.clientAddress),
-      timeout: deps.profile.requestTimeoutMs,
-    }, (upstreamRes) => {
-      const headers: OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(upstreamRes.headers)) {
-        if (value === undefined || HOP_BY_HOP.has(name)) continue;
-        headers[name] = value;
+    const framing = requestFraming(ctx.req);
+    if (framing === 'refused') {
+      // The body is never forwarded, and this connection is not reused: what follows the
+      // body is not trusted to be where node:http thinks it is.
+      ctx.res.setHeader('Connection', 'close');
+      sendError(ctx.req, ctx.res, 400, `a ${ctx.req.method ?? ''} request cannot carry a body here`);
+      return;
+    }
+    inTurn(ctx, () => forward(ctx, session, framing));
+  }
+
+  function tunnel(ctx: RequestContext, session: Session, client: Duplex, head: Buffer): void {
+    const { req, res } = ctx;
+    const credential = credentialOf(req, deps.sessions, deps.cookies.session, session.ref);
+    const t = credential === undefined ? undefined : tunnels.admit(session, credential, client);
+    if (t === undefined) {
+      deps.log.warn('tunnel_refused', { reason: credential === undefined ? 'credential' : 'limit', client: ctx.clientAddress });
+      sendError(req, res, 503, 'too many WebSocket connections; try again shortly', { 'Retry-After': '5' });
+      return;
+    }
+    client.once('close', () => tunnels.close(t, 'closed'));
+    // A tunnel's socket is its own: never from the pool, never back into it.
+    const upstreamReq = upstreamRequest(ctx, session, { kind: 'none' }, { connection: 'Upgrade', upgrade: TUNNELLED_PROTOCOL }, { agent: false, method: 'GET' });
+    t.onClose = () => upstreamReq.destroy();
+    upstreamReq.on('upgrade', (upstreamRes: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
+      if (t.closed) {
+        upstreamSocket.destroy();
+        return;
       }
-      // Authenticated responses are never stored (DESIGN): many device UIs send no caching
-      // headers, and Chromium then restores their pages from the back/forward cache after
-      // sign-out when the user presses Back (seen in test/browser/logout.test.ts).
-      headers['cache-control'] = 'no-store';
-      // The upstream may not overwrite ringlet's cookies.
-      const setCookie = upstreamRes.headers['set-cookie']?.filter((c) => !getCookieValues(c.split(';')[0] ?? '', deps.cookies.session).length);
-      const own = ctx.res.getHeader('set-cookie');
-      headers['set-cookie'] = [...(own === undefined ? [] : Array.isArray(own) ? own : [String(own)]), ...(setCookie ?? [])];
-      if ((headers['set-cookie'] as string[]).length === 0) delete headers['set-cookie'];
-      ctx.res.writeHead(upstreamRes.statusCode ?? 502, headers);
-      upstreamRes.pipe(ctx.res);
-      upstreamRes.on('error', () => ctx.res.destroy());
+      const token = String(upstreamRes.headers.upgrade ?? '').trim().toLowerCase();
+      if (upstreamRes.statusCode !== 101 || token !== TUNNELLED_PROTOCOL) {
+        upstreamSocket.destroy();
+        upstreamFailed(ctx, new Error('upstream switched to another protocol'));
+        return;
+      }
+      upstreamSocket.on('error', () => tunnels.close(t, 'closed'));
+      upstreamSocket.once('close', () => tunnels.close(t, 'closed'));
+      (upstreamSocket as Socket).setTimeout(0);
+      t.upstream = upstreamSocket;
+      t.onClose = undefined;
+      const headers = clientResponseHeaders(upstreamRes.headers, ownCookies, setCookieLines(res.getHeader('set-cookie')));
+      const lines = ['HTTP/1.1 101 Switching Protocols', `Upgrade: ${TUNNELLED_PROTOCOL}`, 'Connection: Upgrade'];
+      for (const [name, value] of Object.entries(headers)) {
+        if (name === 'cache-control') continue;
+        for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`);
+      }
+      res.detachSocket(client as Socket);
+      deps.requests.record(ctx.route, 101);
+      client.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (upstreamHead.length > 0) client.write(upstreamHead);
+      if (head.length > 0) upstreamSocket.write(head);
+      upstreamSocket.pipe(client);
+      client.pipe(upstreamSocket);
+    });
+    upstreamReq.on('response', (upstreamRes) => {
+      // Not switching: relay the answer as it is and close both sides. Nothing the client
+      // sends on this connection reaches the upstream.
+      if (t.closed) {
+        upstreamReq.destroy();
+        return;
+      }
+      res.writeHead(upstreamRes.statusCode ?? 502, { ...clientResponseHeaders(upstreamRes.headers, ownCookies, setCookieLines(res.getHeader('set-cookie'))), connection: 'close' });
+      upstreamRes.pipe(res);
+      upstreamRes.on('close', () => {
+        if (!upstreamRes.complete) client.destroy();
+      });
     });
     upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('upstream timeout')));
     upstreamReq.on('error', (err) => {
-      deps.log.warn('upstream_error', { error: (err as NodeJS.ErrnoException).code ?? err.message });
-      badGateway(ctx, deps);
+      if (!t.closed) upstreamFailed(ctx, err);
     });
-    ctx.req.on('aborted', () => upstreamReq.destroy());
-    ctx.req.pipe(upstreamReq);
-  }
-
-  const tunnels = new Set<Duplex>();
-
-  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
-    const resolution = resolveRequest(req, deps.sessions, deps.cookies.session, true);
-    const user = resolution === undefined ? undefined : deps.users.current().get(resolution.session.user);
-    if (resolution === undefined || user === undefined || user.mustChangePassword || user.role !== resolution.session.role) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
-      return;
-    }
-    tunnels.add(socket);
-    socket.on('close', () => tunnels.delete(socket));
-    const clientAddress = clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.options.trustedProxies);
-    const headers = forwardHeaders(req, deps, resolution.session.user, resolution.session.role, clientAddress);
-    headers['connection'] = 'Upgrade';
-    headers['upgrade'] = req.headers.upgrade ?? 'websocket';
-    const lines = [`${req.method ?? 'GET'} ${basePath}${req.url ?? '/'} HTTP/1.1`];
-    for (const [name, value] of Object.entries(headers)) {
-      for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`);
-    }
-    const target: Socket = secure ? tlsConnect({ host: upstream.hostname, port, servername: upstream.hostname }) : netConnect(port, upstream.hostname);
-    target.setTimeout(deps.profile.requestTimeoutMs, () => target.destroy());
-    target.on('connect', () => target.setTimeout(0));
-    target.on('error', () => {
-      if (socket.writable) socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      socket.destroy();
-    });
-    target.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length > 0) target.write(head);
-    target.pipe(socket);
-    socket.pipe(target);
-    socket.on('close', () => target.destroy());
-    target.on('close', () => socket.destroy());
+    upstreamReq.end();
   }
 
   return {
     handle,
-    upgrade,
-    closeTunnels: () => {
-      for (const socket of tunnels) socket.destroy();
+    tunnel,
+    tunnels,
+    close: () => {
+      stopListening();
+      tunnels.closeAll('shutdown');
+      agent.destroy();
     },
   };
 }

@@ -25,7 +25,7 @@ import type { SessionManager } from '../session/types.js';
 import { wallClockTrusted } from '../session/time-policy.js';
 import type { SessionStore } from '../store/index.js';
 import { decodeSnapshotFile, encodeSnapshotFile, linuxKernelClock, readAndRemoveSnapshotFile, writeSnapshotFile, type KernelClock } from './snapshot-file.js';
-import { createApp } from './app.js';
+import { createApp, createUpgradeHandler } from './app.js';
 import { defaultRevocationsPath, RevocationFile } from './revocation-file.js';
 import { TokenRate } from './token-rate.js';
 import { createUpstreamProxy } from './proxy.js';
@@ -34,7 +34,7 @@ import { closeGracefully, createLimitedServer, type TlsFiles } from './http-serv
 import { ConnectionLimits } from './connection-limits.js';
 import { LoginCsrf } from './login-csrf.js';
 import { LoginService } from './login-service.js';
-import { createMetrics, RequestCounts } from './metrics.js';
+import { createMetrics, declareTunnelMetrics, RequestCounts } from './metrics.js';
 import type { AppDeps, UsersHolder } from './context.js';
 import type { ServerOptions } from './options.js';
 import { RespClient } from '../engine/resp-client.js';
@@ -194,7 +194,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const writeOut = config.writeOut ?? ((text: string) => process.stdout.write(text));
   const log = createLogger({ level: options.logLevel, write: writeLog });
 
-  const footprint = computeFootprint(profile);
+  const footprint = computeFootprint(profile, { reverseProxy: options.upstream !== undefined });
   if (!footprint.fits) {
     throw new ConfigError('memoryBudgetBytes', `the profile's footprint exceeds its budget\n${formatFootprint(profile.name, footprint)}`);
   }
@@ -273,15 +273,17 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   });
   deps.metrics = createMetrics(deps, hashLimiter, throttle, deps.requests, connections);
   const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);
+  declareTunnelMetrics(deps.metrics, () => proxy?.tunnels);
   const handler = createApp(deps, proxy?.handle);
   const server = createLimitedServer(handler, profile, tls, (status, reason) => {
     deps.requests.record('parser', status);
     log.info('request_refused', { status, reason });
   }, connections);
   if (proxy !== undefined) {
+    const upgrade = createUpgradeHandler(deps, proxy);
     server.on('upgrade', (req, socket, head) => {
       connections.tunnelled(socket);
-      proxy.upgrade(req, socket, head);
+      upgrade(req, socket, head);
     });
   }
   await new Promise<void>((resolve, reject) => {
@@ -300,7 +302,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const sharedState = options.sharedState === undefined ? undefined : connectSharedState(options.sharedState, log);
   const close = async () => {
     stopping.value = true;
-    proxy?.closeTunnels();
+    proxy?.close();
     await closeGracefully(server, options.shutdownGraceMs);
     // After the last request: the snapshot holds every session that is still valid.
     saveSnapshot();

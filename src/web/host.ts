@@ -4,6 +4,8 @@
  * `Host: attacker.example`; only names the device answers to are served.
  */
 
+import { isIP } from 'node:net';
+
 interface HostParts {
   /** Lowercased name or address; IPv6 in brackets; trailing dot removed. */
   host: string;
@@ -48,4 +50,27 @@ export function hostAllowed(hostHeader: string | undefined, allowList: readonly 
     if (allowed.port === '' || allowed.port === given.port) return true;
   }
   return false;
+}
+
+// A dotted-quad IPv4 or a bracketed IPv6 literal, or `localhost`; then at most a port.
+// Anchored at both ends: nothing may precede or follow (userinfo, a path, a second port).
+const defaultHostRegExp = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([0-9]{1,3}(?:\.[0-9]{1,3}){3})|(localhost))(?::([0-9]{1,5}))?$/i;
+
+/**
+ * The Host check without an allow-list: a bare IP literal (IPv4 dotted quad, IPv6 in
+ * brackets, no zone id) or `localhost`, with an optional port up to 65535 — and nothing
+ * else: no userinfo, no path, no trailing dot, no other characters. DNS rebinding needs a
+ * DNS name, so names must be listed explicitly.
+ *
+ * @example
+ * defaultHostAllowed('192.168.1.1:8080') // true
+ * defaultHostAllowed('[::1]@evil.example') // false
+ */
+export function defaultHostAllowed(hostHeader: string): boolean {
+  const m = defaultHostRegExp.exec(hostHeader);
+  if (m === null) return false;
+  if (m[4] !== undefined && Number(m[4]) > 65535) return false;
+  if (m[1] !== undefined) return isIP(m[1]) === 6;
+  if (m[2] !== undefined) return isIP(m[2]) === 4;
+  return true;
 }

@@ -29,5 +29,6 @@ export {
 export { LogRateLimit } from './log-rate-limit.js';
 export { createLogger, formatLogLine, REDACTED_KEY_REGEXP, type LogFunction, type LogLevel, type Logger, type LoggerOptions } from './log.js';
 export { isSameOrigin, type OriginRequest, type SameOriginOptions } from './origin.js';
-export { hostAllowed } from './host.js';
+export { defaultHostAllowed, hostAllowed } from './host.js';
+export { originFormTarget } from './target.js';
 export { safeNextPath, MAX_NEXT_PATH_CHARS } from './next-path.js';

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PROFILES_DIR, loadProfileFile, parseProfile } from '../../src/config/profile.js';
 import { INTEGER_FIELDS, envName, kebabCase } from '../../src/config/profile-schema.js';
-import { computeFootprint, RUNTIME_BASELINE_BYTES } from '../../src/config/footprint.js';
+import { computeFootprint, RUNTIME_BASELINE_BYTES, TUNNEL_BYTES, UPSTREAM_SOCKET_BYTES } from '../../src/config/footprint.js';
 import { storeFootprintBytes } from '../../src/store/index.js';
 import { throttleFootprintBytes } from '../../src/users/index.js';
 
@@ -42,5 +42,17 @@ t.test('the README documents every profile field with its flag and variable', (t
   }
   t.match(readme, /npm ci && npm start/, 'the start command');
   t.match(readme, /npm ci && npm test/, 'the test command');
+  t.end();
+});
+
+t.test('the reverse proxy is counted when it is deployed, and where the deployment is unknown', (t) => {
+  const p = parseProfile({ name: 'p', maxConnections: 100, maxTunnels: 10, maxTunnelsPerSession: 2 }, 'inline');
+  const unknown = computeFootprint(p);
+  const proxied = computeFootprint(p, { reverseProxy: true });
+  const plain = computeFootprint(p, { reverseProxy: false });
+  t.equal(unknown.totalBytes, proxied.totalBytes, 'unknown deployment: the worst case');
+  t.equal(proxied.parts.find((x) => x.part === 'upstream')?.bytes, 100 * UPSTREAM_SOCKET_BYTES);
+  t.equal(proxied.parts.find((x) => x.part === 'tunnels')?.bytes, 10 * TUNNEL_BYTES);
+  t.equal(proxied.totalBytes - plain.totalBytes, 100 * UPSTREAM_SOCKET_BYTES + 10 * TUNNEL_BYTES, 'forward-auth only: neither is counted');
   t.end();
 });

@@ -8,6 +8,7 @@ import t from 'tap';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_ROLE_PERMISSIONS } from '../../src/access/permissions.js';
 import { setPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE } from '../support/server.js';
 import { assertNoSecrets, cookieValue, rawExchange, statusOfRaw } from './client.js';
@@ -57,7 +58,9 @@ t.test('identity headers a client sends never reach the upstream (HTTP and WebSo
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
   const upstreamUrl = new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
-  const s = await startTestServer({ options: { upstream: upstreamUrl } });
+  // The viewer may also use the UI's WebSockets (ui:write): this test is about identity headers.
+  const permissions = { ...DEFAULT_ROLE_PERMISSIONS, viewer: [...DEFAULT_ROLE_PERMISSIONS.viewer, 'ui:write' as const] };
+  const s = await startTestServer({ options: { upstream: upstreamUrl, permissions } });
   t.teardown(() => s.close());
   const admin = await adminWithPassword(s, PASSWORD);
   await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', `vic ${PASSWORD}`, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
@@ -107,7 +110,7 @@ t.test('identity headers a client sends never reach the upstream (HTTP and WebSo
     socket.on('close', () => resolve(got));
     socket.on('error', () => resolve(got));
     setTimeout(() => socket.destroy(), 1500);
-    const lines = ['GET /app/ws HTTP/1.1', `Host: 127.0.0.1:${s.port}`, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    const lines = ['GET /app/ws HTTP/1.1', `Host: 127.0.0.1:${s.port}`, `Origin: ${s.origin}`, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
       'Remote-User: admin', 'Remote-Groups: admin', 'X-Forwarded-User: admin'];
     if (cookie) lines.push(`Cookie: ${cookie}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);

@@ -153,7 +153,7 @@ t.test('a WebSocket tunnel is never shed; idle sockets are', async (t) => {
   t.teardown(() => s.close());
   const admin = await adminWithPassword(s);
   const tunnel = await new Promise<Socket>((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: s.port, path: '/ws', agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket', cookie: admin.cookie } });
+    const req = httpRequest({ host: '127.0.0.1', port: s.port, path: '/ws', agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket', cookie: admin.cookie, origin: s.origin } });
     req.on('upgrade', (_res, socket: Socket) => resolve(socket));
     req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
     req.on('error', reject);

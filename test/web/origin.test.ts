@@ -81,9 +81,29 @@ t.test('hostAllowed', (t) => {
 });
 
 t.test('safeNextPath: open-redirect payloads', (t) => {
-  const kept = ['/', '/sessions', '/sessions?x=1&y=2#frag', '/a/b/../c', '/%2F%2Fevil.example', '/?next=//evil', '/@evil.example', '/a:b', `/${'a'.repeat(MAX_NEXT_PATH_CHARS - 1)}`];
+  const kept = ['/', '/sessions', '/sessions?x=1&y=2#frag', '/?next=//evil', '/@evil.example', '/a:b', `/${'a'.repeat(MAX_NEXT_PATH_CHARS - 1)}`];
   for (const path of kept) t.equal(safeNextPath(path), path, `kept ${path.slice(0, 40)}`);
+  // Dot segments are resolved (plain and percent-encoded), as the browser would resolve them.
+  const normalised: Array<[string, string]> = [
+    ['/a/b/../c', '/a/c'],
+    ['/a/./b', '/a/b'],
+    ['/a/%2e%2e/b', '/b'],
+    ['/a/%2E/b?x=../y', '/a/b?x=../y'],
+    ['/../../etc', '/etc'],
+  ];
+  for (const [given, expected] of normalised) t.equal(safeNextPath(given), expected, `normalised ${given}`);
   const refused: unknown[] = [
+    // Encoded slashes and backslashes: a server that decodes them before redirecting turns them into another origin.
+    '/%2F%2Fevil.example',
+    '/%2f/evil.example',
+    '/%5Cevil.example',
+    '/%5c%5cevil.example',
+    // Dot segments that resolve to a scheme-relative path.
+    '/.//evil.example',
+    '/a/..//evil.example',
+    '/a/../..//evil.example',
+    '/%2e%2e//evil.example',
+    '/./\\evil.example',
     '//evil.example',
     '///evil.example',
     '/\\evil.example',

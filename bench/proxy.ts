@@ -1,0 +1,212 @@
+/**
+ * Reverse-proxy throughput: a proxied GET of a 1 KiB and a 1 MiB upstream response through
+ * ringlet (RAM mode and cookie mode, signed in by cookie) against a plain node:http reverse
+ * proxy without authentication (bench/baseline-proxy.ts), all forwarding to the same
+ * upstream (bench/proxy-upstream.ts) in the same run. The proxies are pinned to core 0;
+ * the upstream and the load (wrk, or the built-in generator) share core 1. The
+ * configurations take turns, rotated each round; the report gives medians over the rounds,
+ * the median of the per-round ratios to the plain proxy, bytes/s (req/s × body size), and
+ * the proxy process's CPU time per request (from /proc/<pid>/stat around each run), which
+ * other load on a shared machine disturbs far less than req/s.
+ *
+ * Correctness first: each proxy must answer 200 with the whole body before anything is
+ * timed, ringlet must answer 401 without a credential, and a run with any non-2xx answer
+ * or socket error is reported as invalid.
+ *
+ * Run: npm run bench:proxy. Environment: BENCH_PROFILE (embedded-default), BENCH_ROUNDS (5),
+ * BENCH_PROXY_SECONDS (5), BENCH_CONNECTIONS (16), BENCH_LOAD_TOOL (wrk|builtin).
+ */
+import { loadProfile } from '../src/config/profile.js';
+import { formatNumber, markdownTable, median, writeResults } from './harness/index.js';
+import { call, firstStartSignIn } from './load/client.js';
+import { benchScript, LAUNCH_MMAP_THRESHOLD, readCpuMs, spawnServer, type ServerProcess } from './load/processes.js';
+import { defaultTool, findTaskset, runLoad } from './load/run.js';
+import type { LoadResult, LoadTool } from './load/types.js';
+import { describeMachine, machine } from './report/machine.js';
+import { progress } from './report/progress.js';
+
+const PROFILE = process.env['BENCH_PROFILE'] ?? 'embedded-default';
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const SECONDS = Number(process.env['BENCH_PROXY_SECONDS'] ?? 5);
+const WARMUP_SECONDS = 2;
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
+const TOOL = (process.env['BENCH_LOAD_TOOL'] as LoadTool | undefined) ?? defaultTool();
+const PROXY_CPU = 0;
+const LOAD_CPU = 1;
+/** The launch environment the README documents (npm start, systemd), for every server alike. */
+const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: LAUNCH_MMAP_THRESHOLD };
+
+const BASELINE = 'plain node:http proxy';
+const BODIES = [
+  { path: '/1k', label: '1 KiB', bytes: 1024, target: 0.8 },
+  { path: '/1m', label: '1 MiB', bytes: 1024 * 1024, target: 0.95 },
+] as const;
+
+interface Config {
+  name: string;
+  server: ServerProcess;
+  headers: Record<string, string>;
+}
+
+interface Row {
+  name: string;
+  body: string;
+  bytes: number;
+  rounds: LoadResult[];
+  medianRps: number;
+  medianBytesPerSec: number;
+  medianP50Ms: number;
+  medianP99Ms: number;
+  /** The proxy process's user + system CPU per request, µs (NaN where /proc is missing). */
+  medianCpuUsPerRequest: number;
+  /** Plain proxy's CPU per request / this one's (median of rounds): 1 = as cheap. */
+  medianCpuRatio: number | undefined;
+  medianRatio: number | undefined;
+  target: number | undefined;
+  met: boolean | undefined;
+  valid: boolean;
+}
+
+async function checkCorrectness(configs: Config[]): Promise<void> {
+  for (const c of configs) {
+    for (const body of BODIES) {
+      const reply = await call(c.server.origin, 'GET', body.path, { headers: c.headers });
+      if (reply.status !== 200 || Buffer.byteLength(reply.body) !== body.bytes) {
+        throw new Error(`correctness: ${c.name} ${body.path} answered ${reply.status} with ${Buffer.byteLength(reply.body)} bytes`);
+      }
+    }
+    if (c.name !== BASELINE) {
+      const anonymous = await call(c.server.origin, 'GET', '/1k', { headers: { accept: 'application/json' } });
+      if (anonymous.status !== 401) throw new Error(`correctness: ${c.name} without a credential answered ${anonymous.status}`);
+    }
+  }
+}
+
+const MiB = 1024 * 1024;
+
+async function main(): Promise<number> {
+  const profile = loadProfile(PROFILE);
+  const pinning = findTaskset() !== undefined && machine().cores >= 2;
+  const on = (cpu: number) => (pinning ? { cpu } : {});
+  const servers: ServerProcess[] = [];
+  try {
+    const upstream = await spawnServer({ kind: 'script', script: benchScript('proxy-upstream'), nodeFlags: [], env: LAUNCH_ENV, ...on(LOAD_CPU) });
+    servers.push(upstream);
+    await upstream.waitReady();
+    const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+    const plain = await spawnServer({ kind: 'script', script: benchScript('baseline-proxy'), nodeFlags: profile.nodeFlags, env: LAUNCH_ENV, args: ['--upstream', upstreamUrl], ...on(PROXY_CPU) });
+    servers.push(plain);
+    const ringletArgs = ['--profile', PROFILE, '--users', 'users.json', '--log-level', 'warn', '--upstream', upstreamUrl];
+    const ram = await spawnServer({ kind: 'ringlet', nodeFlags: profile.nodeFlags, env: LAUNCH_ENV, args: [...ringletArgs, '--mode', 'ram'], ...on(PROXY_CPU) });
+    servers.push(ram);
+    const cookie = await spawnServer({ kind: 'ringlet', nodeFlags: profile.nodeFlags, env: LAUNCH_ENV, args: [...ringletArgs, '--mode', 'cookie'], ...on(PROXY_CPU) });
+    servers.push(cookie);
+    for (const s of servers) await s.waitReady();
+    progress('servers up; signing in (first-start password change, profile scrypt cost)');
+    const ramSignIn = await firstStartSignIn(ram.origin, ram.firstPassword() ?? '');
+    const cookieSignIn = await firstStartSignIn(cookie.origin, cookie.firstPassword() ?? '');
+    const configs: Config[] = [
+      { name: BASELINE, server: plain, headers: {} },
+      { name: 'ringlet RAM mode', server: ram, headers: { Cookie: ramSignIn.cookie } },
+      { name: 'ringlet cookie mode', server: cookie, headers: { Cookie: cookieSignIn.cookie } },
+    ];
+    await checkCorrectness(configs);
+
+    const load = (c: Config, path: string, seconds: number) => runLoad(
+      { url: `${c.server.origin}${path}`, headers: c.headers, connections: CONNECTIONS, durationMs: seconds * 1000 },
+      { tool: TOOL, ...on(LOAD_CPU) },
+    );
+    const key = (c: Config, path: string) => `${c.name}\u0000${path}`;
+    for (const body of BODIES) {
+      for (const c of configs) {
+        progress(`warm-up ${c.name} ${body.label}`);
+        await load(c, body.path, WARMUP_SECONDS);
+      }
+    }
+    const results = new Map<string, LoadResult[]>();
+    const ratios = new Map<string, number[]>();
+    const cpuPerRequest = new Map<string, number[]>();
+    const cpuRatios = new Map<string, number[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const body of BODIES) {
+        const order = configs.map((_, i) => configs[(i + round) % configs.length] as Config);
+        const byName = new Map<string, LoadResult>();
+        const cpuByName = new Map<string, number>();
+        for (const c of order) {
+          const cpuBefore = readCpuMs(c.server.pid);
+          const r = await load(c, body.path, SECONDS);
+          const cpuAfter = readCpuMs(c.server.pid);
+          const cpuUs = cpuBefore === undefined || cpuAfter === undefined || r.requests === 0 ? NaN : ((cpuAfter - cpuBefore) * 1000) / r.requests;
+          cpuByName.set(c.name, cpuUs);
+          cpuPerRequest.set(key(c, body.path), [...(cpuPerRequest.get(key(c, body.path)) ?? []), cpuUs]);
+          byName.set(c.name, r);
+          results.set(key(c, body.path), [...(results.get(key(c, body.path)) ?? []), r]);
+          progress(`round ${round + 1}/${ROUNDS} ${body.label} ${c.name}: ${Math.round(r.requestsPerSec).toLocaleString('en')} req/s, ${((r.requestsPerSec * body.bytes) / MiB).toFixed(1)} MiB/s${r.non2xx || r.socketErrors ? ` (${r.non2xx} non-2xx, ${r.socketErrors} socket errors)` : ''}`);
+        }
+        const base = byName.get(BASELINE)?.requestsPerSec ?? NaN;
+        const baseCpu = cpuByName.get(BASELINE) ?? NaN;
+        for (const c of configs) {
+          ratios.set(key(c, body.path), [...(ratios.get(key(c, body.path)) ?? []), (byName.get(c.name)?.requestsPerSec ?? NaN) / base]);
+          cpuRatios.set(key(c, body.path), [...(cpuRatios.get(key(c, body.path)) ?? []), baseCpu / (cpuByName.get(c.name) ?? NaN)]);
+        }
+      }
+    }
+    for (const s of servers) if (s.exitCode !== null) throw new Error(`a server exited during the run:\n${s.stderr}`);
+
+    const rows: Row[] = BODIES.flatMap((body) => configs.map((c) => {
+      const list = results.get(key(c, body.path)) ?? [];
+      const medianRatio = c.name === BASELINE ? undefined : median(ratios.get(key(c, body.path)) ?? []);
+      const target = c.name === BASELINE ? undefined : body.target;
+      const medianRps = median(list.map((r) => r.requestsPerSec));
+      return {
+        name: c.name, body: body.label, bytes: body.bytes, rounds: list,
+        medianRps, medianBytesPerSec: medianRps * body.bytes,
+        medianP50Ms: median(list.map((r) => r.latencyP50Ms)), medianP99Ms: median(list.map((r) => r.latencyP99Ms)),
+        medianCpuUsPerRequest: median(cpuPerRequest.get(key(c, body.path)) ?? []),
+        medianCpuRatio: c.name === BASELINE ? undefined : median(cpuRatios.get(key(c, body.path)) ?? []),
+        medianRatio, target,
+        met: target === undefined || medianRatio === undefined ? undefined : medianRatio >= target,
+        valid: list.every((r) => r.non2xx === 0 && r.socketErrors === 0),
+      };
+    }));
+    const m = machine();
+    const setup = `${TOOL === 'wrk' ? 'wrk 4.1 (-t1)' : 'built-in keep-alive generator (bench/load)'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up each; `
+      + `${pinning ? `proxies pinned to core ${PROXY_CPU}, upstream and load to core ${LOAD_CPU} (taskset)` : 'no pinning (taskset missing or one core)'}; `
+      + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the plain proxy), MALLOC_MMAP_THRESHOLD_=${LAUNCH_MMAP_THRESHOLD} for every server, ringlet --log-level warn, signed in by session cookie`;
+    const table = markdownTable(
+      ['configuration', 'upstream body', 'req/s (median)', 'MiB/s (median)', 'ratio to plain proxy (median of rounds)', 'p50 ms', 'p99 ms', 'proxy CPU µs/request', 'CPU ratio (plain / this)', 'target (req/s ratio)', 'met', 'valid (no errors)'],
+      rows.map((r) => [
+        r.name, r.body, formatNumber(r.medianRps), formatNumber(r.medianBytesPerSec / MiB, 1), r.medianRatio === undefined ? '1 (ceiling)' : `${r.medianRatio.toFixed(3)}×`,
+        r.medianP50Ms.toFixed(2), r.medianP99Ms.toFixed(2), formatNumber(r.medianCpuUsPerRequest, 1),
+        r.medianCpuRatio === undefined ? '1' : `${r.medianCpuRatio.toFixed(3)}×`, r.target === undefined ? '' : `≥ ${r.target}×`,
+        r.met === undefined ? '' : r.met ? 'yes' : 'NO', r.valid ? 'yes' : 'NO',
+      ]),
+    );
+    const perRound = markdownTable(
+      ['configuration', 'body', ...Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1} req/s`)],
+      rows.map((r) => [r.name, r.body, ...r.rounds.map((x) => formatNumber(x.requestsPerSec))]),
+    );
+    const markdown = [
+      '### Reverse proxy: proxied GET through ringlet vs a plain node:http proxy',
+      '',
+      `${describeMachine(m)}.`,
+      `Load: ${setup}.`,
+      '',
+      table,
+      '',
+      perRound,
+    ].join('\n');
+    writeResults('proxy', { machine: m, tool: TOOL, connections: CONNECTIONS, rounds: ROUNDS, seconds: SECONDS, pinning, profile: PROFILE, nodeFlags: profile.nodeFlags, rows }, markdown);
+    process.stdout.write(`${markdown}\n`);
+    return rows.every((r) => r.valid) ? 0 : 1;
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+}, (err: unknown) => {
+  process.stderr.write(`bench proxy: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
