@@ -725,13 +725,20 @@ export class RingStore implements SessionStore {
   writeSnapshot(): Buffer {
     const now = this.clock.now();
     this.sweep(now);
-    // Unused random bytes would predict the next sessions' secrets: discard, never persist.
-    this.randomBlock.fill(0);
-    this.heads[RANDOM_USED] = RANDOM_BLOCK_BYTES;
+    this.discardRandomBlock();
     const users: Array<[number, string]> = [];
     for (const [name, u] of this.userIndex) users.push([u, name]);
     const names = JSON.stringify({ users, roles: this.roleNames.slice(0, this.heads[ROLES]) });
     return encodeSnapshot(this.options, this.layout, new Uint8Array(this.buffer), names, now);
+  }
+
+  /**
+   * Unused random bytes would predict the next sessions' secrets: never persisted, and
+   * never taken from a snapshot (a forged one could claim a zeroed block is unused).
+   */
+  private discardRandomBlock(): void {
+    this.randomBlock.fill(0);
+    this.heads[RANDOM_USED] = RANDOM_BLOCK_BYTES;
   }
 
   restoreSnapshot(snapshot: Uint8Array, elapsedMs: number): void {
@@ -747,6 +754,7 @@ export class RingStore implements SessionStore {
       if (error instanceof SnapshotError) throw error;
       throw new SnapshotError('structure', 'inconsistent store state');
     }
+    this.discardRandomBlock();
   }
 
   private restoreNames(json: string): void {
@@ -782,10 +790,12 @@ export class RingStore implements SessionStore {
     if (active > cap || this.heads[USERS]! > this.nilUser || this.heads[ROLES]! > MAX_ROLES) fail('bad counts');
     for (const [prev, next, name] of [[this.lruPrev, this.lruNext, 'LRU'], [this.agePrev, this.ageNext, 'age']] as const) {
       let seen = 0;
-      for (let s = next[cap]!, p = cap; s !== cap; p = s, s = next[s]!) {
+      let p = cap;
+      for (let s = next[cap]!; s !== cap; p = s, s = next[s]!) {
         if (s >= cap || prev[s] !== p || ++seen > active || this.slotUser[s] === this.nilUser) fail(`${name} list`);
       }
-      if (seen !== active || prev[cap]! >= cap + 1) fail(`${name} list length`);
+      // The sentinel's back link is where the sweep starts: it must be the last slot walked.
+      if (seen !== active || prev[cap] !== p) fail(`${name} list length`);
     }
     let free = 0;
     for (let s = this.heads[FREE]!; s !== cap; s = this.lruNext[s]!) {
@@ -793,11 +803,14 @@ export class RingStore implements SessionStore {
     }
     if (free !== cap - active) fail('free list length');
     let sessions = 0;
+    // Each live slot on exactly one user list: a list that repeats a slot would skip another.
+    const listed = new Uint8Array(cap);
     for (const u of this.userIndex.values()) {
       const count = this.userCount[u]!;
       let s = this.userHead[u]!;
       for (let k = 0; k < count; k++, s = this.userNext[s]!) {
-        if (s >= cap || this.slotUser[s] !== u || this.userPrev[this.userNext[s]!] !== s) fail('user list');
+        if (s >= cap || listed[s] === 1 || this.slotUser[s] !== u || this.userPrev[this.userNext[s]!] !== s) fail('user list');
+        listed[s] = 1;
       }
       if (s !== this.userHead[u]) fail('user list is not a circle');
       sessions += count;

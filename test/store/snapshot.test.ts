@@ -174,12 +174,21 @@ function structureCases(good: Buffer): Array<[string, Buffer]> {
   const user = good[at('slotUser', mru)]!;
   const freeSlot = good.readUInt32LE(at('heads', 0));
   const freeUser = good.readUInt32LE(at('heads', 1));
-  const edit = (fn: (b: Buffer) => void): Buffer => {
-    const b = Buffer.from(good);
+  const edit = (fn: (b: Buffer) => void, from = good): Buffer => {
+    const b = Buffer.from(from);
     fn(b);
     return rehash(b);
   };
+  // alice with two sessions, so her list can skip one while the counts still add up.
+  const two = createStore({ ...OPTIONS, clock: new ManualClock(0) });
+  two.create('alice', 'admin');
+  two.create('alice', 'admin');
+  two.create('bob', 'viewer');
+  const pair = two.writeSnapshot();
+  const aliceHead = pair[at('userHead', pair[at('slotUser', 0)]!)]!;
   return [
+    ['LRU tail link wrong', edit((b) => { b[at('lruPrev', 8)] = mru; })],
+    ['user list skips a session', edit((b) => { b[at('userNext', aliceHead)] = aliceHead; b[at('userPrev', aliceHead)] = aliceHead; }, pair)],
     ['age list loops', edit((b) => { const first = b[at('ageNext', 8)]!; b[at('ageNext', first)] = first; })],
     ['LRU back link wrong', edit((b) => { b[at('lruPrev', mru)] = mru; })],
     ['free list loops', edit((b) => { b[at('lruNext', freeSlot)] = freeSlot; })],
@@ -213,4 +222,17 @@ t.test('a snapshot never carries unused random bytes', async (t) => {
   const b = createStore({ ...OPTIONS, clock, restoreFrom: { snapshot, elapsedMs: 0 } });
   t.not(a.create('bob', 'admin').id.slice(10), b.create('bob', 'admin').id.slice(10),
     'two restores of one snapshot mint different secrets');
+});
+
+t.test('a restored store draws fresh random bytes whatever the snapshot says', async (t) => {
+  const clock = new ManualClock(0);
+  const store = createStore({ ...OPTIONS, clock });
+  store.create('alice', 'admin');
+  const snapshot = store.writeSnapshot();
+  // A forged snapshot claiming its (zeroed) random block is unused.
+  snapshot.writeUInt32LE(0, at('heads', 5));
+  const restored = createStore({ ...OPTIONS, clock, restoreFrom: { snapshot: rehash(snapshot), elapsedMs: 0 } });
+  const { id } = restored.create('bob', 'admin');
+  // Bytes 8.. of the id are the secret: base64url characters 11.. only encode secret bits.
+  t.notMatch(id.slice(11), /^A+$/, 'the new secret is not the zeroed block');
 });
