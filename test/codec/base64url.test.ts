@@ -1,7 +1,7 @@
 import t from 'tap';
 import { decodeBase64url, decodeBase64urlInto, encodeBase64url, encodeBase64urlText, isBase64url, tryDecodeBase64url } from '../../src/codec/index.js';
 import { RingletError } from '../../src/errors.js';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 
 t.test('valid base64url decodes (RFC 4648 §10 vectors, unpadded, url alphabet)', async (t) => {
   const valid: [string, string][] = [

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { CRYPTO_FAILURE_MESSAGE, loadKeyRing, signJwt, verifyJwt } from '../../src/codec/index.js';
 import type { VerifyJwtOptions } from '../../src/codec/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { b64, rawJws, ringletErrorOf, sigKey2B64, tamperedVariants, testRing } from './helpers.js';
 
 const ring = testRing();

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { decodeBase64url, encodeBase64url, generateJwks, loadKeyRing, openJwe, sealJwe, signJwt, verifyJwt } from '../../src/codec/index.js';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 
 const NOW = 1_750_000_000;
 const at = { nowMs: NOW * 1000 };

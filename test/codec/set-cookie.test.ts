@@ -1,7 +1,7 @@
 import t from 'tap';
 import { getCookieValues, parseCookieHeader, serializeSetCookie } from '../../src/codec/index.js';
 import type { SetCookieOptions } from '../../src/codec/index.js';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 
 const hostSession: SetCookieOptions = { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' };
 

@@ -14,7 +14,7 @@ import {
   DEFAULT_PARSER_LIMITS, RespErrorReply, RespParser, VALUE_OVERHEAD_BYTES, type RespParserLimits, type RespValue,
 } from '../../src/engine/resp-parser.js';
 import { encodeCommand, MAX_COMMAND_BYTES } from '../../src/engine/resp-command.js';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 import { hostileResp, respReply, type RespSample } from '../support/fuzz.js';
 
 interface Got {

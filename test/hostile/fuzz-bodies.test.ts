@@ -6,7 +6,7 @@
  * 5xx, never a session. Raw bytes no client library would send go over raw sockets.
  */
 import t from 'tap';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 import { RingletError } from '../../src/errors.js';
 import { mediaType, parseForm, parseJsonObject, wantsHtml } from '../../src/web/index.js';
 import { headerSafeChars, hostileAccept, hostileContentType, hostileFormBody, hostileJsonBody } from '../support/fuzz.js';

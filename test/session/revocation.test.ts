@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { RevocationTables, revocationFootprintBytes } from '../../src/session/revocation.js';
 import { DEFAULT_TRUSTED_FLOOR_MS, createSessionClocks, wallClockTrusted } from '../../src/session/time-policy.js';
 

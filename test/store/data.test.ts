@@ -1,7 +1,7 @@
 import t from 'tap';
 import { RingletError } from '../../src/errors.js';
 import { createStore } from '../../src/store/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 const clock = new ManualClock(0);
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createStore, ID_CHARS, refOfHandle } from '../../src/store/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 const clock = new ManualClock(0);
 

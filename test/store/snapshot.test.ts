@@ -6,7 +6,7 @@ import type { StoreOptions } from '../../src/store/index.js';
 import { computeLayout } from '../../src/store/layout.js';
 import type { RegionName } from '../../src/store/layout.js';
 import { resolveStoreOptions } from '../../src/store/options.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 const OPTIONS = { capacity: 8, slotBytes: 64, idleTimeoutMs: 100, absoluteTimeoutMs: 1_000, maxSessionsPerUser: 4 };
 

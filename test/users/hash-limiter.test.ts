@@ -1,6 +1,6 @@
 import t from 'tap';
 import { RingletError } from '../../src/errors.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { HashLimiter, hashPassword, verifyPassword } from '../../src/users/index.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
