@@ -20,7 +20,6 @@ import type { IssuedSession, IssuedToken, Resolution, Session, SessionManager, S
 /** Browsers drop a Set-Cookie over 4096 bytes; name, attributes and value must fit. */
 export const MAX_SET_COOKIE_BYTES = 4096;
 const COOKIE_ATTRIBUTE_ALLOWANCE = 96;
-const MAX_INFLATED_BYTES = 16 * 1024;
 
 export interface CookieSessionOptions {
   keys: KeyRing;
@@ -99,7 +98,7 @@ export class CookieSessions implements SessionManager {
     if (known !== undefined) return known;
     let opened;
     try {
-      opened = openJwe(value, this.o.keys, { checkTimes: false, maxInflatedBytes: MAX_INFLATED_BYTES });
+      opened = openJwe(value, this.o.keys, { checkTimes: false });
     } catch (err) {
       if (err instanceof RingletError) return undefined;
       throw err;

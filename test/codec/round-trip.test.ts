@@ -34,13 +34,11 @@ t.test('seeded JWT round trips', async (t) => {
   }
 });
 
-t.test('seeded JWE round trips, with and without zip', async (t) => {
+t.test('seeded JWE round trips', async (t) => {
   const random = new SeededRandom(7002);
   for (let i = 0; i < 300; i++) {
     const claims = randomClaims(random);
-    const zip = random.next() < 0.5;
-    const opened = openJwe(sealJwe(claims, ring, { zip }), ring, { ...at, allowZip: true });
-    if (!t.strictSame(opened.claims, claims, `case ${i} zip=${zip}`)) break;
+    if (!t.strictSame(openJwe(sealJwe(claims, ring), ring, at).claims, claims, `case ${i}`)) break;
   }
 });
 

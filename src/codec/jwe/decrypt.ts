@@ -5,9 +5,12 @@
  * Order: size; exactly five segments; empty encrypted key; protected header (a header
  * this ring wrote is recognised by its exact encoding, anything else is decoded,
  * checked for duplicate names and held to the policy); IV exactly 12 bytes and tag
- * exactly 16 bytes (node would accept a truncated tag); decryption; bounded inflation.
+ * exactly 16 bytes (node would accept a truncated tag); decryption.
+ *
+ * `zip` (RFC 7516 §4.1.3) is refused with ERR_UNSUPPORTED_ALG before any decryption:
+ * compressing secrets next to attacker-influenced data leaks them through the length
+ * (CRIME), ringlet never writes it, and refusing it leaves no inflation to bound.
  */
-import { inflateRawSync } from 'node:zlib';
 import { decodeBase64urlInto } from '../base64url.js';
 import { joseFailure } from '../jose/failures.js';
 import { checkCommonHeaderPolicy, decodeProtectedHeader, typMatches } from '../jose/header.js';
@@ -17,8 +20,6 @@ import { aesGcmDecrypt, GCM_IV_BYTES, GCM_TAG_BYTES } from '../jose/primitives.j
 import { ivScratch, segmentBuffer, tagScratch } from '../jose/scratch.js';
 import type { EncryptionKey, KeyRing } from '../jwk/key-ring.js';
 
-/** Default bound on the inflated plaintext of a `zip: "DEF"` token. */
-export const DEFAULT_MAX_INFLATED_BYTES = 16 * 1024;
 /** 12-byte IV → 16 base64url characters; 16-byte tag → 22. */
 const IV_CHARS = 16;
 const TAG_CHARS = 22;
@@ -26,10 +27,6 @@ const TAG_CHARS = 22;
 export interface DecryptJweOptions {
   /** Tokens longer than this are rejected before any work. Default 4096. */
   maxTokenBytes?: number;
-  /** Accept `zip: "DEF"` tokens. Default false. */
-  allowZip?: boolean;
-  /** Bound on the inflated plaintext (zlib maxOutputLength). Default 16 KiB. */
-  maxInflatedBytes?: number;
   /** When set, the header's `typ` must match. */
   requireTyp?: string;
 }
@@ -49,7 +46,6 @@ export interface DecryptedJwe {
  */
 export function decryptCompactJwe(token: string, ring: KeyRing, options?: DecryptJweOptions): DecryptedJwe {
   const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
-  const maxInflatedBytes = resolveByteLimit('maxInflatedBytes', options?.maxInflatedBytes, DEFAULT_MAX_INFLATED_BYTES);
   if (typeof token !== 'string') throw joseFailure('ERR_MALFORMED');
   if (token.length > maxTokenBytes) throw joseFailure('ERR_TOO_LARGE');
   const dot1 = token.indexOf('.');
@@ -64,18 +60,16 @@ export function decryptCompactJwe(token: string, ring: KeyRing, options?: Decryp
   const issued = ring.issuedJweHeaders.get(encodedHeader);
   let header: ProtectedHeader;
   let key: EncryptionKey;
-  let zip: boolean;
   let aad: Buffer;
   const requireTyp = options?.requireTyp;
   if (issued !== undefined) {
-    ({ header, key, zip, aad } = issued);
+    ({ header, key, aad } = issued);
     if (requireTyp !== undefined && !typMatches(header['typ'], requireTyp)) throw joseFailure('ERR_CLAIM_INVALID');
   } else {
     header = decodeProtectedHeader(encodedHeader);
-    ({ key, zip } = keyForHeader(header, ring, requireTyp));
+    key = keyForHeader(header, ring, requireTyp);
     aad = Buffer.from(encodedHeader, 'ascii');
   }
-  if (zip && options?.allowZip !== true) throw joseFailure('ERR_UNSUPPORTED_ALG');
 
   if (dot3 - dot2 - 1 !== IV_CHARS || token.length - dot4 - 1 !== TAG_CHARS) throw joseFailure('ERR_MALFORMED');
   // Decoded straight from the token into reusable buffers: no segment strings, no allocation.
@@ -91,30 +85,15 @@ export function decryptCompactJwe(token: string, ring: KeyRing, options?: Decryp
 
   const decrypted = aesGcmDecrypt(key.cipher, key.key, ivScratch, ciphertext.subarray(0, ciphertextBytes), tagScratch, aad);
   if (decrypted === undefined) throw joseFailure('ERR_DECRYPTION_FAILED');
-  const plaintext = zip ? inflateBounded(decrypted, maxInflatedBytes) : decrypted;
-  return { plaintext, header, kid: key.kid, keyIsCurrent: key === ring.encryptionKey };
-}
-
-/**
- * Raw DEFLATE (RFC 1951, RFC 7516 §4.1.3) with zlib's output bound: a decompression bomb
- * stops at `maxBytes` instead of filling memory.
- */
-function inflateBounded(deflated: Buffer, maxBytes: number): Buffer {
-  try {
-    return inflateRawSync(deflated, { maxOutputLength: maxBytes });
-  } catch (error) {
-    if (error instanceof RangeError) throw joseFailure('ERR_TOO_LARGE');
-    throw joseFailure('ERR_MALFORMED');
-  }
+  return { plaintext: decrypted, header, kid: key.kid, keyIsCurrent: key === ring.encryptionKey };
 }
 
 /** Header policy for tokens we did not write (other JOSE libraries, older headers). */
-function keyForHeader(header: ProtectedHeader, ring: KeyRing, requireTyp: string | undefined): { key: EncryptionKey; zip: boolean } {
+function keyForHeader(header: ProtectedHeader, ring: KeyRing, requireTyp: string | undefined): EncryptionKey {
   if (header['alg'] !== 'dir') throw joseFailure('ERR_UNSUPPORTED_ALG');
   const enc = header['enc'];
   if (enc !== 'A256GCM' && enc !== 'A128GCM') throw joseFailure('ERR_UNSUPPORTED_ALG');
-  const zipMember = header['zip'];
-  if (zipMember !== undefined && zipMember !== 'DEF') throw joseFailure('ERR_UNSUPPORTED_ALG');
+  if (header['zip'] !== undefined) throw joseFailure('ERR_UNSUPPORTED_ALG');
   checkCommonHeaderPolicy(header, requireTyp);
   const kid = header['kid'];
   if (typeof kid !== 'string') throw joseFailure('ERR_MALFORMED');
@@ -122,5 +101,5 @@ function keyForHeader(header: ProtectedHeader, ring: KeyRing, requireTyp: string
   if (key === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
   // The algorithm is bound to the key: an A128GCM header cannot select an A256GCM key.
   if (key.enc !== enc) throw joseFailure('ERR_UNSUPPORTED_ALG');
-  return { key, zip: zipMember === 'DEF' };
+  return key;
 }
