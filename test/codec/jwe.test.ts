@@ -46,8 +46,6 @@ t.test('seal and open: header, empty key segment, IV and tag lengths, keyIsCurre
 t.test('another writer\'s header order and members are accepted (slow path)', async (t) => {
   const token = rawJwe('{"enc":"A256GCM","kid":"enc-1","alg":"dir","cty":"JWT","typ":"x"}', JSON.stringify(claims));
   t.equal(openJwe(token, ring, at).kid, 'enc-1');
-  t.equal(openJwe(token, ring, { ...at, requireTyp: 'X' }).kid, 'enc-1', 'typ compared case-insensitively');
-  t.equal(ringletErrorOf(() => openJwe(token, ring, { ...at, requireTyp: 'JWT' })).code, 'ERR_CLAIM_INVALID');
 });
 
 t.test('flip every character of every segment: rejected', async (t) => {

@@ -13,7 +13,7 @@
  */
 import { decodeBase64urlInto } from '../base64url.js';
 import { joseFailure } from '../jose/failures.js';
-import { checkCommonHeaderPolicy, decodeProtectedHeader, typMatches } from '../jose/header.js';
+import { checkCommonHeaderPolicy, decodeProtectedHeader } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
 import { DEFAULT_MAX_TOKEN_BYTES, resolveByteLimit } from '../jose/limits.js';
 import { aesGcmDecrypt, GCM_IV_BYTES, GCM_TAG_BYTES } from '../jose/primitives.js';
@@ -27,8 +27,6 @@ const TAG_CHARS = 22;
 export interface DecryptJweOptions {
   /** Tokens longer than this are rejected before any work. Default 4096. */
   maxTokenBytes?: number;
-  /** When set, the header's `typ` must match. */
-  requireTyp?: string;
 }
 
 export interface DecryptedJwe {
@@ -42,7 +40,7 @@ export interface DecryptedJwe {
 /**
  * Decrypt a compact JWE with the ring.
  * @throws RingletError ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNSUPPORTED_ALG, ERR_UNKNOWN_KEY,
- *   ERR_DECRYPTION_FAILED, ERR_CLAIM_INVALID (typ)
+ *   ERR_DECRYPTION_FAILED
  */
 export function decryptCompactJwe(token: string, ring: KeyRing, options?: DecryptJweOptions): DecryptedJwe {
   const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
@@ -61,13 +59,11 @@ export function decryptCompactJwe(token: string, ring: KeyRing, options?: Decryp
   let header: ProtectedHeader;
   let key: EncryptionKey;
   let aad: Buffer;
-  const requireTyp = options?.requireTyp;
   if (issued !== undefined) {
     ({ header, key, aad } = issued);
-    if (requireTyp !== undefined && !typMatches(header['typ'], requireTyp)) throw joseFailure('ERR_CLAIM_INVALID');
   } else {
     header = decodeProtectedHeader(encodedHeader);
-    key = keyForHeader(header, ring, requireTyp);
+    key = keyForHeader(header, ring);
     aad = Buffer.from(encodedHeader, 'ascii');
   }
 
@@ -89,12 +85,12 @@ export function decryptCompactJwe(token: string, ring: KeyRing, options?: Decryp
 }
 
 /** Header policy for tokens we did not write (other JOSE libraries, older headers). */
-function keyForHeader(header: ProtectedHeader, ring: KeyRing, requireTyp: string | undefined): EncryptionKey {
+function keyForHeader(header: ProtectedHeader, ring: KeyRing): EncryptionKey {
   if (header['alg'] !== 'dir') throw joseFailure('ERR_UNSUPPORTED_ALG');
   const enc = header['enc'];
   if (enc !== 'A256GCM' && enc !== 'A128GCM') throw joseFailure('ERR_UNSUPPORTED_ALG');
   if (header['zip'] !== undefined) throw joseFailure('ERR_UNSUPPORTED_ALG');
-  checkCommonHeaderPolicy(header, requireTyp);
+  checkCommonHeaderPolicy(header);
   const kid = header['kid'];
   if (typeof kid !== 'string') throw joseFailure('ERR_MALFORMED');
   const key = ring.findEncryptionKey(kid);

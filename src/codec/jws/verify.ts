@@ -4,14 +4,14 @@
  * Order, as the contract fixes it: structure and size; the protected header decoded (only
  * to find the key by `kid`); the MAC, compared in constant time after a length check;
  * then the header policy (`alg` exactly HS256, bound to the key; no `crit`; no key
- * locations; `typ` when required). The MAC is always HS256 whatever the header says, so
+ * locations). The MAC is always HS256 whatever the header says, so
  * no header can choose the algorithm.
  */
 import { timingSafeEqualBytes } from '../timing-safe.js';
 import { decodeBase64urlInto, tryDecodeBase64url } from '../base64url.js';
 import { macScratch } from '../jose/scratch.js';
 import { joseFailure } from '../jose/failures.js';
-import { checkCommonHeaderPolicy, decodeProtectedHeader, typMatches } from '../jose/header.js';
+import { checkCommonHeaderPolicy, decodeProtectedHeader } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
 import { DEFAULT_MAX_TOKEN_BYTES, resolveByteLimit } from '../jose/limits.js';
 import { hmacSha256 } from '../jose/primitives.js';
@@ -24,8 +24,6 @@ const HS256_MAC_CHARS = 43;
 export interface VerifyJwsOptions {
   /** Tokens longer than this are rejected before any work. Default 4096. */
   maxTokenBytes?: number;
-  /** When set, the header's `typ` must match (RFC 7515 §4.1.9 comparison). */
-  requireTyp?: string;
   /**
    * Accept a token without `kid` by trying the issuing signing key (some JOSE writers
    * omit it, e.g. RFC 7515 A.1). Default false: `kid` is required.
@@ -50,7 +48,7 @@ export interface VerifiedJwsRange {
 /**
  * Verify an HS256 compact JWS against the ring.
  * @throws RingletError ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNKNOWN_KEY, ERR_BAD_SIGNATURE,
- *   ERR_UNSUPPORTED_ALG, ERR_CLAIM_INVALID (typ)
+ *   ERR_UNSUPPORTED_ALG
  */
 export function verifyCompactJws(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJws {
   const { header, kid, payloadStart, payloadEnd } = verifyJwsRange(token, ring, options);
@@ -90,9 +88,7 @@ export function verifyJwsRange(token: string, ring: KeyRing, options?: VerifyJws
     throw joseFailure('ERR_BAD_SIGNATURE');
   }
 
-  const requireTyp = options?.requireTyp;
-  if (issued === undefined) checkJwsHeaderPolicy(header, requireTyp);
-  else if (requireTyp !== undefined && !typMatches(header['typ'], requireTyp)) throw joseFailure('ERR_CLAIM_INVALID');
+  if (issued === undefined) checkJwsHeaderPolicy(header);
   return { header, kid: key.kid, payloadStart: dot1 + 1, payloadEnd: dot2 };
 }
 
@@ -112,8 +108,8 @@ function keyForHeader(header: ProtectedHeader, ring: KeyRing, allowMissingKid: b
  * RFC 8725 §3.1: the verifier allows exactly the algorithm it issues. `b64` (RFC 7797)
  * and `zip` change how the payload is read and are not JWS features we support.
  */
-function checkJwsHeaderPolicy(header: ProtectedHeader, requireTyp: string | undefined): void {
+function checkJwsHeaderPolicy(header: ProtectedHeader): void {
   if (header['alg'] !== 'HS256') throw joseFailure('ERR_UNSUPPORTED_ALG');
   if (header['b64'] !== undefined || header['zip'] !== undefined) throw joseFailure('ERR_UNSUPPORTED_ALG');
-  checkCommonHeaderPolicy(header, requireTyp);
+  checkCommonHeaderPolicy(header);
 }
