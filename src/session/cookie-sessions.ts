@@ -51,7 +51,7 @@ export class CookieSessions implements SessionManager {
   private seal(claims: TokenClaims): string {
     const value = sealJwe(claims as unknown as Record<string, unknown>, this.o.keys);
     if (value.length + this.o.cookieNameBytes + COOKIE_ATTRIBUTE_ALLOWANCE > MAX_SET_COOKIE_BYTES) {
-      throw new RingletError('ERR_TOO_LARGE', 'session too large for a cookie');
+      throw new RingletError('ERR_COOKIE_TOO_LARGE', 'session too large for a cookie');
     }
     return value;
   }

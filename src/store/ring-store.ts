@@ -203,7 +203,7 @@ function listEntry(r: SlotReader, s: number): SessionListEntry {
 
 function checkName(field: 'user' | 'role', name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_CHARS) {
-    throw new RingletError('ERR_MALFORMED', `${field} must be a non-empty string of at most ${MAX_NAME_CHARS} characters`);
+    throw new RingletError('ERR_NAME_INVALID', `${field} must be a non-empty string of at most ${MAX_NAME_CHARS} characters`);
   }
   return name;
 }
@@ -215,9 +215,9 @@ function encodeData(data: unknown, slotBytes: number): string | undefined {
   try {
     json = JSON.stringify(data);
   } catch {
-    throw new RingletError('ERR_MALFORMED', 'session data cannot be serialised as JSON');
+    throw new RingletError('ERR_DATA_NOT_JSON', 'session data cannot be serialised as JSON');
   }
-  if (json === undefined) throw new RingletError('ERR_MALFORMED', 'session data cannot be serialised as JSON');
+  if (json === undefined) throw new RingletError('ERR_DATA_NOT_JSON', 'session data cannot be serialised as JSON');
   // UTF-8 needs at most 3 bytes per UTF-16 unit: short text skips the byte count.
   if (json.length * 3 > slotBytes && Buffer.byteLength(json, 'utf8') > slotBytes) {
     throw new RingletError('ERR_DATA_TOO_LARGE', `session data exceeds the ${slotBytes}-byte slot`);

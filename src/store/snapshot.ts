@@ -36,7 +36,7 @@ export const SNAPSHOT_VERSION = 1;
 export const SNAPSHOT_HEADER_BYTES = 80;
 const HASHED_HEADER_BYTES = 48;
 
-/** What was wrong with a snapshot; `code` is always ERR_MALFORMED. */
+/** What was wrong with a snapshot; `code` is always ERR_SNAPSHOT_INVALID. */
 export type SnapshotFailure = 'magic' | 'version' | 'layout' | 'length' | 'checksum' | 'structure';
 
 /** A snapshot that cannot be restored into this store. The store is left empty. */
@@ -44,7 +44,7 @@ export class SnapshotError extends RingletError {
   readonly reason: SnapshotFailure;
 
   constructor(reason: SnapshotFailure, message: string) {
-    super('ERR_MALFORMED', `snapshot rejected (${reason}): ${message}`);
+    super('ERR_SNAPSHOT_INVALID', `snapshot rejected (${reason}): ${message}`);
     this.name = 'SnapshotError';
     this.reason = reason;
   }

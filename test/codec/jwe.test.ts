@@ -61,26 +61,26 @@ t.test('flip every character of every segment: rejected', async (t) => {
 t.test('structure table', async (t) => {
   const [h, , iv, ct, tag] = good.split('.') as [string, string, string, string, string];
   const cases: [string, string, string][] = [
-    ['', 'ERR_MALFORMED', 'empty'],
-    [h, 'ERR_MALFORMED', '1 segment'],
-    [`${h}.${iv}`, 'ERR_MALFORMED', '2 segments'],
-    [`${h}..${iv}`, 'ERR_MALFORMED', '3 segments'],
-    [`${h}..${iv}.${ct}`, 'ERR_MALFORMED', '4 segments'],
-    [`${h}..${iv}.${ct}.${tag}.`, 'ERR_MALFORMED', '6 segments'],
-    [`${h}.AAAA.${iv}.${ct}.${tag}`, 'ERR_MALFORMED', 'non-empty encrypted key'],
-    [`${h}..${iv}=.${ct}.${tag}`, 'ERR_MALFORMED', 'padded IV'],
-    [`${h}..${iv}.${ct}.${tag}==`, 'ERR_MALFORMED', 'padded tag'],
-    [`${h}..${iv}.${ct}=.${tag}`, 'ERR_MALFORMED', 'padded ciphertext'],
-    [`${h}..${iv}.${ct.slice(0, 10)} ${ct.slice(11)}.${tag}`, 'ERR_MALFORMED', 'space in ciphertext'],
-    [`${h}..${iv}.${ct.slice(0, 10)}+${ct.slice(11)}.${tag}`, 'ERR_MALFORMED', '+ in ciphertext'],
-    [`${h}..${iv}.${ct}.${tag.slice(0, 16)}`, 'ERR_MALFORMED', '12-byte tag (truncated)'],
-    [`${h}..${iv}.${ct}.${tag.slice(0, 11)}`, 'ERR_MALFORMED', '8-byte tag (truncated)'],
-    [`${h}..${iv}.${ct}.`, 'ERR_MALFORMED', 'empty tag'],
-    [`${h}..${iv}.${ct}.${tag}AAAA`, 'ERR_MALFORMED', '19-byte tag'],
-    [`${h}..${iv.slice(0, 12)}.${ct}.${tag}`, 'ERR_MALFORMED', '9-byte IV'],
-    [`${h}..${iv}AAAA.${ct}.${tag}`, 'ERR_MALFORMED', '15-byte IV'],
-    [`${h}...${ct}.${tag}`, 'ERR_MALFORMED', 'empty IV'],
-    [`${h}=..${iv}.${ct}.${tag}`, 'ERR_MALFORMED', 'padded header'],
+    ['', 'ERR_TOKEN_MALFORMED', 'empty'],
+    [h, 'ERR_TOKEN_MALFORMED', '1 segment'],
+    [`${h}.${iv}`, 'ERR_TOKEN_MALFORMED', '2 segments'],
+    [`${h}..${iv}`, 'ERR_TOKEN_MALFORMED', '3 segments'],
+    [`${h}..${iv}.${ct}`, 'ERR_TOKEN_MALFORMED', '4 segments'],
+    [`${h}..${iv}.${ct}.${tag}.`, 'ERR_TOKEN_MALFORMED', '6 segments'],
+    [`${h}.AAAA.${iv}.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', 'non-empty encrypted key'],
+    [`${h}..${iv}=.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', 'padded IV'],
+    [`${h}..${iv}.${ct}.${tag}==`, 'ERR_TOKEN_MALFORMED', 'padded tag'],
+    [`${h}..${iv}.${ct}=.${tag}`, 'ERR_TOKEN_MALFORMED', 'padded ciphertext'],
+    [`${h}..${iv}.${ct.slice(0, 10)} ${ct.slice(11)}.${tag}`, 'ERR_TOKEN_MALFORMED', 'space in ciphertext'],
+    [`${h}..${iv}.${ct.slice(0, 10)}+${ct.slice(11)}.${tag}`, 'ERR_TOKEN_MALFORMED', '+ in ciphertext'],
+    [`${h}..${iv}.${ct}.${tag.slice(0, 16)}`, 'ERR_TOKEN_MALFORMED', '12-byte tag (truncated)'],
+    [`${h}..${iv}.${ct}.${tag.slice(0, 11)}`, 'ERR_TOKEN_MALFORMED', '8-byte tag (truncated)'],
+    [`${h}..${iv}.${ct}.`, 'ERR_TOKEN_MALFORMED', 'empty tag'],
+    [`${h}..${iv}.${ct}.${tag}AAAA`, 'ERR_TOKEN_MALFORMED', '19-byte tag'],
+    [`${h}..${iv.slice(0, 12)}.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', '9-byte IV'],
+    [`${h}..${iv}AAAA.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', '15-byte IV'],
+    [`${h}...${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', 'empty IV'],
+    [`${h}=..${iv}.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', 'padded header'],
   ];
   for (const [token, code, why] of cases) {
     t.equal(ringletErrorOf(() => openJwe(token, ring, at)).code, code, why);
@@ -92,10 +92,10 @@ t.test('tags and IVs of other lengths, correctly computed, are still rejected', 
   const plaintext = JSON.stringify(claims);
   t.equal(openJwe(rawJwe(header, plaintext), ring, at).kid, 'enc-1', 'control: 12-byte IV, 16-byte tag');
   for (const tagBytes of [4, 8, 12, 13, 14, 15]) {
-    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, 12, tagBytes), ring, at)).code, 'ERR_MALFORMED', `${tagBytes}-byte tag`);
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, 12, tagBytes), ring, at)).code, 'ERR_TOKEN_MALFORMED', `${tagBytes}-byte tag`);
   }
   for (const ivBytes of [1, 8, 11, 13, 16, 32]) {
-    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, ivBytes), ring, at)).code, 'ERR_MALFORMED', `${ivBytes}-byte IV`);
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, ivBytes), ring, at)).code, 'ERR_TOKEN_MALFORMED', `${ivBytes}-byte IV`);
   }
 });
 
@@ -117,16 +117,16 @@ t.test('header policy', async (t) => {
     ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","jku":"https://x"}', 'ERR_UNSUPPORTED_ALG', 'jku'],
     ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","jwk":{}}', 'ERR_UNSUPPORTED_ALG', 'jwk'],
     ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","x5u":"https://x"}', 'ERR_UNSUPPORTED_ALG', 'x5u'],
-    ['{"alg":"dir","alg":"dir","enc":"A256GCM","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate alg'],
-    ['{"alg":"dir","enc":"A128GCM","enc":"A256GCM","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate enc'],
-    ['{"alg":"dir","enc":"A256GCM","kid":"enc-0","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate kid'],
-    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"DEF","zip":"DEF"}', 'ERR_MALFORMED', 'duplicate zip'],
-    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","crit":[],"crit":[]}', 'ERR_MALFORMED', 'duplicate crit'],
-    ['{"alg":"dir","enc":"A256GCM"}', 'ERR_MALFORMED', 'no kid'],
+    ['{"alg":"dir","alg":"dir","enc":"A256GCM","kid":"enc-1"}', 'ERR_TOKEN_MALFORMED', 'duplicate alg'],
+    ['{"alg":"dir","enc":"A128GCM","enc":"A256GCM","kid":"enc-1"}', 'ERR_TOKEN_MALFORMED', 'duplicate enc'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-0","kid":"enc-1"}', 'ERR_TOKEN_MALFORMED', 'duplicate kid'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"DEF","zip":"DEF"}', 'ERR_TOKEN_MALFORMED', 'duplicate zip'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","crit":[],"crit":[]}', 'ERR_TOKEN_MALFORMED', 'duplicate crit'],
+    ['{"alg":"dir","enc":"A256GCM"}', 'ERR_TOKEN_MALFORMED', 'no kid'],
     ['{"alg":"dir","enc":"A256GCM","kid":"nope"}', 'ERR_UNKNOWN_KEY', 'unknown kid'],
     ['{"alg":"dir","enc":"A256GCM","kid":"sig-1"}', 'ERR_UNKNOWN_KEY', 'kid of a signing key'],
-    ['[]', 'ERR_MALFORMED', 'header an array'],
-    ['1', 'ERR_MALFORMED', 'header a number'],
+    ['[]', 'ERR_TOKEN_MALFORMED', 'header an array'],
+    ['1', 'ERR_TOKEN_MALFORMED', 'header a number'],
   ];
   for (const [header, code, why] of cases) {
     t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext), ring, at)).code, code, why);
@@ -136,7 +136,7 @@ t.test('header policy', async (t) => {
 t.test('plaintext must be a JSON object; claims checked like JWT', async (t) => {
   const header = '{"alg":"dir","enc":"A256GCM","kid":"enc-1"}';
   for (const plaintext of ['[]', '"s"', '1', 'null', '{', '']) {
-    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext), ring, at)).code, 'ERR_MALFORMED', JSON.stringify(plaintext));
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext), ring, at)).code, 'ERR_TOKEN_MALFORMED', JSON.stringify(plaintext));
   }
   const cases: [Record<string, unknown>, OpenJweOptions, string | undefined, string][] = [
     [{ exp: NOW - 31 }, at, 'ERR_EXPIRED', 'expired'],
@@ -176,9 +176,9 @@ t.test('zip is refused in every form, before any decryption or inflation', async
 });
 
 t.test('oversized tokens rejected before any crypto', async (t) => {
-  t.equal(ringletErrorOf(() => openJwe('!'.repeat(4097), ring, at)).code, 'ERR_TOO_LARGE', 'garbage');
+  t.equal(ringletErrorOf(() => openJwe('!'.repeat(4097), ring, at)).code, 'ERR_TOKEN_TOO_LARGE', 'garbage');
   const big = sealJwe({ ...claims, pad: 'x'.repeat(3500) }, ring);
-  t.equal(ringletErrorOf(() => openJwe(big, ring, at)).code, 'ERR_TOO_LARGE', 'valid but oversized');
+  t.equal(ringletErrorOf(() => openJwe(big, ring, at)).code, 'ERR_TOKEN_TOO_LARGE', 'valid but oversized');
   t.equal(openJwe(big, ring, { ...at, maxTokenBytes: 8192 }).kid, 'enc-1');
 });
 

@@ -247,7 +247,7 @@ t.test('command encoding: known answers, binary arguments, bounds', (t) => {
   t.throws(() => encodeCommand([]), { code: 'ERR_CONFIG', message: /^args: a command needs at least its name/ });
   t.throws(() => encodeCommand(['SET', Number.NaN]), { code: 'ERR_CONFIG', message: /^args\[1\]: must be a finite number/ });
   t.throws(() => encodeCommand(['SET', {} as never]), { code: 'ERR_CONFIG', message: /^args\[1\]: must be a string/ });
-  t.throws(() => encodeCommand(['SET', 'k', 'x'.repeat(MAX_COMMAND_BYTES)]), { code: 'ERR_TOO_LARGE' });
+  t.throws(() => encodeCommand(['SET', 'k', 'x'.repeat(MAX_COMMAND_BYTES)]), { code: 'ERR_COMMAND_TOO_LARGE' });
   t.doesNotThrow(() => encodeCommand(['SET', 'k', 'x'.repeat(MAX_COMMAND_BYTES - 40)]));
   // What the encoder writes, the parser reads back (as an array of bulk strings).
   const rng = new SeededRandom(11);

@@ -125,12 +125,12 @@ t.test('mismatched or damaged snapshots are refused and leave the store empty', 
       caught = error;
     }
     t.ok(caught instanceof SnapshotError, `${name}: SnapshotError`);
-    t.match(caught, { code: 'ERR_MALFORMED', reason }, `${name}: reason ${reason}`);
+    t.match(caught, { code: 'ERR_SNAPSHOT_INVALID', reason }, `${name}: reason ${reason}`);
     t.equal(target.stats().active, 0, `${name}: store left empty`);
     t.equal(target.get(id), undefined, `${name}: earlier sessions gone too`);
     t.ok(target.create('zed', 'admin').id, `${name}: store still usable`);
     t.throws(() => createStore({ ...OPTIONS, ...change, clock, restoreFrom: { snapshot, elapsedMs: 0 } }),
-      { code: 'ERR_MALFORMED', reason }, `${name}: createStore refuses too`);
+      { code: 'ERR_SNAPSHOT_INVALID', reason }, `${name}: createStore refuses too`);
   }
   t.throws(() => store.restoreSnapshot(good, -1), ConfigError);
   t.throws(() => store.restoreSnapshot(good, NaN), { message: /^elapsedMs: / });

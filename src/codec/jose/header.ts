@@ -22,20 +22,20 @@ const foreignKeyMembers = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 
 /**
  * Decode a protected-header segment into a JSON object.
- * @throws RingletError ERR_MALFORMED (bad base64url, UTF-8 or JSON; not an object; duplicate names)
+ * @throws RingletError ERR_TOKEN_MALFORMED (bad base64url, UTF-8 or JSON; not an object; duplicate names)
  */
 export function decodeProtectedHeader(segment: string): ProtectedHeader {
   const bytes = tryDecodeBase64url(segment);
-  if (bytes === undefined) throw joseFailure('ERR_MALFORMED');
+  if (bytes === undefined) throw joseFailure('ERR_TOKEN_MALFORMED');
   let text: string;
   let value: unknown;
   try {
     text = utf8.decode(bytes);
     value = JSON.parse(text);
   } catch {
-    throw joseFailure('ERR_MALFORMED');
+    throw joseFailure('ERR_TOKEN_MALFORMED');
   }
-  if (!isJsonObject(value) || hasDuplicateTopLevelName(text)) throw joseFailure('ERR_MALFORMED');
+  if (!isJsonObject(value) || hasDuplicateTopLevelName(text)) throw joseFailure('ERR_TOKEN_MALFORMED');
   return value;
 }
 

@@ -39,20 +39,20 @@ export interface DecryptedJwe {
 
 /**
  * Decrypt a compact JWE with the ring.
- * @throws RingletError ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNSUPPORTED_ALG, ERR_UNKNOWN_KEY,
+ * @throws RingletError ERR_TOKEN_TOO_LARGE, ERR_TOKEN_MALFORMED, ERR_UNSUPPORTED_ALG, ERR_UNKNOWN_KEY,
  *   ERR_DECRYPTION_FAILED
  */
 export function decryptCompactJwe(token: string, ring: KeyRing, options?: DecryptJweOptions): DecryptedJwe {
   const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
-  if (typeof token !== 'string') throw joseFailure('ERR_MALFORMED');
-  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOO_LARGE');
+  if (typeof token !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
+  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOKEN_TOO_LARGE');
   const dot1 = token.indexOf('.');
   const dot2 = dot1 === -1 ? -1 : token.indexOf('.', dot1 + 1);
   const dot3 = dot2 === -1 ? -1 : token.indexOf('.', dot2 + 1);
   const dot4 = dot3 === -1 ? -1 : token.indexOf('.', dot3 + 1);
-  if (dot4 === -1 || token.indexOf('.', dot4 + 1) !== -1) throw joseFailure('ERR_MALFORMED');
+  if (dot4 === -1 || token.indexOf('.', dot4 + 1) !== -1) throw joseFailure('ERR_TOKEN_MALFORMED');
   // RFC 7518 §4.5: with direct encryption the JWE Encrypted Key is the empty octet sequence.
-  if (dot2 !== dot1 + 1) throw joseFailure('ERR_MALFORMED');
+  if (dot2 !== dot1 + 1) throw joseFailure('ERR_TOKEN_MALFORMED');
 
   const encodedHeader = token.slice(0, dot1);
   const issued = ring.issuedJweHeaders.get(encodedHeader);
@@ -67,7 +67,7 @@ export function decryptCompactJwe(token: string, ring: KeyRing, options?: Decryp
     aad = Buffer.from(encodedHeader, 'ascii');
   }
 
-  if (dot3 - dot2 - 1 !== IV_CHARS || token.length - dot4 - 1 !== TAG_CHARS) throw joseFailure('ERR_MALFORMED');
+  if (dot3 - dot2 - 1 !== IV_CHARS || token.length - dot4 - 1 !== TAG_CHARS) throw joseFailure('ERR_TOKEN_MALFORMED');
   // Decoded straight from the token into reusable buffers: no segment strings, no allocation.
   const ciphertext = segmentBuffer(dot4 - dot3 - 1);
   const ciphertextBytes = decodeBase64urlInto(token, dot3 + 1, dot4, ciphertext, 0);
@@ -76,7 +76,7 @@ export function decryptCompactJwe(token: string, ring: KeyRing, options?: Decryp
     decodeBase64urlInto(token, dot4 + 1, token.length, tagScratch, 0) !== GCM_TAG_BYTES ||
     ciphertextBytes < 0
   ) {
-    throw joseFailure('ERR_MALFORMED');
+    throw joseFailure('ERR_TOKEN_MALFORMED');
   }
 
   const decrypted = aesGcmDecrypt(key.cipher, key.key, ivScratch, ciphertext.subarray(0, ciphertextBytes), tagScratch, aad);
@@ -92,7 +92,7 @@ function keyForHeader(header: ProtectedHeader, ring: KeyRing): EncryptionKey {
   if (header['zip'] !== undefined) throw joseFailure('ERR_UNSUPPORTED_ALG');
   checkCommonHeaderPolicy(header);
   const kid = header['kid'];
-  if (typeof kid !== 'string') throw joseFailure('ERR_MALFORMED');
+  if (typeof kid !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
   const key = ring.findEncryptionKey(kid);
   if (key === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
   // The algorithm is bound to the key: an A128GCM header cannot select an A256GCM key.

@@ -42,16 +42,16 @@ export interface VerifiedJwsRange {
 /**
  * Verify an HS256 compact JWS against the ring, leaving the payload undecoded: verifyJwt
  * decodes it into a reused buffer, so a verified token costs no payload copy.
- * @throws RingletError ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNKNOWN_KEY, ERR_BAD_SIGNATURE,
+ * @throws RingletError ERR_TOKEN_TOO_LARGE, ERR_TOKEN_MALFORMED, ERR_UNKNOWN_KEY, ERR_BAD_SIGNATURE,
  *   ERR_UNSUPPORTED_ALG
  */
 export function verifyJwsRange(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJwsRange {
   const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
-  if (typeof token !== 'string') throw joseFailure('ERR_MALFORMED');
-  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOO_LARGE');
+  if (typeof token !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
+  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOKEN_TOO_LARGE');
   const dot1 = token.indexOf('.');
   const dot2 = dot1 === -1 ? -1 : token.indexOf('.', dot1 + 1);
-  if (dot2 === -1 || token.indexOf('.', dot2 + 1) !== -1) throw joseFailure('ERR_MALFORMED');
+  if (dot2 === -1 || token.indexOf('.', dot2 + 1) !== -1) throw joseFailure('ERR_TOKEN_MALFORMED');
   if (token.length - dot2 - 1 !== HS256_MAC_CHARS) throw joseFailure('ERR_BAD_SIGNATURE');
 
   // Fast path: a header this ring wrote itself is already known to pass the policy.
@@ -85,7 +85,7 @@ function keyForHeader(header: ProtectedHeader, ring: KeyRing, allowMissingKid: b
     if (ring.signingKey === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
     return ring.signingKey;
   }
-  if (typeof kid !== 'string') throw joseFailure('ERR_MALFORMED');
+  if (typeof kid !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
   const key = ring.findSigningKey(kid);
   if (key === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
   return key;
