@@ -20,7 +20,7 @@ import { loadProfile } from '../src/config/profile.js';
 import { generateJwks } from '../src/codec/index.js';
 import { UsersDb, hashPasswordSync, saveUsersFile } from '../src/users/index.js';
 import { writeSecretFileAtomic } from '../src/util/secret-file.js';
-import { SeededRandom } from '../src/util/seeded-random.js';
+import { SeededRandom } from '../test/support/seeded-random.js';
 import { hostileCookieHeader, hostileFormBody, hostileJsonBody, mutateCompactToken, mutateSessionId } from '../test/support/fuzz.js';
 import { environment, formatNumber, markdownTable, writeResults } from './harness/index.js';
 import { LAUNCH_MMAP_THRESHOLD, readRss, spawnServer } from './load/processes.js';

@@ -15,7 +15,7 @@
 import { createStore } from '../src/store/index.js';
 import type { SessionStore } from '../src/store/index.js';
 import { systemMonotonicClock } from '../src/util/clock.js';
-import { SeededRandom } from '../src/util/seeded-random.js';
+import { SeededRandom } from '../test/support/seeded-random.js';
 import { MapLru } from './baseline-map-lru.js';
 import {
   environment, formatNumber, heapAfterGc, markdownTable, requireGc, runRounds, totalGc, writeResults,

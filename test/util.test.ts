@@ -1,7 +1,7 @@
 import t from 'tap';
 import { fillRandom, randomBytesPooled } from '../src/util/random-pool.js';
-import { SeededRandom } from '../src/util/seeded-random.js';
-import { ManualClock } from '../src/util/clock.js';
+import { SeededRandom } from './support/seeded-random.js';
+import { ManualClock } from './support/clock.js';
 
 t.test('pooled random bytes are never handed out twice', (t) => {
   const seen = new Set<string>();

@@ -90,12 +90,12 @@ export function tryDecodeBase64url(text: string): Buffer | undefined {
 /**
  * Decode canonical unpadded base64url.
  *
- * @throws RingletError `ERR_MALFORMED` for any other input (the message never echoes it).
+ * @throws RingletError `ERR_BASE64URL_MALFORMED` for any other input (the message never echoes it).
  * @example decodeBase64url('aGk') // <Buffer 68 69>
  */
 export function decodeBase64url(text: string): Buffer {
   const bytes = tryDecodeBase64url(text);
-  if (bytes === undefined) throw new RingletError('ERR_MALFORMED', 'invalid base64url');
+  if (bytes === undefined) throw new RingletError('ERR_BASE64URL_MALFORMED', 'invalid base64url');
   return bytes;
 }
 

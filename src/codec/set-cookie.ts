@@ -51,7 +51,7 @@ export interface SetCookieOptions {
  * @throws ConfigError naming the attribute (`name`, `value`, `path`, `domain`,
  *   `sameSite`, `maxAgeSeconds`, `expires`, `secure`, ...) when it is invalid or breaks a
  *   prefix/SameSite rule. The message never contains the value.
- * @throws RingletError `ERR_DATA_TOO_LARGE` when the result exceeds `maxBytes`.
+ * @throws RingletError `ERR_COOKIE_TOO_LARGE` when the result exceeds `maxBytes`.
  * @example
  * serializeSetCookie('__Host-sid', token, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' })
  * // '__Host-sid=...; Path=/; HttpOnly; Secure; SameSite=Strict'
@@ -108,7 +108,7 @@ export function serializeSetCookie(name: string, value: string, options: SetCook
     throw new ConfigError('maxBytes', `must be a positive integer, got ${String(maxBytes)}`);
   }
   if (Buffer.byteLength(out, 'latin1') > maxBytes) {
-    throw new RingletError('ERR_DATA_TOO_LARGE', `Set-Cookie would exceed ${maxBytes} bytes`);
+    throw new RingletError('ERR_COOKIE_TOO_LARGE', `Set-Cookie would exceed ${maxBytes} bytes`);
   }
   return out;
 }

@@ -155,9 +155,9 @@ export class RespClient {
   /**
    * Sends one command and resolves with its reply (see RespValue). Rejects with a
    * RingletError whose code says what is known: `ERR_QUEUE_FULL` (refused at once),
-   * `ERR_ENGINE_DOWN` (never sent), `ERR_TIMEOUT` / `ERR_CONNECTION_LOST` (sent; it may have
+   * `ERR_ENGINE_DOWN` (never sent), `ERR_ENGINE_TIMEOUT` / `ERR_CONNECTION_LOST` (sent; it may have
    * run), `ERR_ENGINE_REPLY` (EngineReplyError: the engine answered with an error),
-   * `ERR_TOO_LARGE`, `ERR_CLOSED`. Commands that change the connection itself (SELECT,
+   * `ERR_COMMAND_TOO_LARGE`, `ERR_CLOSED`. Commands that change the connection itself (SELECT,
    * AUTH, WATCH, MULTI, SUBSCRIBE, ...) throw ConfigError: a reconnect would undo them.
    */
   command(args: readonly RespArg[]): Promise<RespValue> {
@@ -171,7 +171,7 @@ export class RespClient {
 
   /**
    * SUBSCRIBE `channel`; resolves when the engine confirms. Rejects when it cannot within
-   * `commandTimeoutMs` (`ERR_ENGINE_DOWN`, `ERR_TIMEOUT`), yet the subscription stays and is
+   * `commandTimeoutMs` (`ERR_ENGINE_DOWN`, `ERR_ENGINE_TIMEOUT`), yet the subscription stays and is
    * made when the link comes up: catch the rejection, and watch `onSubscriptionsReady`.
    * `ERR_ENGINE_REPLY` (e.g. NOPERM) means refused for good: the subscription is dropped.
    */

@@ -14,7 +14,7 @@ export type RespArg = string | number | Uint8Array;
 
 /**
  * Encodes one command. Throws ConfigError for an argument that is not a string, a finite
- * number or bytes (programmer misuse), RingletError `ERR_TOO_LARGE` beyond `maxBytes`.
+ * number or bytes (programmer misuse), RingletError `ERR_COMMAND_TOO_LARGE` beyond `maxBytes`.
  *
  * @example
  * encodeCommand(['SET', 'ringlet:x', '1', 'PX', 60000]);
@@ -46,7 +46,7 @@ export function encodeCommand(args: readonly RespArg[], maxBytes = MAX_COMMAND_B
     total += 1 + decimalLength(bytes) + 2 + bytes + 2;
     if (total > maxBytes) break;
   }
-  if (total > maxBytes) throw new RingletError('ERR_TOO_LARGE', `command larger than ${maxBytes} bytes`);
+  if (total > maxBytes) throw new RingletError('ERR_COMMAND_TOO_LARGE', `command larger than ${maxBytes} bytes`);
   const out = Buffer.allocUnsafe(total);
   let at = out.write(`*${args.length}\r\n`, 0, 'latin1');
   for (const part of parts) {

@@ -8,7 +8,7 @@
  * counted. Each command has the same deadline (`commandTimeoutMs` after the call), so FIFO
  * order is deadline order and one timer serves the whole ring:
  * - an unsent command past its deadline fails with `ERR_ENGINE_DOWN` (it surely did not run);
- * - a sent one fails with `ERR_TIMEOUT` (it may have run); its slot stays until its reply
+ * - a sent one fails with `ERR_ENGINE_TIMEOUT` (it may have run); its slot stays until its reply
  *   arrives, so later replies still match;
  * - if the oldest sent command has waited `commandTimeoutMs` since it was written, the
  *   engine is not answering: the connection is dropped and rebuilt, and every other sent
@@ -46,7 +46,7 @@ export interface CommandQueueStats {
   queuedBytes: number;
   /** Refused at once because the queue was full (ERR_QUEUE_FULL). */
   failedFast: number;
-  /** Sent, no reply within the deadline (ERR_TIMEOUT). */
+  /** Sent, no reply within the deadline (ERR_ENGINE_TIMEOUT). */
   timedOut: number;
   /** Never sent: the link was not up before the deadline (ERR_ENGINE_DOWN). */
   notSent: number;
@@ -92,7 +92,7 @@ const CONNECTION_STATE_COMMANDS = new Set([
   'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE',
 ]);
 
-/** Encodes; a limit reached (ERR_TOO_LARGE) is returned for the caller's promise, misuse throws. */
+/** Encodes; a limit reached (ERR_COMMAND_TOO_LARGE) is returned for the caller's promise, misuse throws. */
 function encodeOrRefuse<T>(encode: () => T): T | RingletError {
   try {
     return encode();
@@ -145,8 +145,8 @@ export class RespCommands {
 
   /**
    * Sends one command; resolves with its reply. Rejects with RingletError: `ERR_QUEUE_FULL`
-   * (at once), `ERR_ENGINE_DOWN` (never sent), `ERR_TIMEOUT` or `ERR_CONNECTION_LOST` (sent,
-   * may have run), `ERR_ENGINE_REPLY` (an EngineReplyError), `ERR_CLOSED`, `ERR_TOO_LARGE`.
+   * (at once), `ERR_ENGINE_DOWN` (never sent), `ERR_ENGINE_TIMEOUT` or `ERR_CONNECTION_LOST` (sent,
+   * may have run), `ERR_ENGINE_REPLY` (an EngineReplyError), `ERR_CLOSED`, `ERR_COMMAND_TOO_LARGE`.
    * Throws ConfigError for commands that change the connection (SELECT, WATCH, SUBSCRIBE, ...).
    */
   command(args: readonly RespArg[]): Promise<RespValue> {
@@ -339,7 +339,7 @@ export class RespCommands {
         entry.abandoned = true;
         this.#abandoned++;
         if (!entry.internal) this.#stats.timedOut++;
-        entry.reject(new RingletError('ERR_TIMEOUT', `engine did not answer ${entry.name} within ${this.#settings.commandTimeoutMs} ms (it may have run)`));
+        entry.reject(new RingletError('ERR_ENGINE_TIMEOUT', `engine did not answer ${entry.name} within ${this.#settings.commandTimeoutMs} ms (it may have run)`));
       } else {
         // Unsent entries exist only while no entry is sent: this one is at the head.
         this.#shift();
@@ -349,7 +349,7 @@ export class RespCommands {
       }
     }
     if (this.#sent > 0 && now - this.#at(0).writtenAtMs >= this.#settings.commandTimeoutMs) {
-      this.link.drop(new RingletError('ERR_TIMEOUT', `engine did not answer within ${this.#settings.commandTimeoutMs} ms`));
+      this.link.drop(new RingletError('ERR_ENGINE_TIMEOUT', `engine did not answer within ${this.#settings.commandTimeoutMs} ms`));
     }
   }
 }

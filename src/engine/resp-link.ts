@@ -212,7 +212,7 @@ export class RespLink {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
     this.#connectTimer = setTimeout(() => {
-      this.#fail(socket, new RingletError('ERR_TIMEOUT', `engine did not complete the connection and handshake within ${this.#options.connectTimeoutMs} ms`));
+      this.#fail(socket, new RingletError('ERR_ENGINE_TIMEOUT', `engine did not complete the connection and handshake within ${this.#options.connectTimeoutMs} ms`));
     }, this.#options.connectTimeoutMs);
     socket.once(target.tls ? 'secureConnect' : 'connect', () => this.#sendHandshake(socket));
     socket.on('data', (chunk: Buffer) => this.#data(socket, chunk));

@@ -94,7 +94,7 @@ export class RespSubscriber {
   /**
    * Adds `handler` for `channel` (`kind` 'pattern': a glob such as `ringlet:rev:*`). Resolves
    * once the engine has confirmed the subscription; rejects (`ERR_ENGINE_DOWN`,
-   * `ERR_TIMEOUT`) when that takes longer than `commandTimeoutMs`, but the subscription
+   * `ERR_ENGINE_TIMEOUT`) when that takes longer than `commandTimeoutMs`, but the subscription
    * stays: it is made as soon as the link is up.
    */
   subscribe(kind: Kind, name: string, handler: MessageHandler): Promise<void> {
@@ -121,7 +121,7 @@ export class RespSubscriber {
         timer: setTimeout(() => {
           this.#removeWaiter(key, waiter);
           reject(this.link.up
-            ? new RingletError('ERR_TIMEOUT', `engine did not confirm the subscription within ${this.#settings.commandTimeoutMs} ms (it stays registered)`)
+            ? new RingletError('ERR_ENGINE_TIMEOUT', `engine did not confirm the subscription within ${this.#settings.commandTimeoutMs} ms (it stays registered)`)
             : new RingletError('ERR_ENGINE_DOWN', `engine unavailable: subscription not confirmed within ${this.#settings.commandTimeoutMs} ms (it stays registered)`));
         }, this.#settings.commandTimeoutMs),
       };
@@ -205,7 +205,7 @@ export class RespSubscriber {
 
   #written(sent: Sent, frame: Buffer): void {
     if (this.#sent.length >= MAX_OUTSTANDING) {
-      this.link.drop(new RingletError('ERR_TIMEOUT', 'engine is not answering subscription commands'));
+      this.link.drop(new RingletError('ERR_ENGINE_TIMEOUT', 'engine is not answering subscription commands'));
       return;
     }
     this.#sent.push(sent);
@@ -225,7 +225,7 @@ export class RespSubscriber {
     this.#written({ op: 'ping' }, encodeCommand(['PING']));
     this.#pongDeadline = setTimeout(() => {
       this.#pongDeadline = undefined;
-      this.link.drop(new RingletError('ERR_TIMEOUT', `engine did not answer PING within ${this.#settings.commandTimeoutMs} ms`));
+      this.link.drop(new RingletError('ERR_ENGINE_TIMEOUT', `engine did not answer PING within ${this.#settings.commandTimeoutMs} ms`));
     }, this.#settings.commandTimeoutMs);
   }
 

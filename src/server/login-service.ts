@@ -54,7 +54,7 @@ export class LoginService {
         user !== undefined ? verifyPassword(password, user.hash) : dummyVerify(password, this.deps.cost).then(() => false),
       );
     } catch (err) {
-      if (err instanceof RingletError && err.code === 'ERR_BUSY') return { result: 'busy', retryAfterMs: this.deps.busyRetryAfterMs };
+      if (err instanceof RingletError && err.code === 'ERR_HASHING_BUSY') return { result: 'busy', retryAfterMs: this.deps.busyRetryAfterMs };
       throw err;
     }
     const [ipKey, userKey] = this.throttleKeys(username, clientAddress);

@@ -35,10 +35,10 @@ export async function readFields(ctx: RequestContext): Promise<Fields | undefine
     return { kind, values: kind === 'form' ? parseForm(body) : parseJsonObject(body) };
   } catch (err) {
     if (!(err instanceof RingletError)) throw err;
-    if (err.code === 'ERR_TOO_LARGE') {
+    if (err.code === 'ERR_BODY_TOO_LARGE') {
       ctx.res.setHeader('Connection', 'close');
       sendError(ctx.req, ctx.res, 413, `body larger than ${ctx.deps.profile.maxBodyBytes} bytes`);
-    } else if (err.code === 'ERR_TIMEOUT') {
+    } else if (err.code === 'ERR_BODY_TIMEOUT') {
       ctx.res.setHeader('Connection', 'close');
       sendError(ctx.req, ctx.res, 408, 'body not received in time');
     } else {

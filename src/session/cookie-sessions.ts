@@ -20,7 +20,6 @@ import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session
 /** Browsers drop a Set-Cookie over 4096 bytes; name, attributes and value must fit. */
 export const MAX_SET_COOKIE_BYTES = 4096;
 const COOKIE_ATTRIBUTE_ALLOWANCE = 96;
-const MAX_INFLATED_BYTES = 16 * 1024;
 
 export interface CookieSessionOptions {
   keys: KeyRing;
@@ -56,7 +55,7 @@ export class CookieSessions implements SessionManager {
   private seal(claims: TokenClaims): string {
     const value = sealJwe(claims as unknown as Record<string, unknown>, this.o.keys);
     if (value.length + this.o.cookieNameBytes + COOKIE_ATTRIBUTE_ALLOWANCE > MAX_SET_COOKIE_BYTES) {
-      throw new RingletError('ERR_TOO_LARGE', 'session too large for a cookie');
+      throw new RingletError('ERR_COOKIE_TOO_LARGE', 'session too large for a cookie');
     }
     return value;
   }
@@ -106,7 +105,7 @@ export class CookieSessions implements SessionManager {
     if (known !== undefined) return known;
     let opened;
     try {
-      opened = openJwe(value, this.o.keys, { checkTimes: false, maxInflatedBytes: MAX_INFLATED_BYTES });
+      opened = openJwe(value, this.o.keys, { checkTimes: false });
     } catch (err) {
       if (err instanceof RingletError) return undefined;
       throw err;

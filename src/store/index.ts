@@ -1,5 +1,6 @@
 /** The RAM session store: fixed slots in one buffer, exact LRU, lazy expiry, snapshots. */
-export { createStore, MAX_NAME_CHARS, MAX_ROLES } from './ring-store.js';
+export { createStore, MAX_NAME_CHARS } from './ring-store.js';
+export { MAX_ROLES } from './layout.js';
 export { storeFootprintBytes } from './layout.js';
 export {
   MAX_CAPACITY, MAX_SLOT_BYTES, MAX_STORE_BYTES, MAX_TIMEOUT_MS,

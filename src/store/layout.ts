@@ -45,10 +45,87 @@ export const ID_BYTES = 8 + SECRET_BYTES;
 export const RANDOM_BLOCK_BYTES = 32 * SECRETS_PER_SLOT;
 /** Counters kept in the buffer (so snapshots carry them); see ring-store.ts for indices. */
 export const COUNTER_SLOTS = 8;
-/** List heads and sizes kept in the buffer; see ring-store.ts for indices. */
+/** List heads and sizes kept in the buffer (so snapshots carry them); indices below. */
 export const HEAD_SLOTS = 8;
+/** heads[]: top of the free-slot list, linked through lruNext; `capacity` = empty. */
+export const HEAD_FREE = 0;
+/** heads[]: top of the free user-entry list, linked through userHead; `maxUsers` = empty. */
+export const HEAD_USER_FREE = 1;
+/** heads[]: live sessions. */
+export const HEAD_ACTIVE = 2;
+/** heads[]: interned roles (entries 0 .. n-1 of the role table). */
+export const HEAD_ROLES = 3;
+/** heads[]: users with live sessions. */
+export const HEAD_USERS = 4;
+/** heads[]: bytes of randomBlock already used (RANDOM_BLOCK_BYTES = empty, refill before use). */
+export const HEAD_RANDOM_USED = 5;
+/** Distinct roles a store interns (roles are few: admin, viewer, ...); slotRole is a u8. */
+export const MAX_ROLES = 255;
 
 const BYTES: Record<ElementKind, number> = { u8: 1, u16: 2, u32: 4, f64: 8 };
+
+export type UintArray = Uint8Array | Uint16Array | Uint32Array;
+
+/** One typed-array view per region; see the RingStore file comment for what the lists mean. */
+export interface StoreArrays {
+  readonly counters: Float64Array;
+  readonly createdMs: Float64Array;
+  readonly lastSeenMs: Float64Array;
+  readonly heads: Uint32Array;
+  readonly generation: Uint32Array;
+  readonly lruPrev: UintArray;
+  readonly lruNext: UintArray;
+  readonly agePrev: UintArray;
+  readonly ageNext: UintArray;
+  readonly userPrev: UintArray;
+  readonly userNext: UintArray;
+  readonly slotUser: UintArray;
+  readonly userHead: UintArray;
+  readonly userCount: UintArray;
+  readonly dataLength: UintArray;
+  readonly slotRole: Uint8Array;
+  readonly secrets: Uint8Array;
+  readonly idScratch: Uint8Array;
+  readonly randomBlock: Uint8Array;
+  readonly data: Uint8Array;
+}
+
+const ARRAY_TYPES: Record<ElementKind, new (b: ArrayBufferLike, o: number, l: number) => UintArray | Float64Array> = {
+  u8: Uint8Array, u16: Uint16Array, u32: Uint32Array, f64: Float64Array,
+};
+
+/**
+ * Views of every region of a store state that starts at `byteOffset` of `buffer` (the
+ * store's own buffer, or the state inside a snapshot). `byteOffset` must be 8-aligned.
+ */
+export function storeArrays(layout: StoreLayout, buffer: ArrayBufferLike, byteOffset = 0): StoreArrays {
+  const r = (name: RegionName) => {
+    const region = layout.regions[name];
+    return new ARRAY_TYPES[region.kind](buffer, byteOffset + region.byteOffset, region.length);
+  };
+  return {
+    counters: r('counters') as Float64Array,
+    createdMs: r('createdMs') as Float64Array,
+    lastSeenMs: r('lastSeenMs') as Float64Array,
+    heads: r('heads') as Uint32Array,
+    generation: r('generation') as Uint32Array,
+    lruPrev: r('lruPrev') as UintArray,
+    lruNext: r('lruNext') as UintArray,
+    agePrev: r('agePrev') as UintArray,
+    ageNext: r('ageNext') as UintArray,
+    userPrev: r('userPrev') as UintArray,
+    userNext: r('userNext') as UintArray,
+    slotUser: r('slotUser') as UintArray,
+    userHead: r('userHead') as UintArray,
+    userCount: r('userCount') as UintArray,
+    dataLength: r('dataLength') as UintArray,
+    slotRole: r('slotRole') as Uint8Array,
+    secrets: r('secrets') as Uint8Array,
+    idScratch: r('idScratch') as Uint8Array,
+    randomBlock: r('randomBlock') as Uint8Array,
+    data: r('data') as Uint8Array,
+  };
+}
 
 /** The narrowest unsigned kind that holds every value in [0, maxValue]. */
 export function uintKind(maxValue: number): ElementKind {

@@ -8,7 +8,7 @@
  *   age list   circular, sentinel S = capacity. next[S] = oldest created, prev[S] = newest.
  *   user list  circular per user, no sentinel. userHead[u] = that user's most recent,
  *              userPrev[userHead[u]] = that user's least recent.
- *   free list  singly linked through lruNext of free slots; heads[FREE] = top, `capacity` = empty.
+ *   free list  singly linked through lruNext of free slots; heads[HEAD_FREE] = top, `capacity` = empty.
  *
  *   unlink(s):          next[prev[s]] = next[s]; prev[next[s]] = prev[s]
  *   pushFront(S, s):    n = next[S]; next[s] = n; prev[s] = S; prev[n] = s; next[S] = s
@@ -24,16 +24,24 @@
  *
  * A session is valid while now < idleExpiresMs and now < absoluteExpiresMs; at exactly
  * the limit it is expired. When both limits have passed, the earlier one is the reason.
+ *
+ * All state is private (`#` fields): the secrets and links are reachable only through the
+ * SessionStore methods. Views read their slot through a SlotReader, which has no way to
+ * the id secret; snapshot.ts owns the file format and the checks a restore needs.
  */
 import { RingletError } from '../errors.js';
 import { fillRandom } from '../util/random-pool.js';
 import type { MonotonicClock } from '../util/clock.js';
-import { computeLayout, CSRF_BYTES, ID_BYTES, RANDOM_BLOCK_BYTES, SECRET_BYTES, SECRETS_PER_SLOT } from './layout.js';
-import type { ElementKind, Region, RegionName, StoreLayout } from './layout.js';
+import {
+  computeLayout, CSRF_BYTES, HEAD_ACTIVE, HEAD_FREE, HEAD_RANDOM_USED, HEAD_ROLES, HEAD_USER_FREE, HEAD_USERS,
+  ID_BYTES, MAX_ROLES, RANDOM_BLOCK_BYTES, SECRET_BYTES, SECRETS_PER_SLOT, storeArrays,
+} from './layout.js';
+import type { StoreLayout, UintArray } from './layout.js';
 import { resolveStoreOptions, validateElapsedMs } from './options.js';
 import type { ResolvedStoreOptions, StoreOptions } from './options.js';
 import { decodeId, decodeRef, encodeRef, readU32, writeU32 } from './session-id.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from './snapshot.js';
+import type { SnapshotNames } from './snapshot.js';
 import type {
   CreatedSession, EvictedSession, EvictionReason, GetOptions, SessionListEntry, SessionSnapshot, SessionStore,
   SessionView, StoreStats,
@@ -41,17 +49,7 @@ import type {
 
 /** Longest user or role name, in UTF-16 code units: names are interned and kept. */
 export const MAX_NAME_CHARS = 256;
-/** Distinct roles a store interns (roles are few: admin, viewer, ...); slotRole is a u8. */
-export const MAX_ROLES = 255;
 
-// heads[] indices
-const FREE = 0;
-const USER_FREE = 1;
-const ACTIVE = 2;
-const ROLES = 3;
-const USERS = 4;
-/** Bytes of randomBlock already used (RANDOM_BLOCK_BYTES = empty, refill before use). */
-const RANDOM_USED = 5;
 // counters[] indices
 const CREATED = 0;
 const EVICTED_LRU = 1;
@@ -65,17 +63,8 @@ const IDLE = 1;
 const ABSOLUTE = 2;
 type Expiry = typeof LIVE | typeof IDLE | typeof ABSOLUTE;
 
-type UintArray = Uint8Array | Uint16Array | Uint32Array;
-
 /** `console.log(store)` or of a view must never print secrets (STYLE.md 4). */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-
-function view(buffer: ArrayBuffer, region: Region): UintArray | Float64Array {
-  const ctor: Record<ElementKind, new (b: ArrayBuffer, o: number, l: number) => UintArray | Float64Array> = {
-    u8: Uint8Array, u16: Uint16Array, u32: Uint32Array, f64: Float64Array,
-  };
-  return new ctor[region.kind](buffer, region.byteOffset, region.length);
-}
 
 /**
  * create()'s result. The evicted session's details are kept as fields and the `evicted`
@@ -117,51 +106,69 @@ class Created implements CreatedSession {
   }
 }
 
+/**
+ * What a view and a list entry may read of a slot: its public fields, its CSRF token
+ * and its data. No way to the id secret, the links or the counters.
+ */
+interface SlotReader {
+  readonly generation: ArrayLike<number>;
+  readonly slotUser: ArrayLike<number>;
+  readonly slotRole: ArrayLike<number>;
+  readonly createdMs: ArrayLike<number>;
+  readonly lastSeenMs: ArrayLike<number>;
+  readonly dataLength: ArrayLike<number>;
+  readonly userNames: readonly string[];
+  readonly roleNames: readonly string[];
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
+  csrfToken(slot: number): string;
+  dataJson(slot: number): string | undefined;
+}
+
 /** The per-store reused view; reads straight from the store's arrays. */
 class RingView implements SessionView {
   slot = 0;
-  private readonly store: RingStore;
+  readonly #r: SlotReader;
 
-  constructor(store: RingStore) {
-    this.store = store;
+  constructor(reader: SlotReader) {
+    this.#r = reader;
   }
 
   get ref(): string {
-    return encodeRef(this.slot, this.store.generation[this.slot]!);
+    return encodeRef(this.slot, this.#r.generation[this.slot]!);
   }
   get handle(): number {
-    return this.slot * 2 ** 32 + this.store.generation[this.slot]!;
+    return this.slot * 2 ** 32 + this.#r.generation[this.slot]!;
   }
   get user(): string {
-    return this.store.userNames[this.store.slotUser[this.slot]!]!;
+    return this.#r.userNames[this.#r.slotUser[this.slot]!]!;
   }
   get role(): string {
-    return this.store.roleNames[this.store.slotRole[this.slot]!]!;
+    return this.#r.roleNames[this.#r.slotRole[this.slot]!]!;
   }
   get createdMs(): number {
-    return this.store.createdMs[this.slot]!;
+    return this.#r.createdMs[this.slot]!;
   }
   get lastSeenMs(): number {
-    return this.store.lastSeenMs[this.slot]!;
+    return this.#r.lastSeenMs[this.slot]!;
   }
   get idleExpiresMs(): number {
-    return this.store.lastSeenMs[this.slot]! + this.store.options.idleTimeoutMs;
+    return this.#r.lastSeenMs[this.slot]! + this.#r.idleTimeoutMs;
   }
   get absoluteExpiresMs(): number {
-    return this.store.createdMs[this.slot]! + this.store.options.absoluteTimeoutMs;
+    return this.#r.createdMs[this.slot]! + this.#r.absoluteTimeoutMs;
   }
   get csrfToken(): string {
-    const at = this.slot * SECRETS_PER_SLOT + SECRET_BYTES;
-    return this.store.secretsBuf.toString('base64url', at, at + CSRF_BYTES);
+    return this.#r.csrfToken(this.slot);
   }
   get dataBytes(): number {
-    return this.store.dataLength[this.slot]!;
+    return this.#r.dataLength[this.slot]!;
   }
   get dataJson(): string | undefined {
-    return this.store.readData(this.slot);
+    return this.#r.dataJson(this.slot);
   }
   get data(): unknown {
-    const json = this.store.readData(this.slot);
+    const json = this.#r.dataJson(this.slot);
     return json === undefined ? undefined : JSON.parse(json);
   }
   snapshot(): SessionSnapshot {
@@ -179,9 +186,24 @@ class RingView implements SessionView {
   }
 }
 
+/** One row of list(): never the id or the CSRF secret. */
+function listEntry(r: SlotReader, s: number): SessionListEntry {
+  return {
+    ref: encodeRef(s, r.generation[s]!),
+    user: r.userNames[r.slotUser[s]!]!,
+    role: r.roleNames[r.slotRole[s]!]!,
+    createdMs: r.createdMs[s]!,
+    lastSeenMs: r.lastSeenMs[s]!,
+    idleExpiresMs: r.lastSeenMs[s]! + r.idleTimeoutMs,
+    absoluteExpiresMs: r.createdMs[s]! + r.absoluteTimeoutMs,
+    dataBytes: r.dataLength[s]!,
+    data: r.dataJson(s),
+  };
+}
+
 function checkName(field: 'user' | 'role', name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_CHARS) {
-    throw new RingletError('ERR_MALFORMED', `${field} must be a non-empty string of at most ${MAX_NAME_CHARS} characters`);
+    throw new RingletError('ERR_NAME_INVALID', `${field} must be a non-empty string of at most ${MAX_NAME_CHARS} characters`);
   }
   return name;
 }
@@ -193,9 +215,9 @@ function encodeData(data: unknown, slotBytes: number): string | undefined {
   try {
     json = JSON.stringify(data);
   } catch {
-    throw new RingletError('ERR_MALFORMED', 'session data cannot be serialised as JSON');
+    throw new RingletError('ERR_DATA_NOT_JSON', 'session data cannot be serialised as JSON');
   }
-  if (json === undefined) throw new RingletError('ERR_MALFORMED', 'session data cannot be serialised as JSON');
+  if (json === undefined) throw new RingletError('ERR_DATA_NOT_JSON', 'session data cannot be serialised as JSON');
   // UTF-8 needs at most 3 bytes per UTF-16 unit: short text skips the byte count.
   if (json.length * 3 > slotBytes && Buffer.byteLength(json, 'utf8') > slotBytes) {
     throw new RingletError('ERR_DATA_TOO_LARGE', `session data exceeds the ${slotBytes}-byte slot`);
@@ -203,114 +225,123 @@ function encodeData(data: unknown, slotBytes: number): string | undefined {
   return json;
 }
 
-/** @internal Use `createStore`. Fields are internal; the public type is `SessionStore`. */
-export class RingStore implements SessionStore {
-  readonly options: ResolvedStoreOptions;
-  readonly layout: StoreLayout;
-  readonly buffer: ArrayBuffer;
-  readonly clock: MonotonicClock;
-  readonly capacity: number;
-  readonly nilUser: number;
+/** The store behind `createStore`; its public surface is `SessionStore`, nothing more. */
+class RingStore implements SessionStore {
+  readonly #options: ResolvedStoreOptions;
+  readonly #layout: StoreLayout;
+  readonly #buffer: ArrayBuffer;
+  readonly #clock: MonotonicClock;
+  readonly #capacity: number;
+  /** userHead/slotUser value meaning "no user" (= maxUsers). */
+  readonly #nilUser: number;
 
-  readonly counters: Float64Array;
-  readonly createdMs: Float64Array;
-  readonly lastSeenMs: Float64Array;
-  readonly heads: Uint32Array;
-  readonly generation: Uint32Array;
-  readonly lruPrev: UintArray;
-  readonly lruNext: UintArray;
-  readonly agePrev: UintArray;
-  readonly ageNext: UintArray;
-  readonly userPrev: UintArray;
-  readonly userNext: UintArray;
-  readonly slotUser: UintArray;
-  readonly userHead: UintArray;
-  readonly userCount: UintArray;
-  readonly dataLength: UintArray;
-  readonly slotRole: Uint8Array;
-  readonly secrets: Uint8Array;
-  readonly secretsBuf: Buffer;
-  readonly idScratch: Uint8Array;
-  readonly idScratchBuf: Buffer;
-  readonly randomBlock: Uint8Array;
-  readonly dataBuf: Buffer;
+  readonly #counters: Float64Array;
+  readonly #createdMs: Float64Array;
+  readonly #lastSeenMs: Float64Array;
+  readonly #heads: Uint32Array;
+  readonly #generation: Uint32Array;
+  readonly #lruPrev: UintArray;
+  readonly #lruNext: UintArray;
+  readonly #agePrev: UintArray;
+  readonly #ageNext: UintArray;
+  readonly #userPrev: UintArray;
+  readonly #userNext: UintArray;
+  readonly #slotUser: UintArray;
+  readonly #userHead: UintArray;
+  readonly #userCount: UintArray;
+  readonly #dataLength: UintArray;
+  readonly #slotRole: Uint8Array;
+  readonly #secrets: Uint8Array;
+  readonly #secretsBuf: Buffer;
+  readonly #idScratch: Uint8Array;
+  readonly #idScratchBuf: Buffer;
+  readonly #randomBlock: Uint8Array;
+  readonly #dataBuf: Buffer;
 
   /** Interned names; bounded by maxUsers and MAX_ROLES. Maps because keys come from outside. */
-  readonly userNames: string[];
-  readonly userIndex = new Map<string, number>();
-  readonly roleNames: string[];
-  readonly roleIndex = new Map<string, number>();
+  readonly #userNames: string[];
+  readonly #userIndex = new Map<string, number>();
+  readonly #roleNames: string[];
+  readonly #roleIndex = new Map<string, number>();
 
-  private readonly sessionView: RingView;
-  /** The clock reading taken by the last successful resolve(). */
-  private resolvedAtMs = 0;
+  readonly #reader: SlotReader;
+  readonly #sessionView: RingView;
+  /** The clock reading taken by the last successful #resolve(). */
+  #resolvedAtMs = 0;
 
   constructor(options: StoreOptions) {
     const o = resolveStoreOptions(options);
-    this.options = o;
-    this.clock = o.clock;
-    this.capacity = o.capacity;
-    this.nilUser = o.maxUsers;
-    this.layout = computeLayout(o);
-    this.buffer = new ArrayBuffer(this.layout.totalBytes);
-    const r = (name: RegionName) => view(this.buffer, this.layout.regions[name]);
-    this.counters = r('counters') as Float64Array;
-    this.createdMs = r('createdMs') as Float64Array;
-    this.lastSeenMs = r('lastSeenMs') as Float64Array;
-    this.heads = r('heads') as Uint32Array;
-    this.generation = r('generation') as Uint32Array;
-    this.lruPrev = r('lruPrev') as UintArray;
-    this.lruNext = r('lruNext') as UintArray;
-    this.agePrev = r('agePrev') as UintArray;
-    this.ageNext = r('ageNext') as UintArray;
-    this.userPrev = r('userPrev') as UintArray;
-    this.userNext = r('userNext') as UintArray;
-    this.slotUser = r('slotUser') as UintArray;
-    this.userHead = r('userHead') as UintArray;
-    this.userCount = r('userCount') as UintArray;
-    this.dataLength = r('dataLength') as UintArray;
-    this.slotRole = r('slotRole') as Uint8Array;
-    this.secrets = r('secrets') as Uint8Array;
-    this.idScratch = r('idScratch') as Uint8Array;
-    this.randomBlock = r('randomBlock') as Uint8Array;
-    const region = (name: RegionName) => this.layout.regions[name];
-    this.secretsBuf = Buffer.from(this.buffer, region('secrets').byteOffset, region('secrets').byteLength);
-    this.idScratchBuf = Buffer.from(this.buffer, region('idScratch').byteOffset, ID_BYTES);
-    this.dataBuf = Buffer.from(this.buffer, region('data').byteOffset, region('data').byteLength);
-    this.userNames = new Array<string>(o.maxUsers).fill('');
-    this.roleNames = new Array<string>(MAX_ROLES).fill('');
-    this.sessionView = new RingView(this);
-    this.reset();
+    this.#options = o;
+    this.#clock = o.clock;
+    this.#capacity = o.capacity;
+    this.#nilUser = o.maxUsers;
+    this.#layout = computeLayout(o);
+    this.#buffer = new ArrayBuffer(this.#layout.totalBytes);
+    const a = storeArrays(this.#layout, this.#buffer);
+    this.#counters = a.counters;
+    this.#createdMs = a.createdMs;
+    this.#lastSeenMs = a.lastSeenMs;
+    this.#heads = a.heads;
+    this.#generation = a.generation;
+    this.#lruPrev = a.lruPrev;
+    this.#lruNext = a.lruNext;
+    this.#agePrev = a.agePrev;
+    this.#ageNext = a.ageNext;
+    this.#userPrev = a.userPrev;
+    this.#userNext = a.userNext;
+    this.#slotUser = a.slotUser;
+    this.#userHead = a.userHead;
+    this.#userCount = a.userCount;
+    this.#dataLength = a.dataLength;
+    this.#slotRole = a.slotRole;
+    this.#secrets = a.secrets;
+    this.#idScratch = a.idScratch;
+    this.#randomBlock = a.randomBlock;
+    const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#secretsBuf = asBuffer(a.secrets);
+    this.#idScratchBuf = asBuffer(a.idScratch);
+    this.#dataBuf = asBuffer(a.data);
+    this.#userNames = new Array<string>(o.maxUsers).fill('');
+    this.#roleNames = new Array<string>(MAX_ROLES).fill('');
+    this.#reader = {
+      generation: a.generation, slotUser: a.slotUser, slotRole: a.slotRole, createdMs: a.createdMs,
+      lastSeenMs: a.lastSeenMs, dataLength: a.dataLength, userNames: this.#userNames, roleNames: this.#roleNames,
+      idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs,
+      csrfToken: (s) => this.#csrfToken(s),
+      dataJson: (s) => this.#readData(s),
+    };
+    this.#sessionView = new RingView(this.#reader);
+    this.#reset();
     if (options.restoreFrom !== undefined) {
       this.restoreSnapshot(options.restoreFrom.snapshot, options.restoreFrom.elapsedMs);
     }
   }
 
   /** Empty every list and table; generations restart too (nothing can refer to them any more). */
-  private reset(): void {
-    new Uint8Array(this.buffer).fill(0);
-    const cap = this.capacity;
-    this.lruPrev[cap] = this.lruNext[cap] = cap;
-    this.agePrev[cap] = this.ageNext[cap] = cap;
+  #reset(): void {
+    new Uint8Array(this.#buffer).fill(0);
+    const cap = this.#capacity;
+    this.#lruPrev[cap] = this.#lruNext[cap] = cap;
+    this.#agePrev[cap] = this.#ageNext[cap] = cap;
     for (let s = 0; s < cap; s++) {
-      this.lruNext[s] = s + 1;
-      this.slotUser[s] = this.nilUser;
+      this.#lruNext[s] = s + 1;
+      this.#slotUser[s] = this.#nilUser;
     }
-    this.lruNext[cap - 1] = cap;
-    this.heads[FREE] = 0;
-    for (let u = 0; u < this.nilUser; u++) this.userHead[u] = u + 1;
-    this.heads[USER_FREE] = 0;
-    this.heads[RANDOM_USED] = RANDOM_BLOCK_BYTES;
-    this.userNames.fill('');
-    this.userIndex.clear();
-    this.roleNames.fill('');
-    this.roleIndex.clear();
+    this.#lruNext[cap - 1] = cap;
+    this.#heads[HEAD_FREE] = 0;
+    for (let u = 0; u < this.#nilUser; u++) this.#userHead[u] = u + 1;
+    this.#heads[HEAD_USER_FREE] = 0;
+    this.#heads[HEAD_RANDOM_USED] = RANDOM_BLOCK_BYTES;
+    this.#userNames.fill('');
+    this.#userIndex.clear();
+    this.#roleNames.fill('');
+    this.#roleIndex.clear();
   }
 
   // ---- link surgery -------------------------------------------------------------------
 
-  private pushFront(prev: UintArray, next: UintArray, s: number): void {
-    const S = this.capacity;
+  #pushFront(prev: UintArray, next: UintArray, s: number): void {
+    const S = this.#capacity;
     const n = next[S]!;
     next[s] = n;
     prev[s] = S;
@@ -318,8 +349,8 @@ export class RingStore implements SessionStore {
     next[S] = s;
   }
 
-  private pushBack(prev: UintArray, next: UintArray, s: number): void {
-    const S = this.capacity;
+  #pushBack(prev: UintArray, next: UintArray, s: number): void {
+    const S = this.#capacity;
     const p = prev[S]!;
     prev[s] = p;
     next[s] = S;
@@ -327,7 +358,7 @@ export class RingStore implements SessionStore {
     prev[S] = s;
   }
 
-  private unlink(prev: UintArray, next: UintArray, s: number): void {
+  #unlink(prev: UintArray, next: UintArray, s: number): void {
     const p = prev[s]!;
     const n = next[s]!;
     next[p] = n;
@@ -335,104 +366,107 @@ export class RingStore implements SessionStore {
   }
 
   /** Add `s` as user `u`'s most recent session. */
-  private userAdd(u: number, s: number): void {
-    const count = this.userCount[u]!;
+  #userAdd(u: number, s: number): void {
+    const count = this.#userCount[u]!;
     if (count === 0) {
-      this.userPrev[s] = this.userNext[s] = s;
+      this.#userPrev[s] = this.#userNext[s] = s;
     } else {
-      const h = this.userHead[u]!;
-      const t = this.userPrev[h]!;
-      this.userNext[t] = s;
-      this.userPrev[s] = t;
-      this.userNext[s] = h;
-      this.userPrev[h] = s;
+      this.#userInsertBefore(this.#userHead[u]!, s);
     }
-    this.userHead[u] = s;
-    this.userCount[u] = count + 1;
+    this.#userHead[u] = s;
+    this.#userCount[u] = count + 1;
   }
 
-  private userToFront(u: number, s: number): void {
-    const h = this.userHead[u]!;
+  /** Link `s` into a user circle just before its head `h` (the tail end); callers then make it the head. */
+  #userInsertBefore(h: number, s: number): void {
+    const t = this.#userPrev[h]!;
+    this.#userNext[t] = s;
+    this.#userPrev[s] = t;
+    this.#userNext[s] = h;
+    this.#userPrev[h] = s;
+  }
+
+  #userToFront(u: number, s: number): void {
+    const h = this.#userHead[u]!;
     if (h === s) return;
-    if (this.userPrev[h] !== s) {
-      this.unlink(this.userPrev, this.userNext, s);
-      const t = this.userPrev[h]!;
-      this.userNext[t] = s;
-      this.userPrev[s] = t;
-      this.userNext[s] = h;
-      this.userPrev[h] = s;
+    if (this.#userPrev[h] !== s) {
+      this.#unlink(this.#userPrev, this.#userNext, s);
+      this.#userInsertBefore(h, s);
     }
     // s was the tail: making it the head rotates the circle, no links change.
-    this.userHead[u] = s;
+    this.#userHead[u] = s;
   }
 
-  private touchSlot(s: number, now: number): void {
-    this.lastSeenMs[s] = now;
-    const S = this.capacity;
-    if (this.lruNext[S] !== s) {
-      this.unlink(this.lruPrev, this.lruNext, s);
-      this.pushFront(this.lruPrev, this.lruNext, s);
+  #touchSlot(s: number, now: number): void {
+    this.#lastSeenMs[s] = now;
+    const S = this.#capacity;
+    if (this.#lruNext[S] !== s) {
+      this.#unlink(this.#lruPrev, this.#lruNext, s);
+      this.#pushFront(this.#lruPrev, this.#lruNext, s);
     }
-    this.userToFront(this.slotUser[s]!, s);
+    this.#userToFront(this.#slotUser[s]!, s);
   }
 
   /** Take `s` out of every list, wipe its secrets and data, return it to the free list. */
-  private release(s: number): void {
-    this.unlink(this.lruPrev, this.lruNext, s);
-    this.unlink(this.agePrev, this.ageNext, s);
-    const u = this.slotUser[s]!;
-    const count = this.userCount[u]! - 1;
-    this.userCount[u] = count;
+  #release(s: number): void {
+    this.#unlink(this.#lruPrev, this.#lruNext, s);
+    this.#unlink(this.#agePrev, this.#ageNext, s);
+    const u = this.#slotUser[s]!;
+    const count = this.#userCount[u]! - 1;
+    this.#userCount[u] = count;
     if (count === 0) {
-      this.userIndex.delete(this.userNames[u]!);
-      this.userNames[u] = '';
-      this.userHead[u] = this.heads[USER_FREE]!;
-      this.heads[USER_FREE] = u;
-      this.heads[USERS] = this.heads[USERS]! - 1;
+      this.#userIndex.delete(this.#userNames[u]!);
+      this.#userNames[u] = '';
+      this.#userHead[u] = this.#heads[HEAD_USER_FREE]!;
+      this.#heads[HEAD_USER_FREE] = u;
+      this.#heads[HEAD_USERS] = this.#heads[HEAD_USERS]! - 1;
     } else {
-      this.unlink(this.userPrev, this.userNext, s);
-      if (this.userHead[u] === s) this.userHead[u] = this.userNext[s]!;
+      this.#unlink(this.#userPrev, this.#userNext, s);
+      if (this.#userHead[u] === s) this.#userHead[u] = this.#userNext[s]!;
     }
     const secretsAt = s * SECRETS_PER_SLOT;
-    this.secrets.fill(0, secretsAt, secretsAt + SECRETS_PER_SLOT);
-    const dataAt = s * this.options.slotBytes;
-    this.dataBuf.fill(0, dataAt, dataAt + this.dataLength[s]!);
-    this.dataLength[s] = 0;
-    this.slotUser[s] = this.nilUser;
-    this.lruNext[s] = this.heads[FREE]!;
-    this.heads[FREE] = s;
-    this.heads[ACTIVE] = this.heads[ACTIVE]! - 1;
+    this.#secrets.fill(0, secretsAt, secretsAt + SECRETS_PER_SLOT);
+    const dataAt = s * this.#options.slotBytes;
+    this.#dataBuf.fill(0, dataAt, dataAt + this.#dataLength[s]!);
+    this.#dataLength[s] = 0;
+    this.#slotUser[s] = this.#nilUser;
+    this.#lruNext[s] = this.#heads[HEAD_FREE]!;
+    this.#heads[HEAD_FREE] = s;
+    this.#heads[HEAD_ACTIVE] = this.#heads[HEAD_ACTIVE]! - 1;
+  }
+
+  #count(counter: number): void {
+    this.#counters[counter] = this.#counters[counter]! + 1;
   }
 
   // ---- expiry -------------------------------------------------------------------------
 
-  private expiry(s: number, now: number): Expiry {
-    const absolute = this.createdMs[s]! + this.options.absoluteTimeoutMs;
-    const idle = this.lastSeenMs[s]! + this.options.idleTimeoutMs;
+  #expiry(s: number, now: number): Expiry {
+    const absolute = this.#createdMs[s]! + this.#options.absoluteTimeoutMs;
+    const idle = this.#lastSeenMs[s]! + this.#options.idleTimeoutMs;
     if (now < absolute && now < idle) return LIVE;
     return absolute <= idle ? ABSOLUTE : IDLE;
   }
 
-  private reclaim(s: number, reason: Expiry): void {
-    const counter = reason === ABSOLUTE ? EXPIRED_ABSOLUTE : EXPIRED_IDLE;
-    this.counters[counter] = this.counters[counter]! + 1;
-    this.release(s);
+  #reclaim(s: number, reason: Expiry): void {
+    this.#count(reason === ABSOLUTE ? EXPIRED_ABSOLUTE : EXPIRED_IDLE);
+    this.#release(s);
   }
 
   /** Reclaim every expired session; see the file comment for why two list ends suffice. */
-  private sweep(now: number): number {
-    const S = this.capacity;
+  #sweep(now: number): number {
+    const S = this.#capacity;
     let reclaimed = 0;
-    for (let s = this.lruPrev[S]!; s !== S; s = this.lruPrev[S]!) {
-      const reason = this.expiry(s, now);
+    for (let s = this.#lruPrev[S]!; s !== S; s = this.#lruPrev[S]!) {
+      const reason = this.#expiry(s, now);
       if (reason === LIVE) break;
-      this.reclaim(s, reason);
+      this.#reclaim(s, reason);
       reclaimed++;
     }
-    for (let s = this.ageNext[S]!; s !== S; s = this.ageNext[S]!) {
-      const reason = this.expiry(s, now);
+    for (let s = this.#ageNext[S]!; s !== S; s = this.#ageNext[S]!) {
+      const reason = this.#expiry(s, now);
       if (reason === LIVE) break;
-      this.reclaim(s, reason);
+      this.#reclaim(s, reason);
       reclaimed++;
     }
     return reclaimed;
@@ -442,81 +476,184 @@ export class RingStore implements SessionStore {
 
   /**
    * The live slot for `id`, or -1. Reclaims the slot if it has expired. Never throws.
-   * The clock is read only once the secret matched (into `resolvedAtMs`): reading it
+   * The clock is read only once the secret matched (into `#resolvedAtMs`): reading it
    * boxes a double, and a forged or stale cookie should allocate nothing.
    */
-  private resolve(id: unknown): number {
-    const bytes = this.idScratch;
+  #resolve(id: unknown): number {
+    const bytes = this.#idScratch;
     if (!decodeId(id, bytes)) return -1;
     const s = readU32(bytes, 0);
-    if (s >= this.capacity || this.slotUser[s] === this.nilUser || this.generation[s] !== readU32(bytes, 4)) return -1;
+    if (s >= this.#capacity || this.#slotUser[s] === this.#nilUser || this.#generation[s] !== readU32(bytes, 4)) return -1;
     // Slot and generation are public (the ref shows them); only the secret needs constant time.
-    const secrets = this.secrets;
+    const secrets = this.#secrets;
     const at = s * SECRETS_PER_SLOT;
     let diff = 0;
     for (let i = 0; i < SECRET_BYTES; i++) diff |= bytes[8 + i]! ^ secrets[at + i]!;
     if (diff !== 0) return -1;
-    const now = this.clock.now();
-    this.resolvedAtMs = now;
-    const reason = this.expiry(s, now);
+    const now = this.#clock.now();
+    this.#resolvedAtMs = now;
+    const reason = this.#expiry(s, now);
     if (reason !== LIVE) {
-      this.reclaim(s, reason);
+      this.#reclaim(s, reason);
       return -1;
     }
     return s;
   }
 
-  private resolveRef(ref: unknown, now: number): number {
-    return this.resolveHandle(decodeRef(ref), now);
+  #resolveRef(ref: unknown, now: number): number {
+    return this.#resolveHandle(decodeRef(ref), now);
   }
 
-  private resolveHandle(packed: number, now: number): number {
+  #resolveHandle(packed: number, now: number): number {
     if (!Number.isSafeInteger(packed) || packed < 0) return -1;
     const s = Math.floor(packed / 2 ** 32);
-    if (s >= this.capacity || this.slotUser[s] === this.nilUser || this.generation[s] !== packed % 2 ** 32) return -1;
-    const reason = this.expiry(s, now);
+    if (s >= this.#capacity || this.#slotUser[s] === this.#nilUser || this.#generation[s] !== packed % 2 ** 32) return -1;
+    const reason = this.#expiry(s, now);
     if (reason !== LIVE) {
-      this.reclaim(s, reason);
+      this.#reclaim(s, reason);
       return -1;
     }
     return s;
   }
 
-  /** @internal */
-  readData(s: number): string | undefined {
-    const length = this.dataLength[s]!;
+  #readData(s: number): string | undefined {
+    const length = this.#dataLength[s]!;
     if (length === 0) return undefined;
-    const at = s * this.options.slotBytes;
-    return this.dataBuf.toString('utf8', at, at + length);
+    const at = s * this.#options.slotBytes;
+    return this.#dataBuf.toString('utf8', at, at + length);
   }
 
-  private writeData(s: number, json: string | undefined): void {
-    const at = s * this.options.slotBytes;
-    const old = this.dataLength[s]!;
-    const length = json === undefined ? 0 : this.dataBuf.write(json, at, this.options.slotBytes, 'utf8');
-    if (old > length) this.dataBuf.fill(0, at + length, at + old);
-    this.dataLength[s] = length;
+  #writeData(s: number, json: string | undefined): void {
+    const at = s * this.#options.slotBytes;
+    const old = this.#dataLength[s]!;
+    const length = json === undefined ? 0 : this.#dataBuf.write(json, at, this.#options.slotBytes, 'utf8');
+    if (old > length) this.#dataBuf.fill(0, at + length, at + old);
+    this.#dataLength[s] = length;
   }
 
-  /** Copy SECRETS_PER_SLOT fresh CSPRNG bytes to secrets[at..], wiping them from the block. */
-  private drawSecrets(at: number): void {
-    const block = this.randomBlock;
-    let used = this.heads[RANDOM_USED]!;
+  #csrfToken(s: number): string {
+    const at = s * SECRETS_PER_SLOT + SECRET_BYTES;
+    return this.#secretsBuf.toString('base64url', at, at + CSRF_BYTES);
+  }
+
+  #showView(s: number): SessionView {
+    this.#sessionView.slot = s;
+    return this.#sessionView;
+  }
+
+  // ---- create(), step by step ---------------------------------------------------------
+
+  /** Whether user `u` (undefined: a new user) already has maxSessionsPerUser sessions. */
+  #atUserCap(u: number | undefined): boolean {
+    return u !== undefined && this.#userCount[u]! >= this.#options.maxSessionsPerUser;
+  }
+
+  /**
+   * The live session create() must remove to make room, or -1: user `u`'s own LRU
+   * session when they are at their cap, else the global LRU session when the store is full.
+   */
+  #victimFor(u: number | undefined, atUserCap: boolean): number {
+    if (atUserCap) return this.#userPrev[this.#userHead[u!]!]!;
+    if (this.#heads[HEAD_ACTIVE] === this.#capacity) return this.#lruPrev[this.#capacity]!;
+    return -1;
+  }
+
+  /** Remove a live session to make room (counted by reason; create() reports it). */
+  #evict(victim: number, reason: EvictionReason): void {
+    this.#count(reason === 'lru' ? EVICTED_LRU : EVICTED_USER_CAP);
+    this.#release(victim);
+  }
+
+  /** A new user needs a free entry, unless the victim was the last session of its user. */
+  #checkUserRoom(u: number | undefined, victim: number): void {
+    if (u === undefined && this.#heads[HEAD_USERS] === this.#options.maxUsers
+      && (victim < 0 || this.#userCount[this.#slotUser[victim]!] !== 1)) {
+      throw new RingletError('ERR_STORE_FULL', `the user table is full (maxUsers ${this.#options.maxUsers})`);
+    }
+  }
+
+  /** The role's index, interning it if new. @throws ERR_STORE_FULL when the table is full. */
+  #internRole(role: string): number {
+    let r = this.#roleIndex.get(role);
+    if (r === undefined) {
+      if (this.#heads[HEAD_ROLES] === MAX_ROLES) throw new RingletError('ERR_STORE_FULL', `the role table is full (${MAX_ROLES} roles)`);
+      r = this.#heads[HEAD_ROLES]!;
+      this.#heads[HEAD_ROLES] = r + 1;
+      this.#roleNames[r] = role;
+      this.#roleIndex.set(role, r);
+    }
+    return r;
+  }
+
+  /** The user's index, taking a free entry for a new user (room was checked). */
+  #internUser(user: string): number {
+    let u = this.#userIndex.get(user);
+    if (u === undefined) {
+      u = this.#heads[HEAD_USER_FREE]!;
+      this.#heads[HEAD_USER_FREE] = this.#userHead[u]!;
+      this.#userNames[u] = user;
+      this.#userIndex.set(user, u);
+      this.#heads[HEAD_USERS] = this.#heads[HEAD_USERS]! + 1;
+    }
+    return u;
+  }
+
+  /** Pop a free slot and give it a new generation, so ids and refs of its past sessions miss. */
+  #allocateSlot(): number {
+    const s = this.#heads[HEAD_FREE]!;
+    this.#heads[HEAD_FREE] = this.#lruNext[s]!;
+    this.#generation[s] = (this.#generation[s]! + 1) >>> 0;
+    return s;
+  }
+
+  /** Copy SECRETS_PER_SLOT fresh CSPRNG bytes (id secret, CSRF secret) to slot `s`, wiping them from the block. */
+  #writeSecrets(s: number): void {
+    const block = this.#randomBlock;
+    let used = this.#heads[HEAD_RANDOM_USED]!;
     if (used + SECRETS_PER_SLOT > RANDOM_BLOCK_BYTES) {
       fillRandom(block);
       used = 0;
     }
-    const secrets = this.secrets;
+    const secrets = this.#secrets;
+    const at = s * SECRETS_PER_SLOT;
     for (let i = 0; i < SECRETS_PER_SLOT; i++) {
       secrets[at + i] = block[used + i]!;
       block[used + i] = 0;
     }
-    this.heads[RANDOM_USED] = used + SECRETS_PER_SLOT;
+    this.#heads[HEAD_RANDOM_USED] = used + SECRETS_PER_SLOT;
   }
 
-  private showView(s: number): SessionView {
-    this.sessionView.slot = s;
-    return this.sessionView;
+  /** Fill in slot `s` for user `u` and role `r` and link it in: most recent, newest, user's most recent. */
+  #link(s: number, u: number, r: number, now: number): void {
+    this.#createdMs[s] = now;
+    this.#lastSeenMs[s] = now;
+    this.#slotUser[s] = u;
+    this.#slotRole[s] = r;
+    this.#pushFront(this.#lruPrev, this.#lruNext, s);
+    this.#pushBack(this.#agePrev, this.#ageNext, s);
+    this.#userAdd(u, s);
+    this.#heads[HEAD_ACTIVE] = this.#heads[HEAD_ACTIVE]! + 1;
+  }
+
+  /** The id of slot `s`: slot | generation | secret, base64url; the scratch is wiped after. */
+  #encodeId(s: number): string {
+    const idBytes = this.#idScratch;
+    writeU32(idBytes, 0, s);
+    writeU32(idBytes, 4, this.#generation[s]!);
+    // A loop, not set(subarray()): a subarray is a ~100-byte object per create.
+    const secrets = this.#secrets;
+    const at = s * SECRETS_PER_SLOT;
+    for (let i = 0; i < SECRET_BYTES; i++) idBytes[8 + i] = secrets[at + i]!;
+    const id = this.#idScratchBuf.toString('base64url', 0, ID_BYTES);
+    idBytes.fill(0);
+    return id;
+  }
+
+  /** Unused random bytes would predict the next sessions' secrets: never persisted, and
+   * never taken from a snapshot (a forged one could claim a zeroed block is unused). */
+  #discardRandomBlock(): void {
+    this.#randomBlock.fill(0);
+    this.#heads[HEAD_RANDOM_USED] = RANDOM_BLOCK_BYTES;
   }
 
   // ---- public API ---------------------------------------------------------------------
@@ -525,186 +662,128 @@ export class RingStore implements SessionStore {
     checkName('user', user);
     checkName('role', role);
     // Everything that can refuse runs before anything changes.
-    const json = encodeData(data, this.options.slotBytes);
-    const now = this.clock.now();
-    const reclaimedExpired = this.sweep(now);
+    const json = encodeData(data, this.#options.slotBytes);
+    const now = this.#clock.now();
+    const reclaimedExpired = this.#sweep(now);
 
-    let u = this.userIndex.get(user);
-    let victim = -1;
-    let reason: EvictionReason = 'lru';
-    if (u !== undefined && this.userCount[u]! >= this.options.maxSessionsPerUser) {
-      victim = this.userPrev[this.userHead[u]!]!;
-      reason = 'user-cap';
-    } else if (this.heads[ACTIVE] === this.capacity) {
-      victim = this.lruPrev[this.capacity]!;
-    }
-    if (u === undefined && this.heads[USERS] === this.options.maxUsers
-      && (victim < 0 || this.userCount[this.slotUser[victim]!] !== 1)) {
-      throw new RingletError('ERR_STORE_FULL', `the user table is full (maxUsers ${this.options.maxUsers})`);
-    }
-    let r = this.roleIndex.get(role);
-    if (r === undefined) {
-      if (this.heads[ROLES] === MAX_ROLES) throw new RingletError('ERR_STORE_FULL', `the role table is full (${MAX_ROLES} roles)`);
-      r = this.heads[ROLES]!;
-      this.heads[ROLES] = r + 1;
-      this.roleNames[r] = role;
-      this.roleIndex.set(role, r);
-    }
+    const known = this.#userIndex.get(user);
+    const atUserCap = this.#atUserCap(known);
+    const reason: EvictionReason = atUserCap ? 'user-cap' : 'lru';
+    const victim = this.#victimFor(known, atUserCap);
+    this.#checkUserRoom(known, victim);
+    const r = this.#internRole(role);
 
     let evictedUser: string | undefined;
     let evictedHandle = 0;
     if (victim >= 0) {
-      evictedUser = this.userNames[this.slotUser[victim]!]!;
-      evictedHandle = victim * 2 ** 32 + this.generation[victim]!;
-      const counter = reason === 'lru' ? EVICTED_LRU : EVICTED_USER_CAP;
-      this.counters[counter] = this.counters[counter]! + 1;
-      this.release(victim);
-      // The victim may have been this user's last session, which frees their entry.
-      u = this.userIndex.get(user);
+      evictedUser = this.#userNames[this.#slotUser[victim]!]!;
+      evictedHandle = victim * 2 ** 32 + this.#generation[victim]!;
+      this.#evict(victim, reason);
     }
 
-    if (u === undefined) {
-      u = this.heads[USER_FREE]!;
-      this.heads[USER_FREE] = this.userHead[u]!;
-      this.userNames[u] = user;
-      this.userIndex.set(user, u);
-      this.heads[USERS] = this.heads[USERS]! + 1;
-    }
-
-    const s = this.heads[FREE]!;
-    this.heads[FREE] = this.lruNext[s]!;
-    const generation = (this.generation[s]! + 1) >>> 0;
-    this.generation[s] = generation;
-    this.drawSecrets(s * SECRETS_PER_SLOT);
-    this.createdMs[s] = now;
-    this.lastSeenMs[s] = now;
-    this.slotUser[s] = u;
-    this.slotRole[s] = r;
-    this.pushFront(this.lruPrev, this.lruNext, s);
-    this.pushBack(this.agePrev, this.ageNext, s);
-    this.userAdd(u, s);
-    this.writeData(s, json);
-    this.heads[ACTIVE] = this.heads[ACTIVE]! + 1;
-    this.counters[CREATED] = this.counters[CREATED]! + 1;
-
-    const idBytes = this.idScratch;
-    writeU32(idBytes, 0, s);
-    writeU32(idBytes, 4, generation);
-    // A loop, not set(subarray()): a subarray is a ~100-byte object per create.
-    const secretAt = s * SECRETS_PER_SLOT;
-    for (let i = 0; i < SECRET_BYTES; i++) idBytes[8 + i] = this.secrets[secretAt + i]!;
-    const id = this.idScratchBuf.toString('base64url', 0, ID_BYTES);
-    idBytes.fill(0);
-    return new Created(id, s, generation, reclaimedExpired, evictedUser, reason, evictedHandle);
+    // After the eviction: the victim may have been this user's last session, freeing their entry.
+    const u = this.#internUser(user);
+    const s = this.#allocateSlot();
+    this.#writeSecrets(s);
+    this.#link(s, u, r, now);
+    this.#writeData(s, json);
+    this.#count(CREATED);
+    return new Created(this.#encodeId(s), s, this.#generation[s]!, reclaimedExpired, evictedUser, reason, evictedHandle);
   }
 
   get(id: unknown, options?: GetOptions): SessionView | undefined {
-    const s = this.resolve(id);
+    const s = this.#resolve(id);
     if (s < 0) return undefined;
-    if (options?.touch !== false) this.touchSlot(s, this.resolvedAtMs);
-    return this.showView(s);
+    if (options?.touch !== false) this.#touchSlot(s, this.#resolvedAtMs);
+    return this.#showView(s);
   }
 
   touch(id: unknown): boolean {
-    const s = this.resolve(id);
+    const s = this.#resolve(id);
     if (s < 0) return false;
-    this.touchSlot(s, this.resolvedAtMs);
+    this.#touchSlot(s, this.#resolvedAtMs);
     return true;
   }
 
   update(id: unknown, data: unknown): boolean {
-    const json = encodeData(data, this.options.slotBytes);
-    const s = this.resolve(id);
+    const json = encodeData(data, this.#options.slotBytes);
+    const s = this.#resolve(id);
     if (s < 0) return false;
-    this.writeData(s, json);
+    this.#writeData(s, json);
     return true;
   }
 
   destroy(id: unknown): boolean {
-    const s = this.resolve(id);
+    const s = this.#resolve(id);
     if (s < 0) return false;
-    this.counters[DESTROYED] = this.counters[DESTROYED]! + 1;
-    this.release(s);
+    this.#count(DESTROYED);
+    this.#release(s);
     return true;
   }
 
   destroyUser(user: string): number {
     if (typeof user !== 'string') return 0;
-    const u = this.userIndex.get(user);
+    const u = this.#userIndex.get(user);
     if (u === undefined) return 0;
-    const now = this.clock.now();
+    const now = this.#clock.now();
     let ended = 0;
-    // release() frees the user entry with the last session; count down a copy.
-    for (let left = this.userCount[u]!; left > 0; left--) {
-      const s = this.userHead[u]!;
-      const reason = this.expiry(s, now);
+    // #release() frees the user entry with the last session; count down a copy.
+    for (let left = this.#userCount[u]!; left > 0; left--) {
+      const s = this.#userHead[u]!;
+      const reason = this.#expiry(s, now);
       if (reason === LIVE) {
-        this.counters[DESTROYED] = this.counters[DESTROYED]! + 1;
-        this.release(s);
+        this.#count(DESTROYED);
+        this.#release(s);
         ended++;
       } else {
-        this.reclaim(s, reason);
+        this.#reclaim(s, reason);
       }
     }
     return ended;
   }
 
   getByRef(ref: unknown): SessionView | undefined {
-    const s = this.resolveRef(ref, this.clock.now());
-    return s < 0 ? undefined : this.showView(s);
+    const s = this.#resolveRef(ref, this.#clock.now());
+    return s < 0 ? undefined : this.#showView(s);
   }
 
   getByHandle(handle: number): SessionView | undefined {
-    const s = this.resolveHandle(handle, this.clock.now());
-    return s < 0 ? undefined : this.showView(s);
+    const s = this.#resolveHandle(handle, this.#clock.now());
+    return s < 0 ? undefined : this.#showView(s);
   }
 
   destroyByRef(ref: unknown): boolean {
-    const s = this.resolveRef(ref, this.clock.now());
+    const s = this.#resolveRef(ref, this.#clock.now());
     if (s < 0) return false;
-    this.counters[DESTROYED] = this.counters[DESTROYED]! + 1;
-    this.release(s);
+    this.#count(DESTROYED);
+    this.#release(s);
     return true;
   }
 
   list(user?: string): SessionListEntry[] {
-    this.sweep(this.clock.now());
+    this.#sweep(this.#clock.now());
     const out: SessionListEntry[] = [];
     if (user === undefined) {
-      const S = this.capacity;
-      for (let s = this.lruNext[S]!; s !== S; s = this.lruNext[s]!) out.push(this.entry(s));
+      const S = this.#capacity;
+      for (let s = this.#lruNext[S]!; s !== S; s = this.#lruNext[s]!) out.push(listEntry(this.#reader, s));
       return out;
     }
-    const u = typeof user === 'string' ? this.userIndex.get(user) : undefined;
+    const u = typeof user === 'string' ? this.#userIndex.get(user) : undefined;
     if (u === undefined) return out;
-    let s = this.userHead[u]!;
-    for (let left = this.userCount[u]!; left > 0; left--, s = this.userNext[s]!) out.push(this.entry(s));
+    let s = this.#userHead[u]!;
+    for (let left = this.#userCount[u]!; left > 0; left--, s = this.#userNext[s]!) out.push(listEntry(this.#reader, s));
     return out;
   }
 
-  private entry(s: number): SessionListEntry {
-    return {
-      ref: encodeRef(s, this.generation[s]!),
-      user: this.userNames[this.slotUser[s]!]!,
-      role: this.roleNames[this.slotRole[s]!]!,
-      createdMs: this.createdMs[s]!,
-      lastSeenMs: this.lastSeenMs[s]!,
-      idleExpiresMs: this.lastSeenMs[s]! + this.options.idleTimeoutMs,
-      absoluteExpiresMs: this.createdMs[s]! + this.options.absoluteTimeoutMs,
-      dataBytes: this.dataLength[s]!,
-      data: this.readData(s),
-    };
-  }
-
   stats(): StoreStats {
-    this.sweep(this.clock.now());
-    const c = this.counters;
+    this.#sweep(this.#clock.now());
+    const c = this.#counters;
     return {
-      capacity: this.capacity,
-      active: this.heads[ACTIVE]!,
-      users: this.heads[USERS]!,
-      bytes: this.layout.totalBytes,
-      slotBytes: this.options.slotBytes,
+      capacity: this.#capacity,
+      active: this.#heads[HEAD_ACTIVE]!,
+      users: this.#heads[HEAD_USERS]!,
+      bytes: this.#layout.totalBytes,
+      slotBytes: this.#options.slotBytes,
       created: c[CREATED]!,
       evicted: c[EVICTED_LRU]! + c[EVICTED_USER_CAP]!,
       evictedLru: c[EVICTED_LRU]!,
@@ -717,102 +796,41 @@ export class RingStore implements SessionStore {
 
   [INSPECT](): string {
     // No sweep here: inspecting must not change state.
-    return `SessionStore { capacity: ${this.capacity}, occupied: ${this.heads[ACTIVE]}, bytes: ${this.layout.totalBytes} }`;
+    return `SessionStore { capacity: ${this.#capacity}, occupied: ${this.#heads[HEAD_ACTIVE]}, bytes: ${this.#layout.totalBytes} }`;
   }
 
-  // ---- snapshots ----------------------------------------------------------------------
+  // ---- snapshots (format and checks: snapshot.ts) -------------------------------------
 
   writeSnapshot(): Buffer {
-    const now = this.clock.now();
-    this.sweep(now);
-    // Unused random bytes would predict the next sessions' secrets: discard, never persist.
-    this.randomBlock.fill(0);
-    this.heads[RANDOM_USED] = RANDOM_BLOCK_BYTES;
+    const now = this.#clock.now();
+    this.#sweep(now);
+    this.#discardRandomBlock();
     const users: Array<[number, string]> = [];
-    for (const [name, u] of this.userIndex) users.push([u, name]);
-    const names = JSON.stringify({ users, roles: this.roleNames.slice(0, this.heads[ROLES]) });
-    return encodeSnapshot(this.options, this.layout, new Uint8Array(this.buffer), names, now);
+    for (const [name, u] of this.#userIndex) users.push([u, name]);
+    const names: SnapshotNames = { users, roles: this.#roleNames.slice(0, this.#heads[HEAD_ROLES]) };
+    return encodeSnapshot(this.#options, this.#layout, new Uint8Array(this.#buffer), names, now);
   }
 
   restoreSnapshot(snapshot: Uint8Array, elapsedMs: number): void {
     validateElapsedMs('elapsedMs', elapsedMs);
     if (!(snapshot instanceof Uint8Array)) throw new SnapshotError('magic', 'snapshot must be a Buffer or Uint8Array');
-    this.reset();
+    this.#reset();
+    let names: SnapshotNames;
     try {
-      const names = decodeSnapshot(snapshot, this.options, this.layout, new Uint8Array(this.buffer), this.clock.now(), elapsedMs);
-      this.restoreNames(names);
-      this.checkStructure();
+      names = decodeSnapshot(snapshot, this.#options, this.#layout, this.#buffer, this.#clock.now(), elapsedMs);
     } catch (error) {
-      this.reset();
-      if (error instanceof SnapshotError) throw error;
-      throw new SnapshotError('structure', 'inconsistent store state');
+      this.#reset();
+      throw error;
     }
-  }
-
-  private restoreNames(json: string): void {
-    const parsed = JSON.parse(json) as { users?: unknown; roles?: unknown };
-    const { users, roles } = parsed;
-    if (!Array.isArray(users) || !Array.isArray(roles) || roles.length !== this.heads[ROLES]) {
-      throw new SnapshotError('structure', 'name tables do not match the state');
-    }
-    roles.forEach((role, r) => {
-      if (typeof role !== 'string' || this.roleIndex.has(role)) throw new SnapshotError('structure', 'bad role table');
-      this.roleNames[r] = role;
-      this.roleIndex.set(role, r);
+    names.roles.forEach((role, r) => {
+      this.#roleNames[r] = role;
+      this.#roleIndex.set(role, r);
     });
-    if (users.length !== this.heads[USERS]) throw new SnapshotError('structure', 'user table size does not match');
-    for (const item of users) {
-      const [u, name] = Array.isArray(item) ? item : [];
-      if (typeof u !== 'number' || !Number.isInteger(u) || u < 0 || u >= this.nilUser || typeof name !== 'string'
-        || this.userNames[u] !== '' || this.userIndex.has(name) || this.userCount[u] === 0) {
-        throw new SnapshotError('structure', 'bad user table');
-      }
-      this.userNames[u] = name;
-      this.userIndex.set(name, u);
+    for (const [u, name] of names.users) {
+      this.#userNames[u] = name;
+      this.#userIndex.set(name, u);
     }
-  }
-
-  /** Walk every list once, bounded by capacity, so a corrupt snapshot cannot loop or index out of range. */
-  private checkStructure(): void {
-    const cap = this.capacity;
-    const fail = (what: string): never => {
-      throw new SnapshotError('structure', what);
-    };
-    const active = this.heads[ACTIVE]!;
-    if (active > cap || this.heads[USERS]! > this.nilUser || this.heads[ROLES]! > MAX_ROLES) fail('bad counts');
-    for (const [prev, next, name] of [[this.lruPrev, this.lruNext, 'LRU'], [this.agePrev, this.ageNext, 'age']] as const) {
-      let seen = 0;
-      for (let s = next[cap]!, p = cap; s !== cap; p = s, s = next[s]!) {
-        if (s >= cap || prev[s] !== p || ++seen > active || this.slotUser[s] === this.nilUser) fail(`${name} list`);
-      }
-      if (seen !== active || prev[cap]! >= cap + 1) fail(`${name} list length`);
-    }
-    let free = 0;
-    for (let s = this.heads[FREE]!; s !== cap; s = this.lruNext[s]!) {
-      if (s >= cap || this.slotUser[s] !== this.nilUser || ++free > cap - active) fail('free list');
-    }
-    if (free !== cap - active) fail('free list length');
-    let sessions = 0;
-    for (const u of this.userIndex.values()) {
-      const count = this.userCount[u]!;
-      let s = this.userHead[u]!;
-      for (let k = 0; k < count; k++, s = this.userNext[s]!) {
-        if (s >= cap || this.slotUser[s] !== u || this.userPrev[this.userNext[s]!] !== s) fail('user list');
-      }
-      if (s !== this.userHead[u]) fail('user list is not a circle');
-      sessions += count;
-    }
-    if (sessions !== active) fail('user counts');
-    let freeUsers = 0;
-    for (let u = this.heads[USER_FREE]!; u !== this.nilUser; u = this.userHead[u]!) {
-      if (u > this.nilUser || this.userCount[u] !== 0 || ++freeUsers > this.nilUser) fail('user free list');
-    }
-    if (freeUsers + this.heads[USERS]! !== this.nilUser) fail('user free list length');
-    for (let s = 0; s < cap; s++) {
-      if (this.slotUser[s] === this.nilUser) continue;
-      if (this.slotUser[s]! > this.nilUser || this.userNames[this.slotUser[s]!] === '') fail('slot user');
-      if (this.slotRole[s]! >= this.heads[ROLES]! || this.dataLength[s]! > this.options.slotBytes) fail('slot fields');
-    }
+    this.#discardRandomBlock();
   }
 }
 

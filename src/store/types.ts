@@ -111,8 +111,9 @@ export interface SessionStore {
    * store is full, removes the least recently used session of anyone.
    *
    * @throws RingletError `ERR_DATA_TOO_LARGE` when the JSON of `data` exceeds slotBytes
-   *   (nothing changes); `ERR_MALFORMED` for an empty or over-long user/role or data that
-   *   JSON cannot represent; `ERR_STORE_FULL` when the user or role table is full.
+   *   (nothing changes); `ERR_NAME_INVALID` for an empty or over-long user/role;
+   *   `ERR_DATA_NOT_JSON` for data JSON cannot represent; `ERR_STORE_FULL` when the user
+   *   or role table is full.
    */
   create(user: string, role: string, data?: unknown): CreatedSession;
   /** The session for `id`, or undefined (unknown, malformed, expired, evicted, destroyed). Never throws. */

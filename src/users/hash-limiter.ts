@@ -2,7 +2,7 @@
  * A bound on password hashes computed at once (DESIGN.md "Users and login": each scrypt
  * holds `128 * N * r` bytes; on a 64 MB device four concurrent logins must not kill the
  * process). Beyond the bound a caller waits briefly in a fixed-size FIFO ring; when the
- * ring is full, or the wait would exceed `maxWaitMs`, it gets RingletError `ERR_BUSY`
+ * ring is full, or the wait would exceed `maxWaitMs`, it gets RingletError `ERR_HASHING_BUSY`
  * and the server answers 503 with Retry-After.
  *
  * Note on Node's thread pool: `crypto.scrypt` runs on libuv's pool (UV_THREADPOOL_SIZE,
@@ -33,7 +33,7 @@ export interface HashLimiterOptions {
 export interface HashLimiterStats {
   inFlight: number;
   queued: number;
-  /** Callers refused with ERR_BUSY, queue full and timed out together. */
+  /** Callers refused with ERR_HASHING_BUSY, queue full and timed out together. */
   rejected: number;
   /** Of `rejected`, those that waited and timed out. */
   timedOut: number;
@@ -56,7 +56,7 @@ function intOption(field: string, value: unknown, min: number, max: number): num
 }
 
 function busy(reason: string): RingletError {
-  return new RingletError('ERR_BUSY', `password hashing busy: ${reason}`);
+  return new RingletError('ERR_HASHING_BUSY', `password hashing busy: ${reason}`);
 }
 
 /**
@@ -65,7 +65,7 @@ function busy(reason: string): RingletError {
  * @example
  * const limiter = new HashLimiter({ maxConcurrent: 2, maxQueued: 8, maxWaitMs: 2000 });
  * try { ok = await limiter.run(() => verifyPassword(pw, hash)); }
- * catch (e) { if (e instanceof RingletError && e.code === 'ERR_BUSY') reply503(); else throw e; }
+ * catch (e) { if (e instanceof RingletError && e.code === 'ERR_HASHING_BUSY') reply503(); else throw e; }
  */
 export class HashLimiter {
   readonly maxConcurrent: number;
@@ -98,7 +98,7 @@ export class HashLimiter {
 
   /**
    * Run `fn` when a slot is free. Resolves or rejects with `fn`'s own result; rejects
-   * with RingletError `ERR_BUSY` (without calling `fn`) when the queue is full or no
+   * with RingletError `ERR_HASHING_BUSY` (without calling `fn`) when the queue is full or no
    * slot frees within `maxWaitMs`.
    */
   run<T>(fn: () => Promise<T>): Promise<T> {

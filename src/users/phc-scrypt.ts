@@ -42,11 +42,11 @@ const phcScryptRegExp = /^\$scrypt\$ln=([1-9][0-9]?),r=([1-9][0-9]?),p=([1-9][0-
 
 function malformed(reason: string): RingletError {
   // The reason names the part that is wrong, never its content.
-  return new RingletError('ERR_MALFORMED', `malformed scrypt hash: ${reason}`);
+  return new RingletError('ERR_HASH_MALFORMED', `malformed scrypt hash: ${reason}`);
 }
 
 /**
- * Parse a `$scrypt$` PHC string strictly. Throws RingletError `ERR_MALFORMED` for
+ * Parse a `$scrypt$` PHC string strictly. Throws RingletError `ERR_HASH_MALFORMED` for
  * anything else: other ids, parameters out of range or out of order, leading zeros,
  * padded or non-canonical B64, salts outside 8..64 bytes, hashes outside 16..64 bytes.
  */
@@ -93,13 +93,13 @@ function scryptOptions(cost: ScryptCost): { N: number; r: number; p: number; max
 }
 
 function tooLarge(): RingletError {
-  return new RingletError('ERR_TOO_LARGE', `password exceeds ${MAX_PASSWORD_BYTES} bytes`);
+  return new RingletError('ERR_PASSWORD_TOO_LONG', `password exceeds ${MAX_PASSWORD_BYTES} bytes`);
 }
 
 /**
  * Hash a password for storage: NFC-normalised UTF-8, a fresh 16-byte salt from the
  * pooled CSPRNG, a 32-byte scrypt output. Throws ConfigError for a cost outside the
- * ranges and RingletError `ERR_TOO_LARGE` above {@link MAX_PASSWORD_BYTES}.
+ * ranges and RingletError `ERR_PASSWORD_TOO_LONG` above {@link MAX_PASSWORD_BYTES}.
  * Policy (minimum length, ...) is the caller's: see `checkNewPassword`.
  *
  * @example
@@ -143,7 +143,7 @@ async function verifyParsed(password: string, parsed: ParsedScryptHash): Promise
 
 /**
  * Check a password against a stored PHC string, recomputing with the string's own
- * parameters. Throws RingletError `ERR_MALFORMED` when the string is not a valid
+ * parameters. Throws RingletError `ERR_HASH_MALFORMED` when the string is not a valid
  * `$scrypt$` hash (the users file loader rejects those at start, so at login this means
  * a bug). A password above {@link MAX_PASSWORD_BYTES} is false without hashing: its
  * length is the sender's own choice, so answering faster reveals nothing.

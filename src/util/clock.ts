@@ -1,5 +1,6 @@
 /**
- * Clocks are injected everywhere time matters, so tests can boot "in 1970" and jump.
+ * Clocks are injected everywhere time matters, so tests can boot "in 1970" and jump
+ * (test/support/clock.ts has the hand-driven clock they use).
  *
  * - A monotonic clock (`MonotonicClock`) drives RAM-store expiry: it never jumps when NTP
  *   syncs on a router that booted without a real-time clock.
@@ -24,24 +25,3 @@ export const systemMonotonicClock: MonotonicClock = {
 export const systemWallClock: WallClock = {
   now: () => Date.now(),
 };
-
-/** A hand-driven clock for tests: starts at `startMs`, moves only when told. */
-export class ManualClock implements MonotonicClock, WallClock {
-  private current: number;
-
-  constructor(startMs = 0) {
-    this.current = startMs;
-  }
-
-  now(): number {
-    return this.current;
-  }
-
-  advance(ms: number): void {
-    this.current += ms;
-  }
-
-  set(ms: number): void {
-    this.current = ms;
-  }
-}

@@ -32,8 +32,8 @@ function checkOptions(options: ReadBodyOptions): void {
  *   collected until they pass `maxBytes`.
  * - On refusal the stream is paused and left alone: no more of it is read or buffered.
  *
- * Rejects with `RingletError` code `ERR_TOO_LARGE` (over `maxBytes`), `ERR_TIMEOUT` (not
- * complete within `timeoutMs`) or `ERR_ABORTED` (the client went away or the stream
+ * Rejects with `RingletError` code `ERR_BODY_TOO_LARGE` (over `maxBytes`), `ERR_BODY_TIMEOUT` (not
+ * complete within `timeoutMs`) or `ERR_BODY_ABORTED` (the client went away or the stream
  * failed). Throws `ConfigError` at once for bad options.
  *
  * @example
@@ -46,9 +46,9 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
   let expected: number | undefined;
   if (declared !== undefined) {
     // Node's parser has already refused malformed or conflicting lengths; this is belt and braces.
-    if (!contentLengthRegExp.test(declared)) return Promise.reject(new RingletError('ERR_MALFORMED', 'invalid Content-Length'));
+    if (!contentLengthRegExp.test(declared)) return Promise.reject(new RingletError('ERR_BODY_MALFORMED', 'invalid Content-Length'));
     expected = Number(declared);
-    if (expected > maxBytes) return Promise.reject(new RingletError('ERR_TOO_LARGE', `body larger than ${maxBytes} bytes`));
+    if (expected > maxBytes) return Promise.reject(new RingletError('ERR_BODY_TOO_LARGE', `body larger than ${maxBytes} bytes`));
     if (expected === 0) return Promise.resolve(Buffer.alloc(0));
   }
 
@@ -77,7 +77,7 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
     const onData = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (received + bytes.length > maxBytes || (fixed !== undefined && received + bytes.length > fixed.length)) {
-        finish(new RingletError('ERR_TOO_LARGE', `body larger than ${maxBytes} bytes`));
+        finish(new RingletError('ERR_BODY_TOO_LARGE', `body larger than ${maxBytes} bytes`));
         return;
       }
       if (fixed !== undefined) bytes.copy(fixed, received);
@@ -86,19 +86,19 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
     };
     const onEnd = (): void => {
       if (fixed !== undefined) {
-        if (received !== fixed.length) finish(new RingletError('ERR_ABORTED', 'body shorter than its Content-Length'));
+        if (received !== fixed.length) finish(new RingletError('ERR_BODY_ABORTED', 'body shorter than its Content-Length'));
         else finish(undefined, fixed);
       } else {
         finish(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
       }
     };
-    const onError = (): void => finish(new RingletError('ERR_ABORTED', 'request stream failed'));
+    const onError = (): void => finish(new RingletError('ERR_BODY_ABORTED', 'request stream failed'));
     // 'close' before 'end' means the client went away mid-body.
-    const onClose = (): void => finish(new RingletError('ERR_ABORTED', 'client closed the connection before the body ended'));
-    const timer = setTimeout(() => finish(new RingletError('ERR_TIMEOUT', `body not received within ${timeoutMs} ms`)), timeoutMs);
+    const onClose = (): void => finish(new RingletError('ERR_BODY_ABORTED', 'client closed the connection before the body ended'));
+    const timer = setTimeout(() => finish(new RingletError('ERR_BODY_TIMEOUT', `body not received within ${timeoutMs} ms`)), timeoutMs);
 
     if (req.readableEnded) {
-      finish(new RingletError('ERR_ABORTED', 'body was already consumed'));
+      finish(new RingletError('ERR_BODY_ABORTED', 'body was already consumed'));
       return;
     }
     req.on('data', onData);

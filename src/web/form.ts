@@ -15,19 +15,19 @@ const badEscapeRegExp = /%(?![0-9a-fA-F]{2})/;
 function decodeComponent(raw: string): string {
   const spaced = raw.includes('+') ? raw.replaceAll('+', ' ') : raw;
   if (!spaced.includes('%')) return spaced;
-  if (badEscapeRegExp.test(spaced)) throw new RingletError('ERR_MALFORMED', 'invalid percent-escape in form body');
+  if (badEscapeRegExp.test(spaced)) throw new RingletError('ERR_BODY_MALFORMED', 'invalid percent-escape in form body');
   try {
     return decodeURIComponent(spaced);
   } catch {
     // URIError: the escapes decode to invalid UTF-8.
-    throw new RingletError('ERR_MALFORMED', 'invalid UTF-8 in form body');
+    throw new RingletError('ERR_BODY_MALFORMED', 'invalid UTF-8 in form body');
   }
 }
 
 /**
  * Parse a urlencoded body into a null-prototype record. The first occurrence of a name
  * wins (a later duplicate cannot override what a check already looked at); `+` is a space.
- * Throws `RingletError('ERR_MALFORMED')` for invalid escapes, invalid UTF-8 or more than
+ * Throws `RingletError('ERR_BODY_MALFORMED')` for invalid escapes, invalid UTF-8 or more than
  * {@link MAX_FORM_FIELDS} fields; never a `URIError`.
  *
  * @example
@@ -38,14 +38,14 @@ export function parseForm(body: Uint8Array): Record<string, string> {
   try {
     text = utf8.decode(body);
   } catch {
-    throw new RingletError('ERR_MALFORMED', 'invalid UTF-8 in form body');
+    throw new RingletError('ERR_BODY_MALFORMED', 'invalid UTF-8 in form body');
   }
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   if (text.length === 0) return out;
   let fields = 0;
   for (const pair of text.split('&')) {
     if (pair === '') continue;
-    if (++fields > MAX_FORM_FIELDS) throw new RingletError('ERR_MALFORMED', `more than ${MAX_FORM_FIELDS} form fields`);
+    if (++fields > MAX_FORM_FIELDS) throw new RingletError('ERR_BODY_MALFORMED', `more than ${MAX_FORM_FIELDS} form fields`);
     const eq = pair.indexOf('=');
     const name = decodeComponent(eq === -1 ? pair : pair.slice(0, eq));
     const value = eq === -1 ? '' : decodeComponent(pair.slice(eq + 1));

@@ -6,7 +6,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 // Every object becomes null-prototype, and `__proto__` keys are refused outright, so no
 // later spread, merge or `in` check can reach Object.prototype through request data.
 function reviver(this: unknown, key: string, value: unknown): unknown {
-  if (key === '__proto__') throw new RingletError('ERR_MALFORMED', 'forbidden key in JSON body');
+  if (key === '__proto__') throw new RingletError('ERR_BODY_MALFORMED', 'forbidden key in JSON body');
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     return Object.assign(Object.create(null) as Record<string, unknown>, value);
   }
@@ -15,7 +15,7 @@ function reviver(this: unknown, key: string, value: unknown): unknown {
 
 /**
  * Parse a JSON body that must be an object (not an array, null or scalar). Throws
- * `RingletError('ERR_MALFORMED')` for invalid UTF-8, invalid JSON, a non-object, or any
+ * `RingletError('ERR_BODY_MALFORMED')` for invalid UTF-8, invalid JSON, a non-object, or any
  * `__proto__` key at any depth. The result and every nested object have a null prototype.
  *
  * @example
@@ -26,7 +26,7 @@ export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
   try {
     text = utf8.decode(body);
   } catch {
-    throw new RingletError('ERR_MALFORMED', 'invalid UTF-8 in JSON body');
+    throw new RingletError('ERR_BODY_MALFORMED', 'invalid UTF-8 in JSON body');
   }
   let value: unknown;
   try {
@@ -34,10 +34,10 @@ export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
   } catch (err) {
     if (err instanceof RingletError) throw err;
     // SyntaxError, or RangeError from nesting deep enough to exhaust the stack.
-    throw new RingletError('ERR_MALFORMED', 'invalid JSON body');
+    throw new RingletError('ERR_BODY_MALFORMED', 'invalid JSON body');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new RingletError('ERR_MALFORMED', 'JSON body must be an object');
+    throw new RingletError('ERR_BODY_MALFORMED', 'JSON body must be an object');
   }
   return value as Record<string, unknown>;
 }

@@ -46,8 +46,6 @@ t.test('seal and open: header, empty key segment, IV and tag lengths, keyIsCurre
 t.test('another writer\'s header order and members are accepted (slow path)', async (t) => {
   const token = rawJwe('{"enc":"A256GCM","kid":"enc-1","alg":"dir","cty":"JWT","typ":"x"}', JSON.stringify(claims));
   t.equal(openJwe(token, ring, at).kid, 'enc-1');
-  t.equal(openJwe(token, ring, { ...at, requireTyp: 'X' }).kid, 'enc-1', 'typ compared case-insensitively');
-  t.equal(ringletErrorOf(() => openJwe(token, ring, { ...at, requireTyp: 'JWT' })).code, 'ERR_CLAIM_INVALID');
 });
 
 t.test('flip every character of every segment: rejected', async (t) => {
@@ -63,26 +61,26 @@ t.test('flip every character of every segment: rejected', async (t) => {
 t.test('structure table', async (t) => {
   const [h, , iv, ct, tag] = good.split('.') as [string, string, string, string, string];
   const cases: [string, string, string][] = [
-    ['', 'ERR_MALFORMED', 'empty'],
-    [h, 'ERR_MALFORMED', '1 segment'],
-    [`${h}.${iv}`, 'ERR_MALFORMED', '2 segments'],
-    [`${h}..${iv}`, 'ERR_MALFORMED', '3 segments'],
-    [`${h}..${iv}.${ct}`, 'ERR_MALFORMED', '4 segments'],
-    [`${h}..${iv}.${ct}.${tag}.`, 'ERR_MALFORMED', '6 segments'],
-    [`${h}.AAAA.${iv}.${ct}.${tag}`, 'ERR_MALFORMED', 'non-empty encrypted key'],
-    [`${h}..${iv}=.${ct}.${tag}`, 'ERR_MALFORMED', 'padded IV'],
-    [`${h}..${iv}.${ct}.${tag}==`, 'ERR_MALFORMED', 'padded tag'],
-    [`${h}..${iv}.${ct}=.${tag}`, 'ERR_MALFORMED', 'padded ciphertext'],
-    [`${h}..${iv}.${ct.slice(0, 10)} ${ct.slice(11)}.${tag}`, 'ERR_MALFORMED', 'space in ciphertext'],
-    [`${h}..${iv}.${ct.slice(0, 10)}+${ct.slice(11)}.${tag}`, 'ERR_MALFORMED', '+ in ciphertext'],
-    [`${h}..${iv}.${ct}.${tag.slice(0, 16)}`, 'ERR_MALFORMED', '12-byte tag (truncated)'],
-    [`${h}..${iv}.${ct}.${tag.slice(0, 11)}`, 'ERR_MALFORMED', '8-byte tag (truncated)'],
-    [`${h}..${iv}.${ct}.`, 'ERR_MALFORMED', 'empty tag'],
-    [`${h}..${iv}.${ct}.${tag}AAAA`, 'ERR_MALFORMED', '19-byte tag'],
-    [`${h}..${iv.slice(0, 12)}.${ct}.${tag}`, 'ERR_MALFORMED', '9-byte IV'],
-    [`${h}..${iv}AAAA.${ct}.${tag}`, 'ERR_MALFORMED', '15-byte IV'],
-    [`${h}...${ct}.${tag}`, 'ERR_MALFORMED', 'empty IV'],
-    [`${h}=..${iv}.${ct}.${tag}`, 'ERR_MALFORMED', 'padded header'],
+    ['', 'ERR_TOKEN_MALFORMED', 'empty'],
+    [h, 'ERR_TOKEN_MALFORMED', '1 segment'],
+    [`${h}.${iv}`, 'ERR_TOKEN_MALFORMED', '2 segments'],
+    [`${h}..${iv}`, 'ERR_TOKEN_MALFORMED', '3 segments'],
+    [`${h}..${iv}.${ct}`, 'ERR_TOKEN_MALFORMED', '4 segments'],
+    [`${h}..${iv}.${ct}.${tag}.`, 'ERR_TOKEN_MALFORMED', '6 segments'],
+    [`${h}.AAAA.${iv}.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', 'non-empty encrypted key'],
+    [`${h}..${iv}=.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', 'padded IV'],
+    [`${h}..${iv}.${ct}.${tag}==`, 'ERR_TOKEN_MALFORMED', 'padded tag'],
+    [`${h}..${iv}.${ct}=.${tag}`, 'ERR_TOKEN_MALFORMED', 'padded ciphertext'],
+    [`${h}..${iv}.${ct.slice(0, 10)} ${ct.slice(11)}.${tag}`, 'ERR_TOKEN_MALFORMED', 'space in ciphertext'],
+    [`${h}..${iv}.${ct.slice(0, 10)}+${ct.slice(11)}.${tag}`, 'ERR_TOKEN_MALFORMED', '+ in ciphertext'],
+    [`${h}..${iv}.${ct}.${tag.slice(0, 16)}`, 'ERR_TOKEN_MALFORMED', '12-byte tag (truncated)'],
+    [`${h}..${iv}.${ct}.${tag.slice(0, 11)}`, 'ERR_TOKEN_MALFORMED', '8-byte tag (truncated)'],
+    [`${h}..${iv}.${ct}.`, 'ERR_TOKEN_MALFORMED', 'empty tag'],
+    [`${h}..${iv}.${ct}.${tag}AAAA`, 'ERR_TOKEN_MALFORMED', '19-byte tag'],
+    [`${h}..${iv.slice(0, 12)}.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', '9-byte IV'],
+    [`${h}..${iv}AAAA.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', '15-byte IV'],
+    [`${h}...${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', 'empty IV'],
+    [`${h}=..${iv}.${ct}.${tag}`, 'ERR_TOKEN_MALFORMED', 'padded header'],
   ];
   for (const [token, code, why] of cases) {
     t.equal(ringletErrorOf(() => openJwe(token, ring, at)).code, code, why);
@@ -94,10 +92,10 @@ t.test('tags and IVs of other lengths, correctly computed, are still rejected', 
   const plaintext = JSON.stringify(claims);
   t.equal(openJwe(rawJwe(header, plaintext), ring, at).kid, 'enc-1', 'control: 12-byte IV, 16-byte tag');
   for (const tagBytes of [4, 8, 12, 13, 14, 15]) {
-    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, 12, tagBytes), ring, at)).code, 'ERR_MALFORMED', `${tagBytes}-byte tag`);
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, 12, tagBytes), ring, at)).code, 'ERR_TOKEN_MALFORMED', `${tagBytes}-byte tag`);
   }
   for (const ivBytes of [1, 8, 11, 13, 16, 32]) {
-    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, ivBytes), ring, at)).code, 'ERR_MALFORMED', `${ivBytes}-byte IV`);
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext, encKeyB64, ivBytes), ring, at)).code, 'ERR_TOKEN_MALFORMED', `${ivBytes}-byte IV`);
   }
 });
 
@@ -114,21 +112,21 @@ t.test('header policy', async (t) => {
     ['{"alg":"dir","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'no enc'],
     ['{"alg":"dir","enc":"A128GCM","kid":"enc-1"}', 'ERR_UNSUPPORTED_ALG', 'enc A128GCM with an A256GCM key (alg bound to key)'],
     ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"GZIP"}', 'ERR_UNSUPPORTED_ALG', 'zip GZIP'],
-    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"DEF"}', 'ERR_UNSUPPORTED_ALG', 'zip DEF not allowed by default'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"DEF"}', 'ERR_UNSUPPORTED_ALG', 'zip DEF refused'],
     ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","crit":["exp"],"exp":1}', 'ERR_UNSUPPORTED_ALG', 'unknown crit'],
     ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","jku":"https://x"}', 'ERR_UNSUPPORTED_ALG', 'jku'],
     ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","jwk":{}}', 'ERR_UNSUPPORTED_ALG', 'jwk'],
     ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","x5u":"https://x"}', 'ERR_UNSUPPORTED_ALG', 'x5u'],
-    ['{"alg":"dir","alg":"dir","enc":"A256GCM","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate alg'],
-    ['{"alg":"dir","enc":"A128GCM","enc":"A256GCM","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate enc'],
-    ['{"alg":"dir","enc":"A256GCM","kid":"enc-0","kid":"enc-1"}', 'ERR_MALFORMED', 'duplicate kid'],
-    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"DEF","zip":"DEF"}', 'ERR_MALFORMED', 'duplicate zip'],
-    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","crit":[],"crit":[]}', 'ERR_MALFORMED', 'duplicate crit'],
-    ['{"alg":"dir","enc":"A256GCM"}', 'ERR_MALFORMED', 'no kid'],
+    ['{"alg":"dir","alg":"dir","enc":"A256GCM","kid":"enc-1"}', 'ERR_TOKEN_MALFORMED', 'duplicate alg'],
+    ['{"alg":"dir","enc":"A128GCM","enc":"A256GCM","kid":"enc-1"}', 'ERR_TOKEN_MALFORMED', 'duplicate enc'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-0","kid":"enc-1"}', 'ERR_TOKEN_MALFORMED', 'duplicate kid'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","zip":"DEF","zip":"DEF"}', 'ERR_TOKEN_MALFORMED', 'duplicate zip'],
+    ['{"alg":"dir","enc":"A256GCM","kid":"enc-1","crit":[],"crit":[]}', 'ERR_TOKEN_MALFORMED', 'duplicate crit'],
+    ['{"alg":"dir","enc":"A256GCM"}', 'ERR_TOKEN_MALFORMED', 'no kid'],
     ['{"alg":"dir","enc":"A256GCM","kid":"nope"}', 'ERR_UNKNOWN_KEY', 'unknown kid'],
     ['{"alg":"dir","enc":"A256GCM","kid":"sig-1"}', 'ERR_UNKNOWN_KEY', 'kid of a signing key'],
-    ['[]', 'ERR_MALFORMED', 'header an array'],
-    ['1', 'ERR_MALFORMED', 'header a number'],
+    ['[]', 'ERR_TOKEN_MALFORMED', 'header an array'],
+    ['1', 'ERR_TOKEN_MALFORMED', 'header a number'],
   ];
   for (const [header, code, why] of cases) {
     t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext), ring, at)).code, code, why);
@@ -138,7 +136,7 @@ t.test('header policy', async (t) => {
 t.test('plaintext must be a JSON object; claims checked like JWT', async (t) => {
   const header = '{"alg":"dir","enc":"A256GCM","kid":"enc-1"}';
   for (const plaintext of ['[]', '"s"', '1', 'null', '{', '']) {
-    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext), ring, at)).code, 'ERR_MALFORMED', JSON.stringify(plaintext));
+    t.equal(ringletErrorOf(() => openJwe(rawJwe(header, plaintext), ring, at)).code, 'ERR_TOKEN_MALFORMED', JSON.stringify(plaintext));
   }
   const cases: [Record<string, unknown>, OpenJweOptions, string | undefined, string][] = [
     [{ exp: NOW - 31 }, at, 'ERR_EXPIRED', 'expired'],
@@ -155,35 +153,32 @@ t.test('plaintext must be a JSON object; claims checked like JWT', async (t) => 
   }
 });
 
-t.test('zip: DEF, opt-in both ways, inflation bounded', async (t) => {
-  const zipped = sealJwe(claims, ring, { zip: true });
-  t.equal(JSON.parse(Buffer.from(zipped.split('.')[0] ?? '', 'base64url').toString()).zip, 'DEF');
-  t.equal(ringletErrorOf(() => openJwe(zipped, ring, at)).code, 'ERR_UNSUPPORTED_ALG', 'refused unless allowZip');
-  t.strictSame(openJwe(zipped, ring, { ...at, allowZip: true }).claims, claims, 'opens with allowZip');
-  const foreign = rawJwe('{"zip":"DEF","alg":"dir","enc":"A256GCM","kid":"enc-1"}', deflateRawSync(JSON.stringify(claims)));
-  t.strictSame(openJwe(foreign, ring, { ...at, allowZip: true }).claims, claims, 'another writer\'s zip header');
-  const notDeflate = rawJwe('{"zip":"DEF","alg":"dir","enc":"A256GCM","kid":"enc-1"}', 'not deflate data at all');
-  t.equal(ringletErrorOf(() => openJwe(notDeflate, ring, { ...at, allowZip: true })).code, 'ERR_MALFORMED', 'corrupt DEFLATE');
+t.test('zip is refused in every form, before any decryption or inflation', async (t) => {
+  const zipHeaders = [
+    '{"alg":"dir","enc":"A256GCM","zip":"DEF","kid":"enc-1"}', // the header ringlet wrote when it could compress
+    '{"zip":"DEF","alg":"dir","enc":"A256GCM","kid":"enc-1"}', // another writer's member order
+  ];
+  for (const header of zipHeaders) {
+    const token = rawJwe(header, deflateRawSync(JSON.stringify(claims)));
+    t.equal(ringletErrorOf(() => openJwe(token, ring, at)).code, 'ERR_UNSUPPORTED_ALG', `${header}: refused`);
+    const [h, , iv, ct, tag] = token.split('.') as [string, string, string, string, string];
+    const wrongTag = `${h}..${iv}.${ct}.${tag.startsWith('A') ? 'B' : 'A'}${tag.slice(1)}`;
+    t.equal(ringletErrorOf(() => openJwe(wrongTag, ring, at)).code, 'ERR_UNSUPPORTED_ALG', `${header}: refused before decryption is tried`);
+  }
 
-  // A bomb: 4 MiB of JSON that deflates to about 4 KiB (≥ 1000:1).
-  const bombClaims = { exp: NOW + 60, pad: 'a'.repeat(4 * 1024 * 1024) };
-  const bomb = sealJwe(bombClaims, ring, { zip: true });
+  // A bomb: 4 MiB of JSON that deflates to about 4 KiB (≥ 1000:1), sealed correctly.
+  const bomb = rawJwe(zipHeaders[0]!, deflateRawSync(JSON.stringify({ exp: NOW + 60, pad: 'a'.repeat(4 * 1024 * 1024) })));
   const ratio = (4 * 1024 * 1024) / Buffer.from(bomb.split('.')[3] ?? '', 'base64url').length;
   t.ok(ratio >= 1000, `compression ratio ${Math.round(ratio)}:1`);
-  const started = process.hrtime.bigint();
-  const error = ringletErrorOf(() => openJwe(bomb, ring, { ...at, allowZip: true, maxTokenBytes: 16_384 }));
-  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-  t.equal(error.code, 'ERR_TOO_LARGE', 'bomb stopped at maxInflatedBytes (16 KiB default)');
-  t.comment(`bomb rejected in ${elapsedMs.toFixed(2)} ms (not asserted)`);
-  t.equal(ringletErrorOf(() => openJwe(bomb, ring, { ...at, allowZip: true, maxTokenBytes: 16_384, maxInflatedBytes: 1024 * 1024 })).code, 'ERR_TOO_LARGE', 'bound 1 MiB');
-  const bigEnough = openJwe(bomb, ring, { ...at, allowZip: true, maxTokenBytes: 16_384, maxInflatedBytes: 5 * 1024 * 1024 });
-  t.equal((bigEnough.claims['pad'] as string).length, 4 * 1024 * 1024, 'opens when the bound allows it');
+  const error = ringletErrorOf(() => openJwe(bomb, ring, { ...at, maxTokenBytes: 16_384 }));
+  t.equal(error.code, 'ERR_UNSUPPORTED_ALG', 'bomb refused by its header, never inflated');
+  t.equal(error.message, 'unsupported algorithm or header parameter', 'one clear line');
 });
 
 t.test('oversized tokens rejected before any crypto', async (t) => {
-  t.equal(ringletErrorOf(() => openJwe('!'.repeat(4097), ring, at)).code, 'ERR_TOO_LARGE', 'garbage');
+  t.equal(ringletErrorOf(() => openJwe('!'.repeat(4097), ring, at)).code, 'ERR_TOKEN_TOO_LARGE', 'garbage');
   const big = sealJwe({ ...claims, pad: 'x'.repeat(3500) }, ring);
-  t.equal(ringletErrorOf(() => openJwe(big, ring, at)).code, 'ERR_TOO_LARGE', 'valid but oversized');
+  t.equal(ringletErrorOf(() => openJwe(big, ring, at)).code, 'ERR_TOKEN_TOO_LARGE', 'valid but oversized');
   t.equal(openJwe(big, ring, { ...at, maxTokenBytes: 8192 }).kid, 'enc-1');
 });
 
@@ -209,5 +204,5 @@ t.test('misuse throws ConfigError', async (t) => {
   const sigOnly = loadKeyRing({ keys: [{ kty: 'oct', kid: 's', alg: 'HS256', k: encKeyB64 }] });
   t.throws(() => sealJwe(claims, sigOnly), { name: 'ConfigError', field: 'ring' });
   t.throws(() => sealJwe(null as unknown as object, ring), { name: 'ConfigError', field: 'claims' });
-  t.throws(() => openJwe(good, ring, { maxInflatedBytes: -1 }), { name: 'ConfigError', field: 'maxInflatedBytes' });
+  t.throws(() => openJwe(good, ring, { maxTokenBytes: -1 }), { name: 'ConfigError', field: 'maxTokenBytes' });
 });

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { createSecretKey } from 'node:crypto';
-import { aesGcmDecrypt, decodeBase64url, decryptCompactJwe, loadKeyRing, openJwe, verifyCompactJws, verifyJwt } from '../../src/codec/index.js';
+import { aesGcmDecrypt, decodeBase64url, decryptCompactJwe, loadKeyRing, openJwe, verifyJwt } from '../../src/codec/index.js';
+import { verifyJwsRange } from '../../src/codec/jws/verify.js';
 import { rfcVectors } from './fixtures.js';
 import { ringletErrorOf, tamperedVariants } from './helpers.js';
 
@@ -19,8 +20,8 @@ t.test(a1?.title ?? 'missing', async (t) => {
   t.equal(ringletErrorOf(() => verifyJwt(a1.compact, ring, { allowMissingKid: true })).code, 'ERR_EXPIRED', 'expired at the real current time');
   t.equal(verifyJwt(a1.compact, ring, { allowMissingKid: true, nowMs: 1_300_819_400_000 }).kid, 'rfc7515-a1', 'within the 30 s leeway after exp');
   t.equal(ringletErrorOf(() => verifyJwt(a1.compact, ring, { allowMissingKid: true, nowMs: 1_300_819_410_000 })).code, 'ERR_EXPIRED', 'beyond the leeway');
-  t.equal(ringletErrorOf(() => verifyJwt(a1.compact, ring, { nowMs: 1_300_819_000_000 })).code, 'ERR_MALFORMED', 'no kid, not allowed by default');
-  t.equal(verifyJwt(a1.compact, ring, { ...beforeExpiry, issuer: 'joe', requireTyp: 'JWT' }).claims['iss'], 'joe', 'issuer and typ checks pass');
+  t.equal(ringletErrorOf(() => verifyJwt(a1.compact, ring, { nowMs: 1_300_819_000_000 })).code, 'ERR_TOKEN_MALFORMED', 'no kid, not allowed by default');
+  t.equal(verifyJwt(a1.compact, ring, { ...beforeExpiry, issuer: 'joe' }).claims['iss'], 'joe', 'issuer check passes');
   t.equal(ringletErrorOf(() => verifyJwt(a1.compact, ring, { ...beforeExpiry, issuer: 'jane' })).code, 'ERR_CLAIM_INVALID', 'wrong issuer');
   for (const variant of tamperedVariants(a1.compact)) {
     const error = ringletErrorOf(() => verifyJwt(variant.token, ring, beforeExpiry));
@@ -33,19 +34,21 @@ t.test(a5?.title ?? 'missing', async (t) => {
   const ring = loadKeyRing({ keys: [{ kty: 'oct', kid: 'k', alg: 'HS256', k: Buffer.alloc(32, 7).toString('base64url') }] });
   for (const options of [{}, { allowMissingKid: true }, { allowMissingKid: true, checkTimes: false }]) {
     const error = ringletErrorOf(() => verifyJwt(a5.compact, ring, { ...options, nowMs: 1_300_819_000_000 }));
-    t.match(error.code, /^ERR_(BAD_SIGNATURE|UNSUPPORTED_ALG|MALFORMED)$/, `rejected with ${JSON.stringify(options)}: ${error.code}`);
+    t.match(error.code, /^ERR_(BAD_SIGNATURE|UNSUPPORTED_ALG|TOKEN_MALFORMED)$/, `rejected with ${JSON.stringify(options)}: ${error.code}`);
   }
 });
 
 t.test(s44?.title ?? 'missing', async (t) => {
   if (s44?.jwk === undefined) throw new Error('fixture changed');
   const ring = loadKeyRing({ keys: [s44.jwk] });
-  const jws = verifyCompactJws(s44.compact, ring);
-  t.equal(jws.payload.toString('utf8'), s44.payload, 'valid JWS signature, payload recovered');
+  // The JWS layer under verifyJwt: the RFC payload is prose, not claims.
+  const jws = verifyJwsRange(s44.compact, ring);
+  const payload = Buffer.from(s44.compact.slice(jws.payloadStart, jws.payloadEnd), 'base64url').toString('utf8');
+  t.equal(payload, s44.payload, 'valid JWS signature over the RFC payload');
   t.equal(jws.kid, s44.jwk.kid);
-  t.equal(ringletErrorOf(() => verifyJwt(s44.compact, ring)).code, 'ERR_MALFORMED', 'payload is not JSON: rejected as a JWT');
+  t.equal(ringletErrorOf(() => verifyJwt(s44.compact, ring)).code, 'ERR_TOKEN_MALFORMED', 'payload is not JSON: rejected as a JWT');
   for (const variant of tamperedVariants(s44.compact)) {
-    if (!t.ok(ringletErrorOf(() => verifyCompactJws(variant.token, ring)), `index ${variant.index} ${variant.how}: rejected`)) break;
+    if (!t.ok(ringletErrorOf(() => verifyJwsRange(variant.token, ring)), `index ${variant.index} ${variant.how}: rejected`)) break;
   }
 });
 
@@ -59,7 +62,7 @@ t.test(s56?.title ?? 'missing', async (t) => {
   t.equal(decrypted.kid, s56.jwk.kid);
   t.equal(decrypted.keyIsCurrent, false, 'not the issuing key');
   t.equal(decrypted.header['enc'], 'A128GCM');
-  t.equal(ringletErrorOf(() => openJwe(compact, ring)).code, 'ERR_MALFORMED', 'plaintext is not a JSON object: openJwe rejects');
+  t.equal(ringletErrorOf(() => openJwe(compact, ring)).code, 'ERR_TOKEN_MALFORMED', 'plaintext is not a JSON object: openJwe rejects');
   let rejected = 0;
   let total = 0;
   for (const variant of tamperedVariants(compact)) {
@@ -84,7 +87,7 @@ t.test(a1jwe?.title ?? 'missing', async (t) => {
   // The whole token: alg RSA-OAEP with an encrypted key. A dir-only decrypter refuses it.
   const ring = loadKeyRing({ keys: [{ kty: 'oct', kid: 'cek', alg: 'A256GCM', k: a1jwe.cek }] });
   const withEncryptedKey = `${a1jwe.protectedB64}.AAAA.${a1jwe.iv}.${a1jwe.ciphertext}.${a1jwe.tag}`;
-  t.equal(ringletErrorOf(() => decryptCompactJwe(withEncryptedKey, ring)).code, 'ERR_MALFORMED', 'non-empty encrypted key rejected');
+  t.equal(ringletErrorOf(() => decryptCompactJwe(withEncryptedKey, ring)).code, 'ERR_TOKEN_MALFORMED', 'non-empty encrypted key rejected');
   const emptyKey = `${a1jwe.protectedB64}..${a1jwe.iv}.${a1jwe.ciphertext}.${a1jwe.tag}`;
   t.equal(ringletErrorOf(() => decryptCompactJwe(emptyKey, ring)).code, 'ERR_UNSUPPORTED_ALG', 'alg RSA-OAEP rejected');
 });

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { getCookieValues, parseCookieHeader, serializeSetCookie } from '../../src/codec/index.js';
 import type { SetCookieOptions } from '../../src/codec/index.js';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 
 const hostSession: SetCookieOptions = { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' };
 
@@ -86,10 +86,10 @@ t.test('errors never contain the value', async (t) => {
   }
 });
 
-t.test('over 4096 bytes is ERR_DATA_TOO_LARGE', async (t) => {
+t.test('over 4096 bytes is ERR_COOKIE_TOO_LARGE', async (t) => {
   t.ok(serializeSetCookie('s', 'x'.repeat(4094), {}), 'exactly 4096 is fine');
-  t.throws(() => serializeSetCookie('s', 'x'.repeat(4095), {}), { name: 'RingletError', code: 'ERR_DATA_TOO_LARGE' });
-  t.throws(() => serializeSetCookie('__Host-s', 'x'.repeat(4070), hostSession), { code: 'ERR_DATA_TOO_LARGE' }, 'attributes count');
+  t.throws(() => serializeSetCookie('s', 'x'.repeat(4095), {}), { name: 'RingletError', code: 'ERR_COOKIE_TOO_LARGE' });
+  t.throws(() => serializeSetCookie('__Host-s', 'x'.repeat(4070), hostSession), { code: 'ERR_COOKIE_TOO_LARGE' }, 'attributes count');
   t.ok(serializeSetCookie('s', 'x'.repeat(5000), { maxBytes: 8192 }), 'raised limit');
 });
 

@@ -277,7 +277,7 @@ t.test('the bounded queue: full fails fast and is counted; in-flight commands co
   t.match(await first, { code: 'ERR_ENGINE_DOWN' });
   t.match(await small, { code: 'ERR_ENGINE_DOWN' });
   t.match(away.stats(), { failedFast: 1, notSent: 2, queueLength: 0, queuedBytes: 0 });
-  t.match(await rejectionOf(away.command(['SET', 'k', 'x'.repeat(70_000)])), { code: 'ERR_TOO_LARGE' }, 'a command over 64 KiB is refused before it is queued');
+  t.match(await rejectionOf(away.command(['SET', 'k', 'x'.repeat(70_000)])), { code: 'ERR_COMMAND_TOO_LARGE' }, 'a command over 64 KiB is refused before it is queued');
 });
 
 t.test('TLS (rediss://): verified against the CA, refused without it or for another name', { skip: REDIS_SKIP }, async (t) => {

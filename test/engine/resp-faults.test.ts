@@ -32,7 +32,7 @@ t.test('a silent server (accepts TCP, never speaks): connect timeout, commands r
   const log = new LinkLog(client);
   const refused = await rejectionOf(client.command(['GET', 'ringlet:x']));
   t.match(refused, { code: 'ERR_ENGINE_DOWN', message: 'engine unavailable: GET not sent within 700 ms (engine did not complete the connection and handshake within 200 ms)' });
-  t.match(log.changes, [{ link: 'command', up: false, error: { code: 'ERR_TIMEOUT' } }], 'one down event');
+  t.match(log.changes, [{ link: 'command', up: false, error: { code: 'ERR_ENGINE_TIMEOUT' } }], 'one down event');
   await until(() => client.stats().command.failedAttempts >= 3, 'more attempts');
   t.ok(sockets.length >= 3, `it tried again: ${sockets.length} connections made`);
   t.equal(log.changes.length, 1, 'still one down event');
@@ -68,12 +68,12 @@ t.test('a paused engine (CLIENT PAUSE): command timeout drops the connection; PI
   t.equal(await admin.command(['CLIENT', 'PAUSE', 1500, 'ALL']), 'OK');
   const late = rejectionOf(client.command(['INCR', 'ringlet:n']));
   const behind = rejectionOf(client.command(['INCR', 'ringlet:n']));
-  t.match(await late, { code: 'ERR_TIMEOUT', message: 'engine did not answer INCR within 300 ms (it may have run)' });
-  t.match(await behind, { code: /^ERR_(TIMEOUT|CONNECTION_LOST)$/ }, 'the command behind it is not left waiting');
+  t.match(await late, { code: 'ERR_ENGINE_TIMEOUT', message: 'engine did not answer INCR within 300 ms (it may have run)' });
+  t.match(await behind, { code: /^ERR_(ENGINE_TIMEOUT|CONNECTION_LOST)$/ }, 'the command behind it is not left waiting');
   await log.waitFor('command', false);
-  t.match(log.last('command')?.error, { code: 'ERR_TIMEOUT', message: 'engine did not answer within 300 ms' }, 'the unanswering connection was dropped');
+  t.match(log.last('command')?.error, { code: 'ERR_ENGINE_TIMEOUT', message: 'engine did not answer within 300 ms' }, 'the unanswering connection was dropped');
   await listenerLog.waitFor('subscriber', false);
-  t.match(listenerLog.last('subscriber')?.error, { code: 'ERR_TIMEOUT', message: /did not answer PING within 300 ms/ }, 'the idle pub/sub link was found dead by its PING');
+  t.match(listenerLog.last('subscriber')?.error, { code: 'ERR_ENGINE_TIMEOUT', message: /did not answer PING within 300 ms/ }, 'the idle pub/sub link was found dead by its PING');
   await log.waitFor('command', true, 2);
   await listenerLog.waitFor('subscriber', true, 2);
   await until(() => listener.stats().subscriber?.ready === true, 'resubscribed');

@@ -14,7 +14,7 @@ import {
   DEFAULT_PARSER_LIMITS, RespErrorReply, RespParser, VALUE_OVERHEAD_BYTES, type RespParserLimits, type RespValue,
 } from '../../src/engine/resp-parser.js';
 import { encodeCommand, MAX_COMMAND_BYTES } from '../../src/engine/resp-command.js';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 import { hostileResp, respReply, type RespSample } from '../support/fuzz.js';
 
 interface Got {
@@ -247,7 +247,7 @@ t.test('command encoding: known answers, binary arguments, bounds', (t) => {
   t.throws(() => encodeCommand([]), { code: 'ERR_CONFIG', message: /^args: a command needs at least its name/ });
   t.throws(() => encodeCommand(['SET', Number.NaN]), { code: 'ERR_CONFIG', message: /^args\[1\]: must be a finite number/ });
   t.throws(() => encodeCommand(['SET', {} as never]), { code: 'ERR_CONFIG', message: /^args\[1\]: must be a string/ });
-  t.throws(() => encodeCommand(['SET', 'k', 'x'.repeat(MAX_COMMAND_BYTES)]), { code: 'ERR_TOO_LARGE' });
+  t.throws(() => encodeCommand(['SET', 'k', 'x'.repeat(MAX_COMMAND_BYTES)]), { code: 'ERR_COMMAND_TOO_LARGE' });
   t.doesNotThrow(() => encodeCommand(['SET', 'k', 'x'.repeat(MAX_COMMAND_BYTES - 40)]));
   // What the encoder writes, the parser reads back (as an array of bulk strings).
   const rng = new SeededRandom(11);

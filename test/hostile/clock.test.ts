@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, startTestServer, type TestServer } from '../support/server.js';
 import { assertNoSecrets, cookieValue } from './client.js';
 

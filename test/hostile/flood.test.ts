@@ -5,8 +5,8 @@
  * parallel logins (hashing bound held). Policies: /tmp/ringlet-readme/security.md.
  */
 import t from 'tap';
-import { SeededRandom } from '../../src/util/seeded-random.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { SeededRandom } from '../support/seeded-random.js';
+import { ManualClock } from '../support/clock.js';
 import { setPassword } from '../../src/users/index.js';
 import { hostileCookieHeader, mutateSessionId } from '../support/fuzz.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer } from '../support/server.js';

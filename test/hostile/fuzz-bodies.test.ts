@@ -6,7 +6,7 @@
  * 5xx, never a session. Raw bytes no client library would send go over raw sockets.
  */
 import t from 'tap';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 import { RingletError } from '../../src/errors.js';
 import { mediaType, parseForm, parseJsonObject, wantsHtml } from '../../src/web/index.js';
 import { headerSafeChars, hostileAccept, hostileContentType, hostileFormBody, hostileJsonBody } from '../support/fuzz.js';
@@ -24,7 +24,7 @@ function jsonVerdict(body: Buffer): { verdict: Verdict; values?: Record<string, 
   try {
     return { verdict: 'object', values: parseJsonObject(body) };
   } catch (err) {
-    if (err instanceof RingletError && err.code === 'ERR_MALFORMED') return { verdict: 'malformed' };
+    if (err instanceof RingletError && err.code === 'ERR_BODY_MALFORMED') return { verdict: 'malformed' };
     throw err;
   }
 }
@@ -33,7 +33,7 @@ function formVerdict(body: Buffer): { verdict: Verdict; values?: Record<string, 
   try {
     return { verdict: 'object', values: parseForm(body) };
   } catch (err) {
-    if (err instanceof RingletError && err.code === 'ERR_MALFORMED') return { verdict: 'malformed' };
+    if (err instanceof RingletError && err.code === 'ERR_BODY_MALFORMED') return { verdict: 'malformed' };
     throw err;
   }
 }
@@ -50,7 +50,7 @@ const credentialsOk = (v: Record<string, unknown> | undefined) => {
   return typeof u === 'string' && typeof p === 'string' && u.length > 0 && u.length <= 64 && Buffer.byteLength(p) <= 1024;
 };
 
-t.test('parsers directly: 10 000 cases per kind, a null-prototype result or ERR_MALFORMED, nothing else', async (t) => {
+t.test('parsers directly: 10 000 cases per kind, a null-prototype result or ERR_BODY_MALFORMED, nothing else', async (t) => {
   const table: Array<[string, number, (rng: SeededRandom) => void]> = [
     ['JSON bodies', 11, (rng) => {
       const { body } = hostileJsonBody(rng);

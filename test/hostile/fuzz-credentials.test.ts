@@ -9,7 +9,7 @@
  */
 import t, { type Test } from 'tap';
 import type { IncomingMessage } from 'node:http';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 import { resolveRequest } from '../../src/server/credentials.js';
 import { getCookieValues } from '../../src/codec/index.js';
 import { hostileCookieHeader, mutateCompactToken, mutateSessionId, type Mutant } from '../support/fuzz.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rotateJwks, type JwkSet } from '../../src/codec/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, startTestServer, type TestServer } from '../support/server.js';
 import { assertNoSecrets, cookieValue } from './client.js';
 

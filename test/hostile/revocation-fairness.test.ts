@@ -9,7 +9,7 @@
  */
 import t from 'tap';
 import { hashPasswordSync } from '../../src/users/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, type TestServer } from '../support/server.js';
 import { assertNoSecrets } from './client.js';
 

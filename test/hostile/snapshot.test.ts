@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadKeyRing } from '../../src/codec/index.js';
 import { decodeSnapshotFile } from '../../src/server/snapshot-file.js';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 import { adminWithPassword, startTestServer } from '../support/server.js';
 import { assertNoSecrets, cookieValue } from './client.js';
 

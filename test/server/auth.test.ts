@@ -1,6 +1,6 @@
 import t from 'tap';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer } from '../support/server.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 for (const mode of ['ram', 'cookie'] as const) {
   t.test(`${mode} mode: forward-auth answers`, async (t) => {

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { createLogger } from '../../src/web/index.js';
 import { RevocationTables } from '../../src/session/revocation.js';
 import { createSessionClocks, DEFAULT_TRUSTED_FLOOR_MS } from '../../src/session/time-policy.js';

@@ -2,7 +2,7 @@ import t from 'tap';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, startTestServer } from '../support/server.js';
 
 const MINUTE = 60_000;

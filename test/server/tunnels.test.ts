@@ -15,7 +15,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Test } from 'tap';
 import { DEFAULT_ROLE_PERMISSIONS } from '../../src/access/permissions.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { setPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer, type TestServerOptions } from '../support/server.js';
 

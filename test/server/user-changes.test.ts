@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPasswordSync, UsersDb, type UserRecord } from '../../src/users/index.js';
 import { revokeChangedUsers } from '../../src/session/user-changes.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, type TestServer } from '../support/server.js';
 
 const PASSWORD = 'user change passphrase';

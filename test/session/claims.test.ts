@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { checkTiming, hasTokenShape, mintTiming, type TokenClaims } from '../../src/session/claims.js';
 import { DEFAULT_TRUSTED_FLOOR_MS, createSessionClocks } from '../../src/session/time-policy.js';
 

@@ -5,7 +5,7 @@ import { BearerTokens } from '../../src/session/bearer.js';
 import { RamSessions } from '../../src/session/ram-sessions.js';
 import { RevocationTables } from '../../src/session/revocation.js';
 import { DEFAULT_TRUSTED_FLOOR_MS, createSessionClocks } from '../../src/session/time-policy.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 const IDLE_MS = 60_000;
 const ABSOLUTE_MS = 3_600_000;

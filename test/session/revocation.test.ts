@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { RevocationTables, revocationFootprintBytes, type CredentialLife, type IssuedAt } from '../../src/session/revocation.js';
 import { parseRevocationEvent, type RevocationEvent } from '../../src/session/revocation-events.js';
 import { DEFAULT_TRUSTED_FLOOR_MS, createSessionClocks, wallClockTrusted } from '../../src/session/time-policy.js';

@@ -6,7 +6,7 @@ import { RevocationTables } from '../../src/session/revocation.js';
 import { DEFAULT_TRUSTED_FLOOR_MS, createSessionClocks } from '../../src/session/time-policy.js';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_VERIFIED_CACHE_ENTRIES, MAX_VERIFIED_CACHE_ENTRIES, VERIFIED_CACHE_MAX_TOKEN_CHARS, VerifiedCache } from '../../src/session/verified-cache.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 /** A token-shaped string: base64url segments, the last one standing in for the tag or MAC. */
 function token(n: number, mac = `mac${n}xxxxxxxxxxxxxxxxxx`): string {

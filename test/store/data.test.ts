@@ -1,7 +1,6 @@
 import t from 'tap';
-import { RingletError } from '../../src/errors.js';
 import { createStore } from '../../src/store/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 const clock = new ManualClock(0);
 
@@ -72,16 +71,15 @@ t.test('unusable arguments are typed errors', async (t) => {
   const cycle: Record<string, unknown> = {};
   cycle.self = cycle;
   const rows: Array<[string, () => unknown, string]> = [
-    ['cyclic data', () => store.create('a', 'r', cycle), 'ERR_MALFORMED'],
-    ['BigInt data', () => store.create('a', 'r', 1n), 'ERR_MALFORMED'],
-    ['function data', () => store.create('a', 'r', () => 1), 'ERR_MALFORMED'],
-    ['empty user', () => store.create('', 'r'), 'ERR_MALFORMED'],
-    ['user too long', () => store.create('u'.repeat(257), 'r'), 'ERR_MALFORMED'],
-    ['role not a string', () => store.create('a', 7 as unknown as string), 'ERR_MALFORMED'],
+    ['cyclic data', () => store.create('a', 'r', cycle), 'ERR_DATA_NOT_JSON'],
+    ['BigInt data', () => store.create('a', 'r', 1n), 'ERR_DATA_NOT_JSON'],
+    ['function data', () => store.create('a', 'r', () => 1), 'ERR_DATA_NOT_JSON'],
+    ['empty user', () => store.create('', 'r'), 'ERR_NAME_INVALID'],
+    ['user too long', () => store.create('u'.repeat(257), 'r'), 'ERR_NAME_INVALID'],
+    ['role not a string', () => store.create('a', 7 as unknown as string), 'ERR_NAME_INVALID'],
   ];
-  for (const [name, fn, code] of rows) t.throws(fn, { code }, name);
+  for (const [name, fn, code] of rows) t.throws(fn, { name: 'RingletError', code }, name);
   t.equal(store.stats().active, 0);
-  t.ok(new RingletError('ERR_MALFORMED', 'x'));
 });
 
 t.test('bounded name tables: maxUsers and 255 roles', async (t) => {

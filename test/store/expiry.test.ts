@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { createStore } from '../../src/store/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 const IDLE = 100;
 const ABSOLUTE = 250;

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createStore, ID_CHARS, refOfHandle } from '../../src/store/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 const clock = new ManualClock(0);
 
@@ -112,6 +112,32 @@ t.test('list() and the view never expose the id; inspect shows no secrets', asyn
   }
   t.same(Object.keys(store.list()[0]!).sort(),
     ['absoluteExpiresMs', 'createdMs', 'data', 'dataBytes', 'idleExpiresMs', 'lastSeenMs', 'ref', 'role', 'user']);
+});
+
+t.test('no property path from the store, a view or a result reaches the secrets or the links', async (t) => {
+  const store = createStore({ capacity: 2, clock });
+  const created = store.create('alice', 'admin', { theme: 'dark' });
+  const view = store.get(created.id)!;
+  const seen = new Set<unknown>();
+  const reached: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Map) reached.push(path);
+    // Own properties of the object and of its prototypes (methods are not descended into).
+    for (let o: object | null = value as object; o !== null && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o) as object | null) {
+      for (const key of Reflect.ownKeys(o)) {
+        const d = Object.getOwnPropertyDescriptor(o, key)!;
+        if ('value' in d && typeof d.value !== 'function') walk(d.value, `${path}.${String(key)}`);
+      }
+    }
+  };
+  walk(store, 'store');
+  walk(view, 'view');
+  walk(created, 'created');
+  t.strictSame(reached, [], 'no typed array, buffer or name index is reachable');
+  t.strictSame(JSON.parse(JSON.stringify(store)), {}, 'JSON of the store is empty');
+  t.notOk('secrets' in store, 'no secrets member');
 });
 
 t.test('a forged, stale or malformed id reads no clock and changes nothing', async (t) => {

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { createStore } from '../../src/store/index.js';
-import { SeededRandom } from '../../src/util/seeded-random.js';
+import { SeededRandom } from '../support/seeded-random.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const THRESHOLD_BYTES = 1024 * 1024;

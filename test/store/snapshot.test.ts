@@ -3,7 +3,10 @@ import t from 'tap';
 import { ConfigError } from '../../src/errors.js';
 import { createStore, SnapshotError } from '../../src/store/index.js';
 import type { StoreOptions } from '../../src/store/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { computeLayout } from '../../src/store/layout.js';
+import type { RegionName } from '../../src/store/layout.js';
+import { resolveStoreOptions } from '../../src/store/options.js';
+import { ManualClock } from '../support/clock.js';
 
 const OPTIONS = { capacity: 8, slotBytes: 64, idleTimeoutMs: 100, absoluteTimeoutMs: 1_000, maxSessionsPerUser: 4 };
 
@@ -110,6 +113,7 @@ t.test('mismatched or damaged snapshots are refused and leave the store empty', 
     // A consistent hash over inconsistent state: the structure walk must catch it.
     ['LRU link loops', edit((b) => { corruptRegion(b, 'lruNext'); }, true), {}, 'structure'],
     ['names not JSON', edit((b) => { b[b.length - 1] = 0x7b; }, true), {}, 'structure'],
+    ...structureCases(good).map(([name, snapshot]): [string, Uint8Array, Partial<StoreOptions>, string] => [name, snapshot, {}, 'structure']),
   ];
   for (const [name, snapshot, change, reason] of rows) {
     const target = createStore({ ...OPTIONS, ...change, clock });
@@ -121,12 +125,12 @@ t.test('mismatched or damaged snapshots are refused and leave the store empty', 
       caught = error;
     }
     t.ok(caught instanceof SnapshotError, `${name}: SnapshotError`);
-    t.match(caught, { code: 'ERR_MALFORMED', reason }, `${name}: reason ${reason}`);
+    t.match(caught, { code: 'ERR_SNAPSHOT_INVALID', reason }, `${name}: reason ${reason}`);
     t.equal(target.stats().active, 0, `${name}: store left empty`);
     t.equal(target.get(id), undefined, `${name}: earlier sessions gone too`);
     t.ok(target.create('zed', 'admin').id, `${name}: store still usable`);
     t.throws(() => createStore({ ...OPTIONS, ...change, clock, restoreFrom: { snapshot, elapsedMs: 0 } }),
-      { code: 'ERR_MALFORMED', reason }, `${name}: createStore refuses too`);
+      { code: 'ERR_SNAPSHOT_INVALID', reason }, `${name}: createStore refuses too`);
   }
   t.throws(() => store.restoreSnapshot(good, -1), ConfigError);
   t.throws(() => store.restoreSnapshot(good, NaN), { message: /^elapsedMs: / });
@@ -142,6 +146,72 @@ function corruptRegion(b: Buffer, _region: 'lruNext'): void {
   b[lruNextAt + first] = first;
 }
 
+/** Byte offset of `region` inside a snapshot of an OPTIONS store (header, then state). */
+function at(region: RegionName, index = 0): number {
+  const r = computeLayout(resolveStoreOptions(OPTIONS)).regions[region];
+  const elementBytes = r.byteLength / r.length;
+  return 80 + r.byteOffset + index * elementBytes;
+}
+
+/** Rewrite the name tables of a snapshot (length field and hash follow). */
+function withNames(snapshot: Buffer, edit: (names: { users: Array<[number, string]>; roles: string[] }) => void): Buffer {
+  const stateBytes = snapshot.readUInt32LE(32);
+  const names = JSON.parse(snapshot.toString('utf8', 80 + stateBytes)) as { users: Array<[number, string]>; roles: string[] };
+  edit(names);
+  const text = Buffer.from(JSON.stringify(names), 'utf8');
+  const out = Buffer.concat([snapshot.subarray(0, 80 + stateBytes), text]);
+  out.writeUInt32LE(text.length, 36);
+  return rehash(out);
+}
+
+/**
+ * Consistent hashes over inconsistent state, one per structure check: each must be refused
+ * (a restored store walks these lists without bounds checks). OPTIONS: capacity 8, so links,
+ * slot users, user counts, data lengths and roles are single bytes; heads are u32.
+ */
+function structureCases(good: Buffer): Array<[string, Buffer]> {
+  const mru = good[at('lruNext', 8)]!;
+  const user = good[at('slotUser', mru)]!;
+  const freeSlot = good.readUInt32LE(at('heads', 0));
+  const freeUser = good.readUInt32LE(at('heads', 1));
+  const edit = (fn: (b: Buffer) => void, from = good): Buffer => {
+    const b = Buffer.from(from);
+    fn(b);
+    return rehash(b);
+  };
+  // alice with two sessions, so her list can skip one while the counts still add up.
+  const two = createStore({ ...OPTIONS, clock: new ManualClock(0) });
+  two.create('alice', 'admin');
+  two.create('alice', 'admin');
+  two.create('bob', 'viewer');
+  const pair = two.writeSnapshot();
+  const aliceHead = pair[at('userHead', pair[at('slotUser', 0)]!)]!;
+  return [
+    ['LRU tail link wrong', edit((b) => { b[at('lruPrev', 8)] = mru; })],
+    ['user list skips a session', edit((b) => { b[at('userNext', aliceHead)] = aliceHead; b[at('userPrev', aliceHead)] = aliceHead; }, pair)],
+    ['age list loops', edit((b) => { const first = b[at('ageNext', 8)]!; b[at('ageNext', first)] = first; })],
+    ['LRU back link wrong', edit((b) => { b[at('lruPrev', mru)] = mru; })],
+    ['free list loops', edit((b) => { b[at('lruNext', freeSlot)] = freeSlot; })],
+    ['active count too high', edit((b) => { b.writeUInt32LE(b.readUInt32LE(at('heads', 2)) + 1, at('heads', 2)); })],
+    ['active count too low', edit((b) => { b.writeUInt32LE(b.readUInt32LE(at('heads', 2)) - 1, at('heads', 2)); })],
+    ['role count beyond the table', edit((b) => { b.writeUInt32LE(300, at('heads', 3)); })],
+    ['slot role out of range', edit((b) => { b[at('slotRole', mru)] = 7; })],
+    ['data longer than the slot', edit((b) => { b[at('dataLength', mru)] = OPTIONS.slotBytes + 1; })],
+    ['user count off by one', edit((b) => { b[at('userCount', user)] = b[at('userCount', user)]! + 1; })],
+    ['slot owned by a free user entry', edit((b) => { b[at('slotUser', mru)] = freeUser; })],
+    ['user free list loops', edit((b) => { b[at('userHead', freeUser)] = freeUser; })],
+    ['session time not finite', edit((b) => { b.writeDoubleLE(Number.NaN, at('createdMs', mru)); })],
+    ['user table short', withNames(good, (n) => { n.users.pop(); })],
+    ['user index out of range', withNames(good, (n) => { n.users[0]![0] = 99; })],
+    ['user index repeated', withNames(good, (n) => { n.users[1]![0] = n.users[0]![0]; })],
+    ['user name repeated', withNames(good, (n) => { n.users[1]![1] = n.users[0]![1]; })],
+    ['user name not a string', withNames(good, (n) => { (n.users[0] as unknown[])[1] = 5; })],
+    ['role table short', withNames(good, (n) => { n.roles.pop(); })],
+    ['role name repeated', withNames(good, (n) => { n.roles[1] = n.roles[0]!; })],
+    ['names not an object', withNames(good, (n) => { (n as { users: unknown }).users = 'x'; })],
+  ];
+}
+
 t.test('a snapshot never carries unused random bytes', async (t) => {
   const clock = new ManualClock(0);
   const store = createStore({ ...OPTIONS, clock });
@@ -152,4 +222,17 @@ t.test('a snapshot never carries unused random bytes', async (t) => {
   const b = createStore({ ...OPTIONS, clock, restoreFrom: { snapshot, elapsedMs: 0 } });
   t.not(a.create('bob', 'admin').id.slice(10), b.create('bob', 'admin').id.slice(10),
     'two restores of one snapshot mint different secrets');
+});
+
+t.test('a restored store draws fresh random bytes whatever the snapshot says', async (t) => {
+  const clock = new ManualClock(0);
+  const store = createStore({ ...OPTIONS, clock });
+  store.create('alice', 'admin');
+  const snapshot = store.writeSnapshot();
+  // A forged snapshot claiming its (zeroed) random block is unused.
+  snapshot.writeUInt32LE(0, at('heads', 5));
+  const restored = createStore({ ...OPTIONS, clock, restoreFrom: { snapshot: rehash(snapshot), elapsedMs: 0 } });
+  const { id } = restored.create('bob', 'admin');
+  // Bytes 8.. of the id are the secret: base64url characters 11.. only encode secret bits.
+  t.notMatch(id.slice(11), /^A+$/, 'the new secret is not the zeroed block');
 });

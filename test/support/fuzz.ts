@@ -8,7 +8,7 @@
  * question answered by llhttp before ringlet sees anything (the raw-socket sample in
  * test/hostile/fuzz-http.test.ts sends them).
  */
-import type { SeededRandom } from '../../src/util/seeded-random.js';
+import type { SeededRandom } from './seeded-random.js';
 
 export interface Mutant {
   value: string;

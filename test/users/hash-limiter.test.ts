@@ -1,6 +1,6 @@
 import t from 'tap';
 import { RingletError } from '../../src/errors.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { HashLimiter, hashPassword, verifyPassword } from '../../src/users/index.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +52,7 @@ for (const maxConcurrent of [1, 2, 4]) {
   });
 }
 
-t.test('queue full: ERR_BUSY at once, fn not called; the rest complete', async (t) => {
+t.test('queue full: ERR_HASHING_BUSY at once, fn not called; the rest complete', async (t) => {
   const { state, work } = tracker();
   const limiter = new HashLimiter({ maxConcurrent: 2, maxQueued: 3, maxWaitMs: 60_000 });
   let calledRejected = 0;
@@ -65,7 +65,7 @@ t.test('queue full: ERR_BUSY at once, fn not called; the rest complete', async (
   t.same(limiter.stats().queued, 3, 'the ring is full');
   const results = await Promise.all(runs);
   t.same(results.slice(0, 5).map((r) => r.ok), [true, true, true, true, true]);
-  for (const r of results.slice(5)) t.match(r, { ok: false, code: 'ERR_BUSY', message: /queue full/ });
+  for (const r of results.slice(5)) t.match(r, { ok: false, code: 'ERR_HASHING_BUSY', message: /queue full/ });
   t.equal(calledRejected, 0, 'refused work never runs');
   t.equal(state.peak, 2);
   t.equal(limiter.stats().rejected, 5);
@@ -75,19 +75,19 @@ t.test('maxQueued 0 or maxWaitMs 0: busy means refuse at once', async (t) => {
   for (const opts of [{ maxQueued: 0, maxWaitMs: 1000 }, { maxQueued: 4, maxWaitMs: 0 }]) {
     const limiter = new HashLimiter({ maxConcurrent: 1, ...opts });
     const first = limiter.run(() => sleep(5).then(() => 'done'));
-    await t.rejects(limiter.run(async () => 'never'), { code: 'ERR_BUSY' }, JSON.stringify(opts));
+    await t.rejects(limiter.run(async () => 'never'), { code: 'ERR_HASHING_BUSY' }, JSON.stringify(opts));
     t.equal(await first, 'done');
     t.equal(await limiter.run(async () => 'free again'), 'free again');
   }
 });
 
-t.test('wait timeout (real timer): ERR_BUSY while the slot is still held', async (t) => {
+t.test('wait timeout (real timer): ERR_HASHING_BUSY while the slot is still held', async (t) => {
   const limiter = new HashLimiter({ maxConcurrent: 1, maxQueued: 4, maxWaitMs: 20 });
   let release!: () => void;
   const held = limiter.run(() => new Promise<string>((r) => { release = () => r('held'); }));
   let ran = false;
   const waiting = limiter.run(async () => { ran = true; });
-  await t.rejects(waiting, { code: 'ERR_BUSY', message: /waited too long/ });
+  await t.rejects(waiting, { code: 'ERR_HASHING_BUSY', message: /waited too long/ });
   t.equal(ran, false, 'timed-out work never runs');
   t.equal(limiter.stats().timedOut, 1);
   t.equal(limiter.stats().queued, 0);
@@ -106,7 +106,7 @@ t.test('wait timeout (injected clock): expired waiters are refused when a slot f
   clock.advance(100_000); // early's deadline reached, late's not
   release();
   await held;
-  await t.rejects(early, { code: 'ERR_BUSY' }, 'the expired waiter is refused');
+  await t.rejects(early, { code: 'ERR_HASHING_BUSY' }, 'the expired waiter is refused');
   t.equal(await late, 'late', 'the next one, still in time, runs');
   t.same(limiter.stats(), { inFlight: 0, queued: 0, rejected: 1, timedOut: 1, peakInFlight: 1, completed: 2 });
 });

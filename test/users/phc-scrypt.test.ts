@@ -101,8 +101,8 @@ t.test('password length bound', async (t) => {
   const phc = await hashPassword(max, COST);
   t.equal(await verifyPassword(max, phc), true, 'exactly the bound is accepted');
   for (const [name, pw] of [['ascii', over], ['multibyte', overMultibyte]] as const) {
-    await t.rejects(hashPassword(pw, COST), { code: 'ERR_TOO_LARGE' }, `hash refuses ${name}`);
-    t.throws(() => hashPasswordSync(pw, COST), { code: 'ERR_TOO_LARGE' });
+    await t.rejects(hashPassword(pw, COST), { code: 'ERR_PASSWORD_TOO_LONG' }, `hash refuses ${name}`);
+    t.throws(() => hashPasswordSync(pw, COST), { code: 'ERR_PASSWORD_TOO_LONG' });
     t.equal(await verifyPassword(pw, phc), false, `verify answers false for ${name}`);
     t.equal(await dummyVerify(pw, COST), false);
   }
@@ -151,7 +151,7 @@ t.test('parse table', (t) => {
       t.fail(`${c.name}: accepted`);
     } catch (err) {
       t.ok(err instanceof RingletError, `${c.name}: RingletError`);
-      t.equal((err as RingletError).code, 'ERR_MALFORMED', `${c.name}: code`);
+      t.equal((err as RingletError).code, 'ERR_HASH_MALFORMED', `${c.name}: code`);
       if (c.reason !== undefined) t.match((err as Error).message, c.reason, `${c.name}: reason`);
       // The message names the problem, never the content.
       t.notOk((err as Error).message.includes(validSalt), `${c.name}: no salt in message`);
@@ -160,9 +160,9 @@ t.test('parse table', (t) => {
   t.end();
 });
 
-t.test('verifyPassword rejects malformed strings with ERR_MALFORMED', async (t) => {
-  await t.rejects(verifyPassword('x', '$scrypt$ln=10$AAAA$AAAA'), { code: 'ERR_MALFORMED' });
-  await t.rejects(verifyPassword('x', 'plaintext-password'), { code: 'ERR_MALFORMED', message: /^malformed scrypt hash: / });
+t.test('verifyPassword rejects malformed strings with ERR_HASH_MALFORMED', async (t) => {
+  await t.rejects(verifyPassword('x', '$scrypt$ln=10$AAAA$AAAA'), { code: 'ERR_HASH_MALFORMED' });
+  await t.rejects(verifyPassword('x', 'plaintext-password'), { code: 'ERR_HASH_MALFORMED', message: /^malformed scrypt hash: / });
 });
 
 t.test('dummyVerify: same answer as a wrong password, same parameters, stable per cost', async (t) => {

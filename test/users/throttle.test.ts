@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { LoginThrottle, THROTTLE_WAYS, throttleFootprintBytes } from '../../src/users/index.js';
 import type { LoginThrottleOptions } from '../../src/users/index.js';
 

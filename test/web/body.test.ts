@@ -74,12 +74,12 @@ t.test('readBody over a real socket', async (t) => {
     ['exactly maxBytes', [head('Content-Length: 16\r\n') + 'a'.repeat(16)], { ok: true, body: 'a'.repeat(16) }],
     ['empty body', [head('Content-Length: 0\r\n')], { ok: true, body: '' }],
     ['chunked within the limit', [head('Transfer-Encoding: chunked\r\n') + '3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n'], { ok: true, body: 'abcdefg' }],
-    ['declared length above maxBytes: refused before reading', [head('Content-Length: 17\r\n')], { ok: false, code: 'ERR_TOO_LARGE' }],
-    ['huge declared length', [head('Content-Length: 999999999999\r\n')], { ok: false, code: 'ERR_TOO_LARGE' }],
-    ['chunked body passing maxBytes', [head('Transfer-Encoding: chunked\r\n') + 'a\r\n0123456789\r\n', 'a\r\n0123456789\r\n0\r\n\r\n'], { ok: false, code: 'ERR_TOO_LARGE' }],
-    ['stalled body', [head('Content-Length: 10\r\n') + 'abcde'], { ok: false, code: 'ERR_TIMEOUT' }],
-    ['stalled chunked body', [head('Transfer-Encoding: chunked\r\n') + '2\r\nab\r\n'], { ok: false, code: 'ERR_TIMEOUT' }],
-    ['client leaves mid-body', [head('Content-Length: 10\r\n') + 'abcde'], { ok: false, code: 'ERR_ABORTED' }, { destroy: true }],
+    ['declared length above maxBytes: refused before reading', [head('Content-Length: 17\r\n')], { ok: false, code: 'ERR_BODY_TOO_LARGE' }],
+    ['huge declared length', [head('Content-Length: 999999999999\r\n')], { ok: false, code: 'ERR_BODY_TOO_LARGE' }],
+    ['chunked body passing maxBytes', [head('Transfer-Encoding: chunked\r\n') + 'a\r\n0123456789\r\n', 'a\r\n0123456789\r\n0\r\n\r\n'], { ok: false, code: 'ERR_BODY_TOO_LARGE' }],
+    ['stalled body', [head('Content-Length: 10\r\n') + 'abcde'], { ok: false, code: 'ERR_BODY_TIMEOUT' }],
+    ['stalled chunked body', [head('Transfer-Encoding: chunked\r\n') + '2\r\nab\r\n'], { ok: false, code: 'ERR_BODY_TIMEOUT' }],
+    ['client leaves mid-body', [head('Content-Length: 10\r\n') + 'abcde'], { ok: false, code: 'ERR_BODY_ABORTED' }, { destroy: true }],
   ];
   for (const [name, parts, expected, opts] of cases) {
     const outcome = s.next();
@@ -152,7 +152,7 @@ t.test('parseForm', (t) => {
     [Array.from({ length: MAX_FORM_FIELDS + 1 }, (_, i) => `f${i}=1`).join('&'), 'too many fields'],
   ];
   for (const [input, name] of bad) {
-    t.equal(malformed(() => parseForm(Buffer.isBuffer(input) ? input : Buffer.from(input))), 'ERR_MALFORMED', name);
+    t.equal(malformed(() => parseForm(Buffer.isBuffer(input) ? input : Buffer.from(input))), 'ERR_BODY_MALFORMED', name);
   }
   t.end();
 });
@@ -181,7 +181,7 @@ t.test('parseJsonObject', (t) => {
     ['['.repeat(200_000) + ']'.repeat(200_000), 'deep nesting'],
   ];
   for (const [input, name] of bad) {
-    t.equal(malformed(() => parseJsonObject(Buffer.isBuffer(input) ? input : Buffer.from(input))), 'ERR_MALFORMED', name);
+    t.equal(malformed(() => parseJsonObject(Buffer.isBuffer(input) ? input : Buffer.from(input))), 'ERR_BODY_MALFORMED', name);
   }
   t.equal(({} as Record<string, unknown>)['admin'], undefined, 'Object.prototype untouched');
   t.end();

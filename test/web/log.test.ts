@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger, LogRateLimit, type LogLevel } from '../../src/web/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 function capture(level: LogLevel = 'debug') {
   const lines: string[] = [];

@@ -12,26 +12,26 @@ import type { RingletErrorCode } from '../../errors.js';
 export const CRYPTO_FAILURE_MESSAGE = 'token verification failed';
 
 const messages: Readonly<Record<JoseFailureCode, string>> = {
-  ERR_MALFORMED: 'malformed token',
+  ERR_TOKEN_MALFORMED: 'malformed token',
   ERR_BAD_SIGNATURE: CRYPTO_FAILURE_MESSAGE,
   ERR_DECRYPTION_FAILED: CRYPTO_FAILURE_MESSAGE,
   ERR_EXPIRED: 'token expired',
   ERR_NOT_YET_VALID: 'token not yet valid',
   ERR_UNKNOWN_KEY: 'unknown key',
-  ERR_TOO_LARGE: 'token too large',
+  ERR_TOKEN_TOO_LARGE: 'token too large',
   ERR_UNSUPPORTED_ALG: 'unsupported algorithm or header parameter',
   ERR_CLAIM_INVALID: 'claim check failed',
 };
 
 export type JoseFailureCode = Extract<
   RingletErrorCode,
-  | 'ERR_MALFORMED'
+  | 'ERR_TOKEN_MALFORMED'
   | 'ERR_BAD_SIGNATURE'
   | 'ERR_DECRYPTION_FAILED'
   | 'ERR_EXPIRED'
   | 'ERR_NOT_YET_VALID'
   | 'ERR_UNKNOWN_KEY'
-  | 'ERR_TOO_LARGE'
+  | 'ERR_TOKEN_TOO_LARGE'
   | 'ERR_UNSUPPORTED_ALG'
   | 'ERR_CLAIM_INVALID'
 >;

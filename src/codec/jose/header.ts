@@ -22,49 +22,35 @@ const foreignKeyMembers = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 
 /**
  * Decode a protected-header segment into a JSON object.
- * @throws RingletError ERR_MALFORMED (bad base64url, UTF-8 or JSON; not an object; duplicate names)
+ * @throws RingletError ERR_TOKEN_MALFORMED (bad base64url, UTF-8 or JSON; not an object; duplicate names)
  */
 export function decodeProtectedHeader(segment: string): ProtectedHeader {
   const bytes = tryDecodeBase64url(segment);
-  if (bytes === undefined) throw joseFailure('ERR_MALFORMED');
+  if (bytes === undefined) throw joseFailure('ERR_TOKEN_MALFORMED');
   let text: string;
   let value: unknown;
   try {
     text = utf8.decode(bytes);
     value = JSON.parse(text);
   } catch {
-    throw joseFailure('ERR_MALFORMED');
+    throw joseFailure('ERR_TOKEN_MALFORMED');
   }
-  if (!isJsonObject(value) || hasDuplicateTopLevelName(text)) throw joseFailure('ERR_MALFORMED');
+  if (!isJsonObject(value) || hasDuplicateTopLevelName(text)) throw joseFailure('ERR_TOKEN_MALFORMED');
   return value;
 }
 
 /**
- * Policy shared by JWS and JWE: we understand no `crit` extension, accept no header that
- * names a key location, and check `typ` when the caller requires one.
- * @throws RingletError ERR_UNSUPPORTED_ALG or ERR_CLAIM_INVALID (typ)
+ * Policy shared by JWS and JWE: we understand no `crit` extension and accept no header
+ * that names a key location. `typ` is not checked: the two token kinds cannot be confused
+ * (a bearer JWS has three segments, a cookie JWE five, each with its own keys).
+ * @throws RingletError ERR_UNSUPPORTED_ALG
  */
-export function checkCommonHeaderPolicy(header: ProtectedHeader, requireTyp: string | undefined): void {
+export function checkCommonHeaderPolicy(header: ProtectedHeader): void {
   // RFC 7515 §4.1.11: a recipient must reject a `crit` it does not understand; we understand none.
   if (header['crit'] !== undefined) throw joseFailure('ERR_UNSUPPORTED_ALG');
   for (const name of foreignKeyMembers) {
     if (header[name] !== undefined) throw joseFailure('ERR_UNSUPPORTED_ALG');
   }
-  if (requireTyp !== undefined && !typMatches(header['typ'], requireTyp)) throw joseFailure('ERR_CLAIM_INVALID');
-}
-
-/**
- * RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, and the
- * `application/` prefix may be omitted.
- */
-export function typMatches(typ: unknown, expected: string): boolean {
-  if (typeof typ !== 'string') return false;
-  return normaliseTyp(typ) === normaliseTyp(expected);
-}
-
-function normaliseTyp(typ: string): string {
-  const lower = typ.toLowerCase();
-  return lower.startsWith('application/') ? lower.slice(12) : lower;
 }
 
 /** A JSON object (not null, not an array). */

@@ -3,38 +3,27 @@
  * §5.3), with the ring's issuing key. The encrypted-key segment is empty (direct
  * encryption); the AAD is the ASCII of the encoded protected header, pre-encoded per key.
  */
-import { deflateRawSync } from 'node:zlib';
 import { ConfigError } from '../../errors.js';
 import { fillRandom } from '../../util/random-pool.js';
 import { aesGcmEncrypt, GCM_IV_BYTES } from '../jose/primitives.js';
 import type { KeyRing } from '../jwk/key-ring.js';
 
-export interface EncryptJweOptions {
-  /**
-   * Compress with DEFLATE (`zip: "DEF"`) before encrypting. Off by default: compressing
-   * secrets next to attacker-influenced data leaks them through the length (CRIME).
-   */
-  zip?: boolean;
-}
-
 /** Reused for every seal: the cipher copies the IV, and the string is built from it before return. */
 const ivScratch = Buffer.alloc(GCM_IV_BYTES);
 
 /**
- * Encrypt `plaintext` (a string is taken as UTF-8) into a compact JWE.
+ * Encrypt `plaintext` (a string is taken as UTF-8) into a compact JWE. Never compressed
+ * (no `zip`): compressing secrets next to attacker-influenced data leaks them (CRIME).
  * @throws ConfigError when the ring has no A256GCM key.
  */
-export function encryptCompactJwe(plaintext: string | Uint8Array, ring: KeyRing, options?: EncryptJweOptions): string {
-  const headers = ring.sealHeaders;
+export function encryptCompactJwe(plaintext: string | Uint8Array, ring: KeyRing): string {
+  const encodedHeader = ring.sealHeader;
   const key = ring.encryptionKey;
-  if (headers === undefined || key === undefined) throw new ConfigError('ring', 'has no A256GCM key to seal with');
-  const zip = options?.zip === true;
-  const encodedHeader = zip ? headers.zip : headers.plain;
+  if (encodedHeader === undefined || key === undefined) throw new ConfigError('ring', 'has no A256GCM key to seal with');
   const issued = ring.issuedJweHeaders.get(encodedHeader);
   if (issued === undefined) throw new Error('key ring invariant: issuing header not indexed');
-  const data = zip ? deflateRawSync(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext) : plaintext;
   // RFC 7518 §5.3: a fresh random 96-bit IV per message, drawn from the pooled CSPRNG.
   fillRandom(ivScratch);
-  const { ciphertext, tag } = aesGcmEncrypt(key.cipher, key.key, ivScratch, data, issued.aad);
+  const { ciphertext, tag } = aesGcmEncrypt(key.cipher, key.key, ivScratch, plaintext, issued.aad);
   return `${encodedHeader}..${ivScratch.toString('base64url')}.${ciphertext.toString('base64url')}.${tag.toString('base64url')}`;
 }

@@ -19,7 +19,7 @@ export interface OpenedJwe {
 /**
  * Decrypt a compact JWE and check its claims with the same time rules as JWT.
  *
- * @throws RingletError with a stable code: ERR_TOO_LARGE, ERR_MALFORMED,
+ * @throws RingletError with a stable code: ERR_TOKEN_TOO_LARGE, ERR_TOKEN_MALFORMED,
  *   ERR_UNSUPPORTED_ALG, ERR_UNKNOWN_KEY, ERR_DECRYPTION_FAILED, ERR_EXPIRED,
  *   ERR_NOT_YET_VALID, ERR_CLAIM_INVALID.
  * @example const { claims, keyIsCurrent } = openJwe(cookieValue, ring, { clock })
@@ -30,9 +30,9 @@ export function openJwe(token: string, ring: KeyRing, options?: OpenJweOptions):
   try {
     claims = JSON.parse(plaintext.toString('utf8'));
   } catch {
-    throw joseFailure('ERR_MALFORMED');
+    throw joseFailure('ERR_TOKEN_MALFORMED');
   }
-  if (!isJsonObject(claims)) throw joseFailure('ERR_MALFORMED');
+  if (!isJsonObject(claims)) throw joseFailure('ERR_TOKEN_MALFORMED');
   checkClaims(claims, options);
   return { claims, kid, keyIsCurrent };
 }

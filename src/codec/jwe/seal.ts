@@ -3,9 +3,6 @@ import { ConfigError } from '../../errors.js';
 import { isJsonObject } from '../jose/header.js';
 import type { KeyRing } from '../jwk/key-ring.js';
 import { encryptCompactJwe } from './encrypt.js';
-import type { EncryptJweOptions } from './encrypt.js';
-
-export type SealJweOptions = EncryptJweOptions;
 
 /**
  * Encrypt `claims` (a JSON object) as a compact JWE with the ring's issuing A256GCM key:
@@ -14,7 +11,7 @@ export type SealJweOptions = EncryptJweOptions;
  * @throws ConfigError when the ring has no A256GCM key or `claims` is not a plain object.
  * @example const cookieValue = sealJwe({ sub: 'admin', role: 'admin', iat, exp }, ring)
  */
-export function sealJwe(claims: object, ring: KeyRing, options?: SealJweOptions): string {
+export function sealJwe(claims: object, ring: KeyRing): string {
   if (!isJsonObject(claims)) throw new ConfigError('claims', 'must be a JSON object');
-  return encryptCompactJwe(JSON.stringify(claims), ring, options);
+  return encryptCompactJwe(JSON.stringify(claims), ring);
 }

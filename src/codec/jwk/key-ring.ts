@@ -52,7 +52,6 @@ export interface SigningKey {
 /** @internal A protected header this ring itself writes, pre-encoded. */
 export interface IssuedJweHeader {
   readonly key: EncryptionKey;
-  readonly zip: boolean;
   readonly header: ProtectedHeader;
   /** AAD = ASCII of the encoded protected header (RFC 7516 §5.1 step 14). */
   readonly aad: Buffer;
@@ -95,8 +94,8 @@ export class KeyRing {
   readonly issuedJweHeaders: ReadonlyMap<string, IssuedJweHeader>;
   /** @internal */
   readonly issuedJwsHeaders: ReadonlyMap<string, IssuedJwsHeader>;
-  /** @internal Encoded headers that `sealJwe` writes with the issuing key. */
-  readonly sealHeaders: { readonly plain: string; readonly zip: string } | undefined;
+  /** @internal The encoded header `sealJwe` writes with the issuing key. */
+  readonly sealHeader: string | undefined;
   /** @internal `encodedHeader + "."` for `signJwt` with the issuing key. */
   readonly signingPrefix: string | undefined;
   private readonly encryptionByKid: ReadonlyMap<string, EncryptionKey>;
@@ -113,11 +112,9 @@ export class KeyRing {
 
     const jwe = new Map<string, IssuedJweHeader>();
     for (const key of encryptionKeys) {
-      for (const zip of [false, true]) {
-        const json = jweHeaderJson(key, zip);
-        const encoded = Buffer.from(json, 'utf8').toString('base64url');
-        jwe.set(encoded, { key, zip, header: Object.freeze(JSON.parse(json) as Record<string, unknown>), aad: Buffer.from(encoded, 'ascii') });
-      }
+      const json = jweHeaderJson(key);
+      const encoded = Buffer.from(json, 'utf8').toString('base64url');
+      jwe.set(encoded, { key, header: Object.freeze(JSON.parse(json) as Record<string, unknown>), aad: Buffer.from(encoded, 'ascii') });
     }
     this.issuedJweHeaders = jwe;
     const jws = new Map<string, IssuedJwsHeader>();
@@ -126,11 +123,7 @@ export class KeyRing {
       jws.set(Buffer.from(json, 'utf8').toString('base64url'), { key, header: Object.freeze(JSON.parse(json) as Record<string, unknown>) });
     }
     this.issuedJwsHeaders = jws;
-    const issuing = this.encryptionKey;
-    this.sealHeaders = issuing && {
-      plain: Buffer.from(jweHeaderJson(issuing, false)).toString('base64url'),
-      zip: Buffer.from(jweHeaderJson(issuing, true)).toString('base64url'),
-    };
+    this.sealHeader = this.encryptionKey && Buffer.from(jweHeaderJson(this.encryptionKey)).toString('base64url');
     this.signingPrefix = this.signingKey && `${Buffer.from(jwsHeaderJson(this.signingKey)).toString('base64url')}.`;
     Object.freeze(this);
   }
@@ -163,10 +156,8 @@ export class KeyRing {
 }
 
 /** The exact protected header we write for JWE (member order fixed: it is the AAD). */
-function jweHeaderJson(key: EncryptionKey, zip: boolean): string {
-  return zip
-    ? `{"alg":"dir","enc":"${key.enc}","zip":"DEF","kid":${JSON.stringify(key.kid)}}`
-    : `{"alg":"dir","enc":"${key.enc}","kid":${JSON.stringify(key.kid)}}`;
+function jweHeaderJson(key: EncryptionKey): string {
+  return `{"alg":"dir","enc":"${key.enc}","kid":${JSON.stringify(key.kid)}}`;
 }
 
 function jwsHeaderJson(key: SigningKey): string {

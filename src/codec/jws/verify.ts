@@ -4,14 +4,14 @@
  * Order, as the contract fixes it: structure and size; the protected header decoded (only
  * to find the key by `kid`); the MAC, compared in constant time after a length check;
  * then the header policy (`alg` exactly HS256, bound to the key; no `crit`; no key
- * locations; `typ` when required). The MAC is always HS256 whatever the header says, so
+ * locations). The MAC is always HS256 whatever the header says, so
  * no header can choose the algorithm.
  */
 import { timingSafeEqualBytes } from '../timing-safe.js';
-import { decodeBase64urlInto, tryDecodeBase64url } from '../base64url.js';
+import { decodeBase64urlInto } from '../base64url.js';
 import { macScratch } from '../jose/scratch.js';
 import { joseFailure } from '../jose/failures.js';
-import { checkCommonHeaderPolicy, decodeProtectedHeader, typMatches } from '../jose/header.js';
+import { checkCommonHeaderPolicy, decodeProtectedHeader } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
 import { DEFAULT_MAX_TOKEN_BYTES, resolveByteLimit } from '../jose/limits.js';
 import { hmacSha256 } from '../jose/primitives.js';
@@ -24,8 +24,6 @@ const HS256_MAC_CHARS = 43;
 export interface VerifyJwsOptions {
   /** Tokens longer than this are rejected before any work. Default 4096. */
   maxTokenBytes?: number;
-  /** When set, the header's `typ` must match (RFC 7515 §4.1.9 comparison). */
-  requireTyp?: string;
   /**
    * Accept a token without `kid` by trying the issuing signing key (some JOSE writers
    * omit it, e.g. RFC 7515 A.1). Default false: `kid` is required.
@@ -33,13 +31,7 @@ export interface VerifyJwsOptions {
   allowMissingKid?: boolean;
 }
 
-export interface VerifiedJws {
-  payload: Buffer;
-  header: ProtectedHeader;
-  kid: string;
-}
-
-/** @internal A verified JWS whose payload is still encoded in `token[payloadStart, payloadEnd)`. */
+/** A verified JWS whose payload is still encoded in `token[payloadStart, payloadEnd)`. */
 export interface VerifiedJwsRange {
   header: ProtectedHeader;
   kid: string;
@@ -48,25 +40,18 @@ export interface VerifiedJwsRange {
 }
 
 /**
- * Verify an HS256 compact JWS against the ring.
- * @throws RingletError ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNKNOWN_KEY, ERR_BAD_SIGNATURE,
- *   ERR_UNSUPPORTED_ALG, ERR_CLAIM_INVALID (typ)
+ * Verify an HS256 compact JWS against the ring, leaving the payload undecoded: verifyJwt
+ * decodes it into a reused buffer, so a verified token costs no payload copy.
+ * @throws RingletError ERR_TOKEN_TOO_LARGE, ERR_TOKEN_MALFORMED, ERR_UNKNOWN_KEY, ERR_BAD_SIGNATURE,
+ *   ERR_UNSUPPORTED_ALG
  */
-export function verifyCompactJws(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJws {
-  const { header, kid, payloadStart, payloadEnd } = verifyJwsRange(token, ring, options);
-  const payload = tryDecodeBase64url(token.slice(payloadStart, payloadEnd));
-  if (payload === undefined) throw joseFailure('ERR_MALFORMED');
-  return { payload, header, kid };
-}
-
-/** @internal Everything but decoding the payload, which the caller does where it needs it. */
 export function verifyJwsRange(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJwsRange {
   const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
-  if (typeof token !== 'string') throw joseFailure('ERR_MALFORMED');
-  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOO_LARGE');
+  if (typeof token !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
+  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOKEN_TOO_LARGE');
   const dot1 = token.indexOf('.');
   const dot2 = dot1 === -1 ? -1 : token.indexOf('.', dot1 + 1);
-  if (dot2 === -1 || token.indexOf('.', dot2 + 1) !== -1) throw joseFailure('ERR_MALFORMED');
+  if (dot2 === -1 || token.indexOf('.', dot2 + 1) !== -1) throw joseFailure('ERR_TOKEN_MALFORMED');
   if (token.length - dot2 - 1 !== HS256_MAC_CHARS) throw joseFailure('ERR_BAD_SIGNATURE');
 
   // Fast path: a header this ring wrote itself is already known to pass the policy.
@@ -90,9 +75,7 @@ export function verifyJwsRange(token: string, ring: KeyRing, options?: VerifyJws
     throw joseFailure('ERR_BAD_SIGNATURE');
   }
 
-  const requireTyp = options?.requireTyp;
-  if (issued === undefined) checkJwsHeaderPolicy(header, requireTyp);
-  else if (requireTyp !== undefined && !typMatches(header['typ'], requireTyp)) throw joseFailure('ERR_CLAIM_INVALID');
+  if (issued === undefined) checkJwsHeaderPolicy(header);
   return { header, kid: key.kid, payloadStart: dot1 + 1, payloadEnd: dot2 };
 }
 
@@ -102,7 +85,7 @@ function keyForHeader(header: ProtectedHeader, ring: KeyRing, allowMissingKid: b
     if (ring.signingKey === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
     return ring.signingKey;
   }
-  if (typeof kid !== 'string') throw joseFailure('ERR_MALFORMED');
+  if (typeof kid !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
   const key = ring.findSigningKey(kid);
   if (key === undefined) throw joseFailure('ERR_UNKNOWN_KEY');
   return key;
@@ -112,8 +95,8 @@ function keyForHeader(header: ProtectedHeader, ring: KeyRing, allowMissingKid: b
  * RFC 8725 §3.1: the verifier allows exactly the algorithm it issues. `b64` (RFC 7797)
  * and `zip` change how the payload is read and are not JWS features we support.
  */
-function checkJwsHeaderPolicy(header: ProtectedHeader, requireTyp: string | undefined): void {
+function checkJwsHeaderPolicy(header: ProtectedHeader): void {
   if (header['alg'] !== 'HS256') throw joseFailure('ERR_UNSUPPORTED_ALG');
   if (header['b64'] !== undefined || header['zip'] !== undefined) throw joseFailure('ERR_UNSUPPORTED_ALG');
-  checkCommonHeaderPolicy(header, requireTyp);
+  checkCommonHeaderPolicy(header);
 }

@@ -24,7 +24,7 @@ export interface VerifiedJwt {
 /**
  * Verify a compact HS256 JWT and its claims.
  *
- * @throws RingletError with a stable code: ERR_TOO_LARGE, ERR_MALFORMED, ERR_UNKNOWN_KEY,
+ * @throws RingletError with a stable code: ERR_TOKEN_TOO_LARGE, ERR_TOKEN_MALFORMED, ERR_UNKNOWN_KEY,
  *   ERR_BAD_SIGNATURE, ERR_UNSUPPORTED_ALG, ERR_EXPIRED, ERR_NOT_YET_VALID, ERR_CLAIM_INVALID.
  * @example const { claims } = verifyJwt(bearer, ring, { audience: 'ringlet' })
  */
@@ -32,14 +32,14 @@ export function verifyJwt(token: string, ring: KeyRing, options?: VerifyJwtOptio
   const { header, kid, payloadStart, payloadEnd } = verifyJwsRange(token, ring, options);
   const payload = segmentBuffer(payloadEnd - payloadStart);
   const payloadBytes = decodeBase64urlInto(token, payloadStart, payloadEnd, payload, 0);
-  if (payloadBytes < 0) throw joseFailure('ERR_MALFORMED');
+  if (payloadBytes < 0) throw joseFailure('ERR_TOKEN_MALFORMED');
   let claims: unknown;
   try {
     claims = JSON.parse(payload.toString('utf8', 0, payloadBytes));
   } catch {
-    throw joseFailure('ERR_MALFORMED');
+    throw joseFailure('ERR_TOKEN_MALFORMED');
   }
-  if (!isJsonObject(claims)) throw joseFailure('ERR_MALFORMED');
+  if (!isJsonObject(claims)) throw joseFailure('ERR_TOKEN_MALFORMED');
   checkClaims(claims, options);
   return { claims, kid, header };
 }

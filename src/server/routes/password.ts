@@ -56,7 +56,7 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
   try {
     hash = await ctx.deps.hashLimiter.run(() => hashPassword(fresh, ctx.deps.scryptCost));
   } catch (err) {
-    if (err instanceof RingletError && err.code === 'ERR_BUSY') return refuse(503, 'the device is busy; try again', { 'Retry-After': '2' });
+    if (err instanceof RingletError && err.code === 'ERR_HASHING_BUSY') return refuse(503, 'the device is busy; try again', { 'Retry-After': '2' });
     throw err;
   }
   await ctx.deps.users.replace(setUserPassword(ctx.deps.users.current(), session.user, hash, { mustChangePassword: false }));
