@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { PERMISSIONS, tokenMayCarry, type Permission } from '../../src/access/permissions.js';
 import type { Role } from '../../src/access/roles.js';
 import { ROUTE_TABLE, type PolicyMethod } from '../../src/server/route-policy.js';
@@ -80,10 +80,44 @@ async function upstreamStandIn(t: Test): Promise<{ url: string; seen: Array<{ me
       res.end('upstream answered');
     });
   });
+  const tunnels = new Set<Socket>();
+  server.on('upgrade', (req, socket: Socket) => {
+    seen.push({ method: 'UPGRADE', user: req.headers['remote-user'] as string | undefined });
+    tunnels.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  t.teardown(() => {
+    for (const socket of tunnels) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
+
+/** A WebSocket handshake over a raw socket; resolves with the status line's code (0 when closed unanswered). */
+function upgrade(s: TestServer, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = connect(s.port, '127.0.0.1');
+    let text = '';
+    socket.on('error', () => undefined);
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (m) {
+        socket.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+    socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+    const lines = ['GET /ui/live HTTP/1.1', `Host: 127.0.0.1:${s.port}`, 'Connection: Upgrade', 'Upgrade: websocket',
+      'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  });
+}
+
+/** Who may open a WebSocket tunnel to the upstream (written by hand, like EXPECTATIONS). */
+const UPGRADE_ALLOWED: Caller[] = ['admin', 'token', 'token:ui:write'];
 
 function addUser(s: TestServer, name: string, role: Role, mustChangePassword = false): Promise<void> {
   const hash = hashPasswordSync('a long enough password', { logN: 10, r: 8, p: 1 });
@@ -157,6 +191,14 @@ for (const mode of ['ram', 'cookie'] as const) {
         }
       }
     }
+    for (const caller of CALLERS) {
+      const creds = credentialsFor(proxied, caller);
+      const seenBefore = up.seen.length;
+      const status = await upgrade(proxied, { ...REMOTE, ...creds.headers, ...(creds.csrf['origin'] ? { origin: proxied.origin } : {}) });
+      const allowed = UPGRADE_ALLOWED.includes(caller);
+      t.equal(status, allowed ? 101 : caller === 'anonymous' ? 401 : 403, `WebSocket upgrade as ${caller}: ${allowed ? 'tunnelled' : 'refused'}`);
+      t.equal(up.seen.length - seenBefore, allowed ? 1 : 0, `WebSocket upgrade as ${caller}: the upstream saw ${allowed ? 'it once' : 'nothing'}`);
+    }
     // Loopback clients (after the trusted-proxy rules) read /metrics without a credential.
     const loopback = await proxied.request('GET', '/metrics', { headers: { 'x-forwarded-for': '127.0.0.1' } });
     t.equal(loopback.status, 200, '/metrics from a loopback client, no credential');
@@ -201,14 +243,19 @@ for (const mode of ['ram', 'cookie'] as const) {
       if (e.route === 'upstream') t.notOk(refusedByGate(noToken), `${key}: the upstream's pages need the same origin only`);
       else t.same([noToken.status, /CSRF token/.test(noToken.text)], [403, true], `${key}: same origin without the token refused`);
     }
+    const ws = cookieCredentials(s, 'admin', 'admin').headers;
+    t.equal(await upgrade(s, { ...ws, origin: 'http://evil.example' }), 403, 'WebSocket upgrade: a foreign Origin is refused (cross-site WebSocket hijacking)');
+    t.equal(await upgrade(s, ws), 403, 'WebSocket upgrade: a cookie handshake without Origin is refused');
+    t.equal(await upgrade(s, { ...ws, origin: s.origin }), 101, 'WebSocket upgrade: same origin is tunnelled');
     const seenUsers = up.seen.map((r) => r.user);
     t.ok(seenUsers.every((u) => u === 'admin'), `the upstream only saw admitted requests: ${JSON.stringify(seenUsers)}`);
   });
 }
 
 t.test('the expectations cover every declared route and method', async (t) => {
-  const declared = ROUTE_TABLE.flatMap((r) => Object.keys(r.methods).map((m) => `${r.name} ${m}`)).filter((k) => k !== 'upstream UPGRADE');
-  const covered = new Set(EXPECTATIONS.map((e) => `${e.route} ${e.method}`));
+  const declared = ROUTE_TABLE.flatMap((r) => Object.keys(r.methods).map((m) => `${r.name} ${m}`));
+  // UPGRADE is covered by UPGRADE_ALLOWED, over raw sockets.
+  const covered = new Set([...EXPECTATIONS.map((e) => `${e.route} ${e.method}`), 'upstream UPGRADE']);
   t.same(declared.filter((k) => !covered.has(k)), [], 'no route or method without expectations');
   t.same([...covered].filter((k) => !declared.includes(k)), [], 'no expectation for an undeclared route');
 });
