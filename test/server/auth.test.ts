@@ -25,6 +25,15 @@ for (const mode of ['ram', 'cookie'] as const) {
       ['spoofed identity headers alone', '/auth', { 'remote-user': 'admin', 'x-forwarded-user': 'admin' }, 401, {}],
       ['browser via trusted proxy', '/auth', { accept: 'text/html', 'x-forwarded-uri': '/admin/page?x=1', 'x-forwarded-host': 'app' }, 302, { location: '/login?next=%2Fadmin%2Fpage%3Fx%3D1' }],
       ['nginx style stays 401', '/auth', { accept: 'text/html', 'x-original-uri': '/admin' }, 401, {}],
+      // The login URL for the original request, built once by ringlet (no recipe assembles `next`).
+      ['browser via trusted proxy, query with &', '/auth', { accept: 'text/html', 'x-forwarded-uri': '/status?x=1&y=2' }, 302,
+        { location: '/login?next=%2Fstatus%3Fx%3D1%26y%3D2', 'x-ringlet-login-url': '/login?next=%2Fstatus%3Fx%3D1%26y%3D2' }],
+      ['nginx style browser: 401 naming the login URL', '/auth', { accept: 'text/html', 'x-original-uri': '/status?x=1&y=2' }, 401,
+        { 'x-ringlet-login-url': '/login?next=%2Fstatus%3Fx%3D1%26y%3D2', 'www-authenticate': 'Bearer realm="ringlet"' }],
+      ['nginx style API client: 401 without a login URL', '/auth', { accept: 'application/json', 'x-original-uri': '/status' }, 401, { 'x-ringlet-login-url': undefined }],
+      ['Traefik/Caddy style API client: 401, not 302', '/auth', { 'x-forwarded-uri': '/status' }, 401, { location: undefined, 'x-ringlet-login-url': undefined }],
+      ['browser via trusted proxy, next not a same-origin path', '/auth', { accept: 'text/html', 'x-forwarded-uri': '//evil.example/x' }, 302, { location: '/login' }],
+      ['browser via trusted proxy, the original is /', '/auth', { accept: 'text/html', 'x-forwarded-uri': '/' }, 302, { location: '/login' }],
     ];
     for (const [title, path, headers, status, expect] of cases) {
       const r = await s.request('GET', path, { headers });
@@ -43,6 +52,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     t.teardown(() => s.close());
     const r = await s.request('GET', '/auth', { headers: { accept: 'text/html', 'x-forwarded-uri': '/admin' } });
     t.equal(r.status, 401, 'no redirect built from an untrusted header');
+    t.equal(r.headers['x-ringlet-login-url'], '/login', 'the login page, without a next taken from an untrusted header');
   });
 
   t.test(`${mode} mode: the no-touch header does not count as activity`, async (t) => {
