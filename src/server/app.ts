@@ -86,7 +86,10 @@ function cachedHostCheck(allowedHosts: readonly string[]): HostCheck {
   return (host) => {
     let verdict = verdicts.get(host);
     if (verdict === undefined) {
-      verdict = allowedHosts.length > 0 ? hostAllowed(host, allowedHosts) : defaultHostAllowed(host);
+      // IP literals and localhost are served with or without --allowed-host: a DNS-rebinding
+      // page reaches the device with its own DNS name as Host, never with an address, and
+      // loopback health checks and scrapes keep working. The allow-list adds names.
+      verdict = defaultHostAllowed(host) || hostAllowed(host, allowedHosts);
       if (verdicts.size >= HOST_VERDICTS_MAX) verdicts.clear();
       verdicts.set(host, verdict);
     }

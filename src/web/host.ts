@@ -57,10 +57,10 @@ export function hostAllowed(hostHeader: string | undefined, allowList: readonly 
 const defaultHostRegExp = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([0-9]{1,3}(?:\.[0-9]{1,3}){3})|(localhost))(?::([0-9]{1,5}))?$/i;
 
 /**
- * The Host check without an allow-list: a bare IP literal (IPv4 dotted quad, IPv6 in
- * brackets, no zone id) or `localhost`, with an optional port up to 65535 — and nothing
- * else: no userinfo, no path, no trailing dot, no other characters. DNS rebinding needs a
- * DNS name, so names must be listed explicitly.
+ * The Hosts always served, with or without an allow-list: a bare IP literal (IPv4 dotted
+ * quad, IPv6 in brackets, no zone id) or `localhost`, with an optional port up to 65535 —
+ * and nothing else: no userinfo, no path, no trailing dot, no other characters. DNS
+ * rebinding needs a DNS name, so names must be listed explicitly (`hostAllowed`).
  *
  * @example
  * defaultHostAllowed('192.168.1.1:8080') // true
