@@ -43,6 +43,8 @@ export interface DeviceProfile {
   tunnelSweepIntervalMs: number;
   memoryBudgetBytes: number;
   nodeFlags: string[];
+  /** Variables whoever starts node must set (read before any JavaScript runs), e.g. glibc's malloc tuning. */
+  launchEnv: Record<string, string>;
 }
 
 export type IntegerField = {
@@ -141,6 +143,17 @@ export const MODES: readonly SessionMode[] = ['ram', 'cookie'];
 /** Node flags a profile may set; anything else could change semantics or security. */
 export const ALLOWED_NODE_FLAG_RE =
   /^--(max-old-space-size|max-semi-space-size|stack-size)=\d{1,6}$|^--(jitless|lite-mode|optimize-for-size|gc-interval=\d{1,9})$/;
+
+/**
+ * Launch variables a profile may ask for: each is read by the C library or libuv before any
+ * JavaScript runs, so only the process that starts node can set them. Values are decimal
+ * integers. MALLOC_MMAP_THRESHOLD_ fixes glibc's mmap threshold, so each freed scrypt block
+ * goes back to the OS instead of staying in a worker thread's arena (see README "Memory").
+ */
+export const LAUNCH_ENV_NAMES: readonly string[] = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_ARENA_MAX', 'UV_THREADPOOL_SIZE'];
+
+/** At most this many launch variables per profile. */
+export const MAX_LAUNCH_ENV_ENTRIES = 4;
 
 export const PROFILE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
 

@@ -10,6 +10,8 @@ import { MAX_SCRYPT_MEMORY_BYTES } from '../users/index.js';
 import {
   ALLOWED_NODE_FLAG_RE,
   INTEGER_FIELDS,
+  LAUNCH_ENV_NAMES,
+  MAX_LAUNCH_ENV_ENTRIES,
   MODES,
   PROFILE_NAME_RE,
   envName,
@@ -25,7 +27,7 @@ export const DEFAULT_PROFILE_NAME = 'embedded-default';
 export const PROFILES_DIR = fileURLToPath(new URL('../../../device-profiles/', import.meta.url));
 
 const INTEGER_NAMES = Object.keys(INTEGER_FIELDS) as IntegerField[];
-const KNOWN_FIELDS = new Set<string>(['name', 'description', 'mode', 'nodeFlags', ...INTEGER_NAMES]);
+const KNOWN_FIELDS = new Set<string>(['name', 'description', 'mode', 'nodeFlags', 'launchEnv', ...INTEGER_NAMES]);
 
 /** A profile with every field at its default (used as the base that files override). */
 export function defaultProfile(): DeviceProfile {
@@ -34,19 +36,37 @@ export function defaultProfile(): DeviceProfile {
     description: 'built-in defaults',
     mode: 'ram',
     nodeFlags: [],
+    launchEnv: {},
   };
   for (const field of INTEGER_NAMES) profile[field] = INTEGER_FIELDS[field].default;
   return profile as unknown as DeviceProfile;
 }
 
-function fail(source: string, field: string, message: string): never {
-  throw new ConfigError(field, `${message} (in ${source})`);
+/** Throws the ConfigError for one field; each source names the field its own way. */
+type Fail = (field: string, message: string) => never;
+
+/** A field in a profile file: named as written there, with the file. */
+function inFile(source: string): Fail {
+  return (field, message) => {
+    throw new ConfigError(field, `${message} (in ${source})`);
+  };
 }
 
-function checkInteger(source: string, field: IntegerField, value: unknown): number {
+/** A value from a flag or variable: named as the operator gave it (`--capacity`, `RINGLET_CAPACITY`). */
+function asOption(option: string): Fail {
+  return (_field, message) => {
+    throw new ConfigError(option, message);
+  };
+}
+
+function fail(source: string, field: string, message: string): never {
+  return inFile(source)(field, message);
+}
+
+function checkInteger(failWith: Fail, field: IntegerField, value: unknown): number {
   const spec = INTEGER_FIELDS[field];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < spec.min || value > spec.max) {
-    fail(source, field, `must be an integer from ${spec.min} to ${spec.max} (${spec.unit})`);
+    failWith(field, `must be an integer from ${spec.min} to ${spec.max} (${spec.unit})`);
   }
   return value;
 }
@@ -77,30 +97,45 @@ export function parseProfile(input: unknown, source: string): DeviceProfile {
     }
     profile.description = raw['description'];
   }
-  if ('mode' in raw) profile.mode = parseMode(source, raw['mode']);
-  if ('nodeFlags' in raw) profile.nodeFlags = parseNodeFlags(source, raw['nodeFlags']);
+  const failWith = inFile(source);
+  if ('mode' in raw) profile.mode = parseMode(failWith, raw['mode']);
+  if ('nodeFlags' in raw) profile.nodeFlags = parseNodeFlags(failWith, raw['nodeFlags']);
+  if ('launchEnv' in raw) profile.launchEnv = parseLaunchEnv(failWith, raw['launchEnv']);
   for (const field of INTEGER_NAMES) {
-    if (field in raw) profile[field] = checkInteger(source, field, raw[field]);
+    if (field in raw) profile[field] = checkInteger(failWith, field, raw[field]);
   }
   checkRelations(profile, source);
   return profile;
 }
 
-function parseMode(source: string, value: unknown): SessionMode {
+function parseMode(failWith: Fail, value: unknown): SessionMode {
   if (typeof value !== 'string' || !(MODES as readonly string[]).includes(value)) {
-    fail(source, 'mode', `must be one of ${MODES.join(', ')}`);
+    failWith('mode', `must be one of ${MODES.join(', ')}`);
   }
   return value as SessionMode;
 }
 
-function parseNodeFlags(source: string, value: unknown): string[] {
-  if (!Array.isArray(value) || value.length > 8) fail(source, 'nodeFlags', 'must be an array of at most 8 flags');
+function parseNodeFlags(failWith: Fail, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > 8) failWith('nodeFlags', 'must be an array of at most 8 flags');
   return value.map((flag, index) => {
     if (typeof flag !== 'string' || !ALLOWED_NODE_FLAG_RE.test(flag)) {
-      fail(source, `nodeFlags[${index}]`, 'must be one of --max-old-space-size=N, --max-semi-space-size=N, --stack-size=N, --jitless, --lite-mode, --optimize-for-size');
+      failWith(`nodeFlags[${index}]`, 'must be one of --max-old-space-size=N, --max-semi-space-size=N, --stack-size=N, --jitless, --lite-mode, --optimize-for-size');
     }
     return flag;
   });
+}
+
+function parseLaunchEnv(failWith: Fail, value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length > MAX_LAUNCH_ENV_ENTRIES) {
+    failWith('launchEnv', `must be an object of at most ${MAX_LAUNCH_ENV_ENTRIES} variables`);
+  }
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+    if (!LAUNCH_ENV_NAMES.includes(name)) failWith(`launchEnv.${name}`, `is not a launch variable ringlet knows (${LAUNCH_ENV_NAMES.join(', ')})`);
+    if (typeof v !== 'string' || !/^\d{1,12}$/.test(v)) failWith(`launchEnv.${name}`, 'must be a decimal integer, as a string');
+    out[name] = v;
+  }
+  return out;
 }
 
 
@@ -173,13 +208,13 @@ export function applyOverrides(
   if (overrides.size === 0) return profile;
   const merged: Record<string, unknown> = { ...profile };
   for (const [field, value] of overrides) {
-    const source = describe(field);
-    if (field === 'mode') merged['mode'] = parseMode(source, value);
-    else if (field === 'nodeFlags') merged['nodeFlags'] = parseNodeFlags(source, value.split(/\s+/).filter(Boolean));
+    const failWith = asOption(describe(field));
+    if (field === 'mode') merged['mode'] = parseMode(failWith, value);
+    else if (field === 'nodeFlags') merged['nodeFlags'] = parseNodeFlags(failWith, value.split(/\s+/).filter(Boolean));
     else if (field in INTEGER_FIELDS) {
       const n = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
-      merged[field] = checkInteger(source, field as IntegerField, n);
-    } else fail(source, field, 'is not a profile field that can be overridden');
+      merged[field] = checkInteger(failWith, field as IntegerField, n);
+    } else fail(describe(field), field, 'is not a profile field that can be overridden');
   }
   return parseProfile(merged, `${profile.name} with overrides`);
 }

@@ -21,7 +21,7 @@ import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallCl
 import type { Role } from '../access/roles.js';
 
 /** Options: any device-profile field (validated like a profile file), plus where keys and cookies come from. */
-export interface RingletOptions extends Partial<Omit<DeviceProfile, 'name' | 'description' | 'nodeFlags'>> {
+export interface RingletOptions extends Partial<Omit<DeviceProfile, 'name' | 'description' | 'nodeFlags' | 'launchEnv'>> {
   /** JWKS (object or JSON text). Required for cookie mode to survive restarts; generated in memory otherwise. */
   keys?: JwkSet | string;
   /** Cookies get Secure and the `__Host-` prefix (set it when served over HTTPS). Default false. */

@@ -50,6 +50,9 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
   ['per-address connection cap zero', { maxConnectionsPerAddress: 0 }, /^maxConnectionsPerAddress: must be an integer from 1 to 65536 \(count\)/],
   ['node flag not allowed', { nodeFlags: ['--inspect=0.0.0.0'] }, /^nodeFlags\[0\]: must be one of/],
   ['node flags not an array', { nodeFlags: '--jitless' }, /^nodeFlags: must be an array/],
+  ['launch variable not allowed', { launchEnv: { LD_PRELOAD: '/tmp/x.so' } }, /^launchEnv\.LD_PRELOAD: is not a launch variable ringlet knows \(MALLOC_MMAP_THRESHOLD_, /],
+  ['launch value not a number', { launchEnv: { MALLOC_MMAP_THRESHOLD_: '1; rm -rf /' } }, /^launchEnv\.MALLOC_MMAP_THRESHOLD_: must be a decimal integer/],
+  ['launch env not an object', { launchEnv: ['MALLOC_MMAP_THRESHOLD_=1'] }, /^launchEnv: must be an object of at most 4 variables/],
 ];
 
 t.test('invalid profiles are refused with the field, the range and the source', (t) => {
@@ -71,6 +74,7 @@ t.test('missing fields take the documented defaults', (t) => {
   t.equal(profile.slotBytes, INTEGER_FIELDS.slotBytes.default);
   t.equal(profile.mode, 'ram');
   t.same(defaultProfile().nodeFlags, []);
+  t.same(defaultProfile().launchEnv, {});
   t.end();
 });
 
@@ -84,9 +88,10 @@ t.test('environment and flag overrides are validated like the file', (t) => {
   t.equal(merged.mode, 'cookie');
   t.throws(
     () => applyOverrides(base, new Map([['capacity', '12abc']]), (f) => envName(f)),
-    /^capacity: must be an integer from 1 to 1048576 \(sessions\) \(in RINGLET_CAPACITY\)/,
+    /^RINGLET_CAPACITY: must be an integer from 1 to 1048576 \(sessions\)$/,
   );
-  t.throws(() => applyOverrides(base, new Map([['capacity', '-1']]), (f) => `--${kebabCase(f)}`), /\(in --capacity\)/);
+  t.throws(() => applyOverrides(base, new Map([['capacity', '-1']]), (f) => `--${kebabCase(f)}`), /^--capacity: must be an integer/);
+  t.throws(() => applyOverrides(base, new Map([['mode', 'redis']]), (f) => `--${kebabCase(f)}`), /^--mode: must be one of ram, cookie$/);
   t.throws(() => applyOverrides(base, new Map([['name', 'x']]), (f) => f), /name: is not a profile field that can be overridden/);
   t.end();
 });
