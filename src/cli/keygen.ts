@@ -37,16 +37,17 @@ export function runKeygen(argv: string[]): number {
     process.stderr.write('ringlet keygen: --keep must be an integer from 1 to 16\n');
     return 2;
   }
+  const rotating = existsSync(path);
   let jwks;
-  if (existsSync(path)) {
+  if (rotating) {
     const text = readFileSync(path, 'utf8');
     loadKeyRing(text, { source: path }); // refuse to rotate a broken file
     jwks = keepNewest(rotateJwks(text, { source: path }), keep);
-    process.stdout.write(`rotated ${path}: new keys issue from now on\n`);
   } else {
     jwks = generateJwks();
-    process.stdout.write(`created ${path}\n`);
   }
+  // Said only once the file is on disk: a failed write throws, naming the path.
   writeSecretFileAtomic(path, `${JSON.stringify(jwks, null, 2)}\n`);
+  process.stdout.write(rotating ? `rotated ${path}: new keys issue from now on\n` : `created ${path}\n`);
   return 0;
 }

@@ -60,7 +60,11 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (typeof (err as { code?: unknown } | null)?.code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS_')) {
+      // node:util parseArgs: an unknown option or a missing value is a usage error.
+      process.stderr.write(`ringlet: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof ConfigError) {
       process.stderr.write(`ringlet: configuration error: ${err.message}\n`);
       process.exitCode = 2;
     } else if (err instanceof RingletError) {

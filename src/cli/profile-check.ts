@@ -2,13 +2,24 @@
 import { parseArgs } from 'node:util';
 import { computeFootprint, formatFootprint } from '../config/footprint.js';
 import { loadProfile } from '../config/profile.js';
+import type { DeviceProfile } from '../config/profile-schema.js';
 
 const HELP = `Usage: ringlet profile check NAME|PATH [--json]
 
 Validates a device profile (a name in device-profiles/ or a path to a .json file) and prints
-its computed memory footprint against its budget. Exit 0 when it fits, 1 when over budget,
+its computed memory footprint against its budget, then the Node flags and launch
+environment node must be started with for it. Exit 0 when it fits, 1 when over budget,
 2 when invalid.
 `;
+
+/** How node must be started for this profile: the same lines the deployment recipes carry. */
+function formatLaunch(profile: DeviceProfile): string {
+  const env = Object.entries(profile.launchEnv).map(([name, value]) => `${name}=${value}`);
+  return [
+    `  ${'node flags'.padEnd(12)} ${profile.nodeFlags.join(' ') || '(none)'}`,
+    `  ${'environment'.padEnd(12)} ${env.join(' ') || '(none)'}`,
+  ].join('\n');
+}
 
 export function runProfileCheck(argv: string[]): number {
   const { values, positionals } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }, allowPositionals: true });
@@ -18,6 +29,6 @@ export function runProfileCheck(argv: string[]): number {
   }
   const profile = loadProfile(positionals[1]);
   const footprint = computeFootprint(profile);
-  process.stdout.write(values.json ? `${JSON.stringify({ profile, footprint }, null, 2)}\n` : `${formatFootprint(profile.name, footprint)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify({ profile, footprint }, null, 2)}\n` : `${formatFootprint(profile.name, footprint)}\n${formatLaunch(profile)}\n`);
   return footprint.fits ? 0 : 1;
 }

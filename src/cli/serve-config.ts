@@ -56,6 +56,36 @@ export interface ServeConfig {
   help: boolean;
   /** Things the operator should hear about before start (one line each, no secrets). */
   warnings: string[];
+  /**
+   * A ConfigError about a server option, renamed after the flag or variable that set it
+   * (`--snapshot: ...`, `RINGLET_SNAPSHOT: ...`), for errors raised later, at start.
+   * Anything else is returned as it is.
+   */
+  nameError(err: unknown): unknown;
+}
+
+/** ServerOptions fields whose names differ from the option that sets them. */
+const FIELD_ALIASES: Readonly<Record<string, string>> = {
+  'identityHeaders.user': 'identityUser',
+  'identityHeaders.groups': 'identityGroups',
+};
+
+/**
+ * Errors name options the way the operator gave them: `--port: ...` for a flag,
+ * `RINGLET_PORT: ...` for a variable; a list item adds the value (`(got "proxy.lan")`).
+ * `sources` maps a ServerOptions field to the flag or variable it came from.
+ */
+function renameOptionError(err: unknown, sources: ReadonlyMap<string, string>, values: Readonly<Record<string, unknown>>): unknown {
+  if (!(err instanceof ConfigError)) return err;
+  const match = /^([A-Za-z.]+)(?:\[(\d+)\])?$/.exec(err.field);
+  if (match === null) return err;
+  const field = FIELD_ALIASES[match[1] as string] ?? (match[1] as string);
+  // TLS needs both files: whichever was given names the pair.
+  const source = sources.get(field) ?? (field === 'tlsCertPath' ? sources.get('tlsKeyPath') : undefined);
+  if (source === undefined) return err;
+  const message = err.message.slice(err.field.length + 2);
+  const item = match[2] === undefined ? undefined : (values[field] as unknown[] | undefined)?.[Number(match[2])];
+  return new ConfigError(source, item === undefined ? message : `${message} (got ${JSON.stringify(item)})`);
 }
 
 function parseFlagValue(source: string, kind: string, raw: unknown): unknown {
@@ -99,8 +129,17 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
     throw new ConfigError('arguments', (err as Error).message);
   }
   const values = parsed.values as Record<string, unknown>;
-  const profileName = (values['profile'] as string | undefined) ?? env['RINGLET_PROFILE'] ?? DEFAULT_PROFILE_NAME;
-  let profile = loadProfile(profileName);
+  const sources = new Map<string, string>();
+  const profileFlag = values['profile'] as string | undefined;
+  const profileEnv = env['RINGLET_PROFILE'] === '' ? undefined : env['RINGLET_PROFILE'];
+  if (profileFlag !== undefined) sources.set('profile', '--profile');
+  else if (profileEnv !== undefined) sources.set('profile', 'RINGLET_PROFILE');
+  let profile;
+  try {
+    profile = loadProfile(profileFlag ?? profileEnv ?? DEFAULT_PROFILE_NAME);
+  } catch (err) {
+    throw renameOptionError(err, sources, {});
+  }
   profile = applyOverrides(profile, overridesFromEnv(env), envName);
   const flagOverrides = new Map<string, string>();
   if (typeof values['mode'] === 'string') flagOverrides.set('mode', values['mode']);
@@ -114,8 +153,13 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
   for (const [flag, [field, variable, kind]] of Object.entries(SERVER_FLAGS) as Array<[FlagName, (typeof SERVER_FLAGS)[FlagName]]>) {
     const fromFlag = values[flag];
     const fromEnv = env[variable];
-    if (fromFlag !== undefined) collected[field] = parseFlagValue(`--${flag}`, kind, fromFlag);
-    else if (fromEnv !== undefined && fromEnv !== '') collected[field] = parseFlagValue(variable, kind, fromEnv);
+    if (fromFlag !== undefined) {
+      sources.set(field, `--${flag}`);
+      collected[field] = parseFlagValue(`--${flag}`, kind, fromFlag);
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      sources.set(field, variable);
+      collected[field] = parseFlagValue(variable, kind, fromEnv);
+    }
   }
   const { identityUser, identityGroups, ...rest } = collected;
   const partial: Partial<ServerOptions> = { ...(rest as Partial<ServerOptions>) };
@@ -125,11 +169,17 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
       groups: (identityGroups as string | undefined) ?? 'Remote-Groups',
     };
   }
-  const options = validateServerOptions(partial);
+  const nameError = (err: unknown): unknown => renameOptionError(err, sources, collected);
+  let options;
+  try {
+    options = validateServerOptions(partial);
+  } catch (err) {
+    throw nameError(err);
+  }
   const warnings: string[] = [];
   if (values['shared-state'] !== undefined && options.sharedState?.hasPassword === true) {
     // /proc/PID/cmdline is world-readable; /proc/PID/environ is not.
     warnings.push('ringlet: the engine password in --shared-state is visible to every local user (ps); set RINGLET_SHARED_STATE instead');
   }
-  return { profile, options, help: values['help'] === true, warnings };
+  return { profile, options, help: values['help'] === true, warnings, nameError };
 }

@@ -1,6 +1,7 @@
 /** `ringlet serve`: resolve configuration, refuse to start over budget, run until a signal. */
 import { INTEGER_FIELDS, kebabCase, envName } from '../config/profile-schema.js';
 import { computeFootprint, formatFootprint } from '../config/footprint.js';
+import type { DeviceProfile } from '../config/profile-schema.js';
 import { startServer } from '../server/start.js';
 import { resolveServeConfig } from './serve-config.js';
 
@@ -14,7 +15,7 @@ const HELP = `Usage: ringlet serve [options]
   --mode ram|cookie       session mode (overrides the profile)
   --tls-cert PATH --tls-key PATH   serve HTTPS (cookies become Secure with the __Host- prefix)
   --behind-tls            a TLS-terminating proxy is in front (Secure, __Host- cookies)
-  --allowed-host HOST     Host header values served (repeatable; default: IP literals, localhost)
+  --allowed-host HOST     a name served besides IP literals and localhost (repeatable)
   --trusted-proxy IP      peer whose X-Forwarded-* headers are believed (repeatable)
   --cors-origin ORIGIN    origin allowed for CORS with credentials (repeatable)
   --upstream URL          reverse-proxy every other path to this admin UI for signed-in users
@@ -35,19 +36,39 @@ ${Object.keys(INTEGER_FIELDS).slice(0, 3).map((f) => `  --${kebabCase(f)} N  (${
 `;
 
 /**
- * The profile's Node flags and glibc's mmap threshold must be set by whoever starts node:
- * both are read before any JavaScript runs. Without the threshold, glibc keeps each freed
- * 128·N·r scrypt block in the arena of the libuv thread that ran it (measured: 4 threads ×
- * 16 MiB stay resident). Setting UV_THREADPOOL_SIZE from here would be too late: ESM module
- * loading has already started the pool.
+ * The Node options node was started with: its command line and NODE_OPTIONS (Node reads
+ * both; process.execArgv holds only the first). V8 accepts `_` for `-` in a flag's name,
+ * so names are compared in the `-` spelling. NODE_OPTIONS may quote a value in "...".
  */
-function warnAboutLaunchEnvironment(nodeFlags: readonly string[]): void {
-  const missing = nodeFlags.filter((flag) => !process.execArgv.includes(flag));
+export function givenNodeFlags(execArgv: readonly string[], nodeOptions: string | undefined): Set<string> {
+  const fromEnv = (nodeOptions ?? '').split(/\s+/).filter(Boolean).map((token) => token.replace(/^"(.*)"$/, '$1'));
+  const normalised = new Set<string>();
+  for (const flag of [...execArgv, ...fromEnv]) {
+    if (!flag.startsWith('--')) continue;
+    const eq = flag.indexOf('=');
+    const name = (eq === -1 ? flag : flag.slice(0, eq)).replace(/_/g, '-');
+    normalised.add(eq === -1 ? name : `${name}${flag.slice(eq)}`);
+  }
+  return normalised;
+}
+
+/**
+ * The profile's Node flags and launch environment must be set by whoever starts node: both
+ * are read before any JavaScript runs. Without glibc's fixed mmap threshold, each freed
+ * 128·N·r scrypt block stays in the arena of the libuv thread that ran it (measured: 4
+ * threads × 16 MiB stay resident). Setting UV_THREADPOOL_SIZE or the malloc variables from
+ * here would be too late: ESM module loading has already started the pool.
+ */
+function warnAboutLaunchEnvironment(profile: DeviceProfile): void {
+  const given = givenNodeFlags(process.execArgv, process.env['NODE_OPTIONS']);
+  const missing = profile.nodeFlags.filter((flag) => !given.has(flag));
   if (missing.length > 0) {
     process.stderr.write(`ringlet: the profile's Node flags are not set (start node with ${missing.join(' ')}); memory may exceed the budget\n`);
   }
-  if (process.platform === 'linux' && process.env['MALLOC_MMAP_THRESHOLD_'] === undefined) {
-    process.stderr.write('ringlet: MALLOC_MMAP_THRESHOLD_ is not set; glibc keeps freed password-hash memory (see README "Memory")\n');
+  for (const [name, value] of Object.entries(profile.launchEnv)) {
+    if (process.env[name] !== value) {
+      process.stderr.write(`ringlet: ${name}=${value} is not set (the profile's launch environment; without it memory may exceed the budget, see README "Memory")\n`);
+    }
   }
 }
 
@@ -60,10 +81,14 @@ export async function runServe(argv: string[]): Promise<number> {
   for (const warning of config.warnings) process.stderr.write(`${warning}\n`);
   const footprint = computeFootprint(config.profile, { reverseProxy: config.options.upstream !== undefined });
   process.stderr.write(`${formatFootprint(config.profile.name, footprint)}\n`);
-  warnAboutLaunchEnvironment(config.profile.nodeFlags);
-  await startServer({
-    profile: config.profile,
-    options: config.options,
-  });
+  warnAboutLaunchEnvironment(config.profile);
+  try {
+    await startServer({
+      profile: config.profile,
+      options: config.options,
+    });
+  } catch (err) {
+    throw config.nameError(err);
+  }
   return -1; // keep running; signals end the process
 }

@@ -198,6 +198,11 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   if (!footprint.fits) {
     throw new ConfigError('memoryBudgetBytes', `the profile's footprint exceeds its budget\n${formatFootprint(profile.name, footprint)}`);
   }
+  // Refused before any file is created or a first-start password printed.
+  if (options.snapshotPath !== undefined) {
+    if (profile.mode !== 'ram') throw new ConfigError('snapshotPath', 'snapshots are for RAM mode; cookie mode keeps no sessions to save');
+    if (options.keysPath === undefined) throw new ConfigError('snapshotPath', 'needs --keys: a snapshot is bound to the keys, and in-memory keys die with the process');
+  }
   const tls: TlsFiles | undefined = options.tlsCertPath && options.tlsKeyPath
     ? { cert: readFileNamed(options.tlsCertPath, 'tlsCertPath'), key: readFileNamed(options.tlsKeyPath, 'tlsKeyPath') }
     : undefined;
@@ -227,9 +232,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   // Separate HKDF-derived secrets: the token keys themselves are never reused for other MACs.
   const snapshotKey = keys.deriveSecret('ringlet snapshot');
   const kernel = config.kernel ?? linuxKernelClock;
-  if (options.snapshotPath !== undefined) {
-    if (store === undefined) throw new ConfigError('snapshotPath', 'snapshots are for RAM mode; cookie mode keeps no sessions to save');
-    if (options.keysPath === undefined) throw new ConfigError('snapshotPath', 'needs --keys: a snapshot is bound to the keys, and in-memory keys die with the process');
+  if (options.snapshotPath !== undefined && store !== undefined) {
     restoreSnapshot(options.snapshotPath, store, snapshotKey, clocks, kernel, log);
   }
   if (options.snapshotPath !== undefined && store !== undefined) {

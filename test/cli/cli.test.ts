@@ -119,13 +119,16 @@ t.test('serve: prints the footprint and the first password, serves, stops on SIG
   child.stderr.on('data', (d) => (err += d));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line: ${err}`)), 20_000);
-    child.stderr.on('data', () => {
+    // stdout and stderr are separate pipes: wait for the password on one and the listening line on the other.
+    const check = () => {
       const m = /"event":"listening","url":"http:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
-      if (m) {
+      if (m && /password: \S+\n/.test(out)) {
         clearTimeout(timer);
         resolve(Number(m[1]));
       }
-    });
+    };
+    child.stderr.on('data', check);
+    child.stdout.on('data', check);
   });
   t.match(err, /profile embedded-default: footprint/);
   t.match(out, /password: \S+/, 'first-start password on stdout');
@@ -157,6 +160,6 @@ t.test('serve refuses to start over budget or with a corrupted file, and never h
   t.match(badKeys.err, /keys\.json/);
   const badFlag = run(['serve', '--capacity', 'lots']);
   t.equal(badFlag.code, 2);
-  t.match(badFlag.err, /capacity: must be an integer .*\(in --capacity\)/);
+  t.match(badFlag.err, /--capacity: must be an integer from 1 to 1048576 \(sessions\)/);
   t.end();
 });
