@@ -26,7 +26,7 @@ export interface ServerOptions {
   tlsKeyPath: string | undefined;
   /** Served over TLS by a terminating proxy in front: cookies get Secure and __Host-. */
   behindTls: boolean;
-  /** Host header values accepted (DNS-rebinding defence); empty = the listen address and localhost names. */
+  /** Names served besides IP literals and localhost, which are always served (DNS-rebinding defence). */
   allowedHosts: string[];
   /** Peers whose X-Forwarded-* / X-Original-URI headers are believed (exact IPs). */
   trustedProxies: string[];

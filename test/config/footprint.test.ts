@@ -34,7 +34,7 @@ t.test('the footprint grows with what the profile asks for, and a tight budget i
 
 t.test('the README documents every profile field with its flag and variable', (t) => {
   const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
-  for (const field of [...Object.keys(INTEGER_FIELDS), 'mode', 'nodeFlags']) {
+  for (const field of [...Object.keys(INTEGER_FIELDS), 'mode', 'nodeFlags', 'launchEnv']) {
     t.match(readme, new RegExp(`^\\| \`${field}\` \\|`, 'm'), `${field} has a row`);
   }
   for (const field of Object.keys(INTEGER_FIELDS)) {

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resolveServeConfig } from '../../src/cli/serve-config.js';
+import { commandsStartingWith, readmeRecipe } from '../support/readme.js';
 import { cookiesFrom, jsonLogin, startTestServer } from '../support/server.js';
 
 function hasOpenssl(): boolean {
@@ -18,11 +20,14 @@ function hasOpenssl(): boolean {
 t.test('HTTPS: Secure cookies with the __Host- prefix', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ringlet-tls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  // The README's recipe for a LAN device's self-signed certificate.
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '825',
-    '-subj', '/CN=router.lan', '-addext', 'subjectAltName=DNS:router.lan,IP:127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const s = await startTestServer({ dir, options: { tlsCertPath: join(dir, 'cert.pem'), tlsKeyPath: join(dir, 'key.pem') } });
+  // The README's TLS recipe: its openssl command as printed, then its `ringlet serve` flags.
+  const recipe = readmeRecipe('tls');
+  const [openssl] = commandsStartingWith(recipe, 'openssl ');
+  const [serve] = commandsStartingWith(recipe, 'ringlet serve');
+  execFileSync('openssl', (openssl as string[]).slice(1), { cwd: dir, stdio: 'ignore' });
+  const { options } = resolveServeConfig((serve as string[]).slice(2), {});
+  t.same(options.allowedHosts, ['router.lan'], 'the certificate\'s name is served');
+  const s = await startTestServer({ dir, options: { tlsCertPath: join(dir, options.tlsCertPath as string), tlsKeyPath: join(dir, options.tlsKeyPath as string), allowedHosts: options.allowedHosts } });
   t.teardown(() => s.close());
   const reply = await new Promise<{ status: number; setCookie: string[] }>((resolve, reject) => {
     const body = JSON.stringify({ username: 'admin', password: s.firstPassword });
