@@ -7,10 +7,11 @@
  */
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadProfile } from '../../src/config/profile.js';
+import { loadProfile, PROFILES_DIR } from '../../src/config/profile.js';
+import { LAUNCH_MMAP_THRESHOLD } from '../../bench/load/processes.js';
 import { adapt, commandsStartingWith, readmeRecipe } from '../support/readme.js';
 import { npmInstallFromRecipe, packThisCheckout, recipeEnv, startCliServer, type CliServer } from '../support/install.js';
 import { httpGet, locationPath, startAdminUi } from './forward-auth.js';
@@ -230,13 +231,17 @@ t.test('reverse-proxy mode: the README command', async (t) => {
   t.match(leftover, /"admin"/);
 });
 
-t.test('every recipe that starts node names a device profile whose flags it carries', (t) => {
-  // The container recipe has its own test (container.test.ts); npm start is the quick start's.
+t.test('npm start and the benches start node as the profiles say', (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
   const start = pkg.scripts['start'] as string;
   const profile = loadProfile('embedded-default');
   const env = Object.entries(profile.launchEnv).map(([k, v]) => `${k}=${v}`).join(' ');
   t.match(start, `${env} node ${profile.nodeFlags.join(' ')} `, 'npm start: embedded-default\'s launch environment and Node flags');
+  // bench/ starts every server with one threshold: the one the glibc profiles name.
+  for (const name of readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5))) {
+    const threshold = loadProfile(name).launchEnv['MALLOC_MMAP_THRESHOLD_'];
+    if (threshold !== undefined) t.equal(threshold, LAUNCH_MMAP_THRESHOLD, `${name}: the benches' launch environment`);
+  }
   t.end();
 });
 
