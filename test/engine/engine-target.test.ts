@@ -132,8 +132,9 @@ t.test('serve configuration: flag, variable, defaults, refusals', (t) => {
     [['--shared-state', 'http://cache.lan'], {}, /^--shared-state: must be redis:\/\//],
     [[], { RINGLET_SHARED_STATE: `redis://u:${PASSWORD}@h:99999` }, /^RINGLET_SHARED_STATE: the port must be an integer from 1 to 65535$/],
     [['--shared-state', 'redis://h', '--shared-state-prefix', 'a b'], {}, /^--shared-state-prefix: must be 1 to 64 characters/],
-    [['--shared-state-prefix', 'site-a:'], {}, /^sharedStatePrefix: needs sharedState \(--shared-state URL\)/],
-    [[], { RINGLET_SHARED_STATE_PREFIX: 'site-a:' }, /^sharedStatePrefix: needs sharedState/],
+    // Named as given, like every serve option (the prefix's own flag or variable).
+    [['--shared-state-prefix', 'site-a:'], {}, /^--shared-state-prefix: needs sharedState \(--shared-state URL\)/],
+    [[], { RINGLET_SHARED_STATE_PREFIX: 'site-a:' }, /^RINGLET_SHARED_STATE_PREFIX: needs sharedState/],
   ];
   for (const [argv, env, message] of bad) {
     let err: Error | undefined;
