@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The shipped bundle (the package's `bin`): dist/ringlet.js. */
+const BIN = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
 /** Over every profile's budget: `serve` prints its footprint and warnings, then refuses (exit 2) without listening. */
 const TINY_BUDGET = String(16 * 1024 * 1024);
 
