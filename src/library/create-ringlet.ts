@@ -6,11 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getCookieValues, generateJwks, loadKeyRing, type JwkSet } from '../codec/index.js';
 import { parseProfile } from '../config/profile.js';
 import type { DeviceProfile } from '../config/profile-schema.js';
-import { createStore } from '../store/index.js';
-import { BearerTokens, LEEWAY_MS } from '../session/bearer.js';
-import { CookieSessions } from '../session/cookie-sessions.js';
-import { RamSessions } from '../session/ram-sessions.js';
-import { RevocationTables } from '../session/revocation.js';
+import { createSessionLayer } from '../session/session-layer.js';
 import { createSessionClocks } from '../session/time-policy.js';
 import type { IssuedSession, Session, SessionManager } from '../session/types.js';
 import { bearerToken, NO_TOUCH_HEADER } from '../server/credentials.js';
@@ -80,21 +76,10 @@ export function createRinglet(options: RingletOptions = {}): Ringlet {
   const profile = parseProfile({ name: 'library', ...profileFields }, 'createRinglet options');
   const keys = loadKeyRing(jwks ?? generateJwks(), { source: 'createRinglet options.keys' });
   const clocks = createSessionClocks(monotonicClock ?? systemMonotonicClock, wallClock ?? systemWallClock);
-  // In memory: an embedding service that restarts forgets revocations (the server keeps them in a file).
-  const revocation = new RevocationTables(profile.revocationEntries, clocks, {
-    longestCredentialMs: Math.max(profile.absoluteTimeoutMs, profile.bearerTokenTtlMs) + LEEWAY_MS,
-  });
-  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs, profile.verifiedCacheEntries);
   const cookies = cookieNames(secureCookies);
-  const sessions: SessionManager = profile.mode === 'cookie'
-    ? new CookieSessions({
-      keys, clocks, revocation, bearer, idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs,
-      cookieNameBytes: cookies.session.length, verifiedCacheEntries: profile.verifiedCacheEntries,
-    })
-    : new RamSessions(createStore({
-      capacity: profile.capacity, slotBytes: profile.slotBytes, idleTimeoutMs: profile.idleTimeoutMs,
-      absoluteTimeoutMs: profile.absoluteTimeoutMs, maxSessionsPerUser: profile.maxSessionsPerUser, clock: clocks.monotonic,
-    }), clocks, revocation, bearer);
+  // The server's composition root, with the same limits. The library keeps revocations in
+  // memory: an embedding service that restarts forgets them (the server keeps a file).
+  const { sessions } = createSessionLayer(profile, keys, clocks, { cookieNameBytes: cookies.session.length, sameBootOnly: false });
   const allowedOrigins = new Set(trustedOrigins);
 
   function resolve(req: RingletRequest, res: ServerResponse): void {
