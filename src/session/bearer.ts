@@ -81,6 +81,7 @@ export class BearerTokens {
       createdAtMs: wallNow - (this.ttlMs - verdict.absoluteLeftMs),
       idleExpiresAtMs: wallNow + verdict.idleLeftMs,
       absoluteExpiresAtMs: wallNow + verdict.absoluteLeftMs,
+      data: undefined,
     };
     const life = credentialLife(c, this.clocks, this.limits);
     if (life !== undefined) this.lives.set(session, life);

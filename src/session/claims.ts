@@ -27,6 +27,8 @@ export interface TokenClaims {
   wt: 0 | 1;
   csrf?: string;
   scope?: string[];
+  /** Cookie sessions: an embedding service's own data (any JSON value). */
+  d?: unknown;
 }
 
 export interface TimingLimits {
