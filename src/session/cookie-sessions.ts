@@ -10,7 +10,7 @@ import { openJwe, sealJwe, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
 import { BearerTokens, LEEWAY_MS } from './bearer.js';
-import { checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import { checkSubject, checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { CredentialLife, RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';
 import { copySessionData, toSessionData } from './session-data.js';
@@ -106,6 +106,7 @@ export class CookieSessions implements SessionManager {
   }
 
   issue(user: string, role: Role, _clientAddress?: string, data?: unknown): IssuedSession {
+    checkSubject(user);
     const d = toSessionData(data, MAX_SET_COOKIE_BYTES, `the ${MAX_SET_COOKIE_BYTES}-byte cookie`);
     const claims: TokenClaims = {
       sub: user,

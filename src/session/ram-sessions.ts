@@ -7,6 +7,7 @@ import { refOfHandle, type SessionStore, type SessionView } from '../store/index
 import type { Role } from '../access/roles.js';
 import type { BearerTokens } from './bearer.js';
 import type { RevocationTables } from './revocation.js';
+import { checkSubject } from './claims.js';
 import { toSessionData } from './session-data.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
@@ -146,6 +147,8 @@ export class RamSessions implements SessionManager {
   }
 
   issue(user: string, role: Role, clientAddress: string | undefined, data?: unknown): IssuedSession {
+    // The store takes longer names; a user's sessions and tokens take the same ones in both modes.
+    checkSubject(user);
     const slot = this.slotWith(clientAddress ? { a: clientAddress } : undefined, data);
     // The store checks the whole slot against slotBytes (ERR_DATA_TOO_LARGE, nothing created).
     const created = this.store.create(user, role, slot);

@@ -3,7 +3,8 @@
  * middleware, with login, logout, the role guard and CSRF, as README "As a library" shows.
  */
 import t from 'tap';
-import { createRinglet, generateJwks, type RingletRequest } from 'ringlet';
+import { createRinglet, generateJwks, RingletError, type RingletRequest } from 'ringlet';
+import { ManualClock } from '../support/clock.js';
 import { chain, cookiePair, startApp } from './harness.js';
 
 for (const mode of ['ram', 'cookie'] as const) {
@@ -64,5 +65,48 @@ t.test('options are validated once, naming the field', (t) => {
   t.throws(() => ringlet.requireRole('root' as 'admin'), /^role: must be one of admin, viewer/, 'requireRole: an unknown role fails at mount');
   t.throws(() => ringlet.requireRole(undefined as unknown as 'admin'), /^role: /, 'requireRole: no role fails at mount');
   t.throws(() => ringlet.requirePermission('ui:delete' as 'ui:read'), /^permission: must be one of /, 'requirePermission: an unknown permission fails at mount');
+  t.end();
+});
+
+for (const mode of ['ram', 'cookie'] as const) {
+  t.test(`${mode}: user names a credential can carry, the same in both modes`, (t) => {
+    const ringlet = createRinglet({ mode, keys: generateJwks() });
+    for (const [name, user, ok] of [['64 characters', 'u'.repeat(64), true], ['65 characters', 'u'.repeat(65), false], ['empty', '', false]] as const) {
+      let code = 'ok';
+      let issued;
+      try {
+        issued = ringlet.sessions.issue(user, 'viewer', undefined);
+      } catch (err) {
+        code = err instanceof RingletError ? err.code : String(err);
+      }
+      t.equal(code, ok ? 'ok' : 'ERR_NAME_INVALID', `session: ${name}`);
+      if (issued !== undefined) t.equal(ringlet.sessions.resolveCookie([issued.cookieValue], false)?.session.user, user, `session: ${name} resolves`);
+      t.equal(ok ? 'ok' : 'refused', (() => {
+        try {
+          ringlet.sessions.issueToken(user, 'viewer', ['ui:read']);
+          return 'ok';
+        } catch (err) {
+          return err instanceof RingletError && err.code === 'ERR_NAME_INVALID' ? 'refused' : String(err);
+        }
+      })(), `token: ${name}`);
+    }
+    t.end();
+  });
+}
+
+t.test('refuseEarlierBoots: credentials of another process are refused, not only revoked ones', (t) => {
+  const keys = generateJwks();
+  const wall = new ManualClock(Date.UTC(2027, 0, 1));
+  const earlier = createRinglet({ mode: 'cookie', keys, wallClock: wall });
+  const issued = earlier.sessions.issue('alice', 'viewer', undefined);
+  const token = earlier.sessions.issueToken('alice', 'viewer', ['ui:read']).token;
+  const lenient = createRinglet({ mode: 'cookie', keys, wallClock: wall });
+  const strict = createRinglet({ mode: 'cookie', keys, wallClock: wall, refuseEarlierBoots: true });
+  t.equal(lenient.sessions.resolveCookie([issued.cookieValue], false)?.session.user, 'alice', 'default: another boot\'s cookie is accepted (timed on the wall clock)');
+  t.equal(lenient.sessions.resolveBearer(token, false)?.user, 'alice', 'default: and its token');
+  t.equal(strict.sessions.resolveCookie([issued.cookieValue], false), undefined, 'refuseEarlierBoots: the cookie is refused');
+  t.equal(strict.sessions.resolveBearer(token, false), undefined, 'refuseEarlierBoots: the token is refused');
+  const own = strict.sessions.issue('alice', 'viewer', undefined);
+  t.equal(strict.sessions.resolveCookie([own.cookieValue], false)?.session.user, 'alice', 'its own credentials work');
   t.end();
 });
