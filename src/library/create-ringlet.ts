@@ -119,6 +119,7 @@ const LOGIN_PATH_RegExp = /^\/(?!\/)[!$&'()*+,\-./0-9:;=@A-Z_a-z~%]{0,255}$/;
 type Resolved = Session | null;
 
 function checkOptions(options: RingletOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ConfigError('options', 'must be an object of profile fields and library options');
   const { secureCookies, trustedOrigins, loginPath, refuseEarlierBoots } = options;
   if (secureCookies !== undefined && typeof secureCookies !== 'boolean') throw new ConfigError('secureCookies', 'must be true or false');
   if (refuseEarlierBoots !== undefined && typeof refuseEarlierBoots !== 'boolean') throw new ConfigError('refuseEarlierBoots', 'must be true or false');

@@ -46,6 +46,7 @@ for (const mode of ['ram', 'cookie'] as const) {
 
 t.test('options are validated once, naming the field', (t) => {
   const cases: Array<[string, () => unknown, RegExp]> = [
+    ['not an object', () => createRinglet(null as never), /^options: must be an object/],
     ['capacity', () => createRinglet({ capacity: 0 }), /^capacity: must be an integer from 1 to 1048576/],
     ['mode', () => createRinglet({ mode: 'redis' as 'ram' }), /^mode: must be one of ram, cookie/],
     ['keys', () => createRinglet({ keys: '{"keys":[]}' }), /keys/],
