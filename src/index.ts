@@ -6,7 +6,9 @@ export { RingletError, ConfigError } from './errors.js';
 export type { RingletErrorCode } from './errors.js';
 
 export { createRinglet } from './library/create-ringlet.js';
-export type { Middleware, Next, Ringlet, RingletOptions, RingletRequest } from './library/create-ringlet.js';
+export type { LoginOptions, Middleware, Next, Ringlet, RingletOptions, RingletRequest } from './library/create-ringlet.js';
+export type { Permission } from './access/permissions.js';
+export type { RolePermissions } from './access/grants.js';
 export type { Session, SessionManager, IssuedSession, SessionListing, IssuedToken, SessionStats } from './session/types.js';
 
 export * from './store/index.js';

@@ -3,7 +3,7 @@
  * JWE dir + A256GCM. Pure code: nothing here imports node:http.
  */
 export { decodeBase64url, decodeBase64urlInto, decodedLengthBound, encodeBase64url, encodeBase64urlText, isBase64url, tryDecodeBase64url } from './base64url.js';
-export { timingSafeEqualBytes } from './timing-safe.js';
+export { timingSafeEqualBytes, timingSafeEqualText } from './timing-safe.js';
 export {
   DEFAULT_MAX_COOKIE_HEADER_BYTES,
   DEFAULT_MAX_COOKIE_VALUES,

@@ -12,3 +12,12 @@ export function timingSafeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   return timingSafeEqual(a, b);
 }
+
+/**
+ * True when two secret strings (a CSRF token and the one it must equal) are the same UTF-8
+ * bytes. Never throws: a string of the right length in characters but not in bytes (one
+ * non-ASCII character) is simply unequal.
+ */
+export function timingSafeEqualText(given: string, expected: string): boolean {
+  return timingSafeEqualBytes(Buffer.from(given, 'utf8'), Buffer.from(expected, 'utf8'));
+}

@@ -5,18 +5,17 @@
  * permission → query narrowing (`/auth`) → body → CSRF. Authorization is decided before a
  * body is read, so a caller without the right never makes ringlet read their body.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { Grants } from '../access/grants.js';
 import type { Permission } from '../access/permissions.js';
 import { isRole, roleAtLeast } from '../access/roles.js';
-import { getCookieValues } from '../codec/index.js';
-import { isSameOrigin, sendError, sendRedirect, wantsHtml } from '../web/index.js';
+import { getCookieValues, timingSafeEqualText } from '../codec/index.js';
+import { isSameOrigin, safeNextPath, sendError, sendRedirect, wantsHtml } from '../web/index.js';
 import type { Session } from '../session/types.js';
 import { wantsNoTouch } from './credentials.js';
 import { fromTrustedProxy } from './forwarded.js';
 import { currentSession, passwordChangeRequired } from './guards.js';
 import { readFields } from './request-body.js';
-import { answerForwardAuthUnauthenticated } from './routes/auth.js';
+import { answerForwardAuthUnauthenticated, loginUrlFor } from './routes/auth.js';
 import { answerLoginRefused } from './routes/login.js';
 import type { RequestContext } from './context.js';
 import type { RoutePolicy } from './route-policy.js';
@@ -64,7 +63,7 @@ function answerUnauthenticated(ctx: RequestContext, policy: RoutePolicy): void {
   const { req, res } = ctx;
   if (policy.unauthenticated === 'forward-auth') return answerForwardAuthUnauthenticated(ctx);
   if (policy.unauthenticated === 'login-page' && (req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req.headers.accept)) {
-    return sendRedirect(res, 303, `/login?next=${encodeURIComponent(req.url ?? '/')}`);
+    return sendRedirect(res, 303, loginUrlFor(ctx));
   }
   sendError(req, res, 401, 'sign in required', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
 }
@@ -72,7 +71,7 @@ function answerUnauthenticated(ctx: RequestContext, policy: RoutePolicy): void {
 function answerPasswordChangeRequired(ctx: RequestContext): void {
   const { req, res } = ctx;
   if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req.headers.accept)) {
-    return sendRedirect(res, 303, `/password?next=${encodeURIComponent(req.url ?? '/')}`);
+    return sendRedirect(res, 303, `/password?next=${encodeURIComponent(safeNextPath(req.url))}`);
   }
   sendError(req, res, 403, 'password change required');
 }
@@ -121,13 +120,6 @@ function loginFormCsrfOk(ctx: RequestContext): boolean {
   return nonces.some((nonce) => ctx.deps.loginCsrf.verify(nonce, fields.values['csrf']));
 }
 
-/** Compares byte lengths first, so a token of the right length in characters but not in bytes never throws. */
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given, 'utf8');
-  const b = Buffer.from(expected, 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** A cookie-authenticated call's CSRF proof; bearer tokens need none (no browser sends them unasked). */
 function csrfMet(ctx: RequestContext, policy: RoutePolicy, session: Session): boolean {
   if (session.via === 'bearer' || policy.csrf === 'none' || policy.csrf === 'login-form') return true;
@@ -137,13 +129,13 @@ function csrfMet(ctx: RequestContext, policy: RoutePolicy, session: Session): bo
   const field = ctx.fields?.values['csrf'];
   const given = typeof header === 'string' ? header : typeof field === 'string' ? field : undefined;
   const expected = session.csrfToken;
-  if (given === undefined || expected === undefined || !sameToken(given, expected)) return csrfRefused(ctx, 'token');
+  if (given === undefined || expected === undefined || !timingSafeEqualText(given, expected)) return csrfRefused(ctx, 'token');
   return true;
 }
 
 /** Reads the body's fields into ctx.fields; false when the body was refused (already answered). */
 async function fieldsRead(ctx: RequestContext): Promise<boolean> {
-  const fields = await readFields(ctx);
+  const fields = await readFields(ctx.req, ctx.res, ctx.deps.profile);
   if (fields === undefined) return false;
   ctx.fields = fields;
   return true;

@@ -1,7 +1,7 @@
 /** The metrics ringlet exports (names get the `ringlet_` prefix). Label values are fixed lists. */
 import { MetricsRegistry } from '../web/index.js';
 import type { HashLimiter, LoginThrottle } from '../users/index.js';
-import type { AppDeps } from './context.js';
+import type { SessionManager } from '../session/types.js';
 import { CONNECTION_REFUSALS, SHED_STATES, type ConnectionLimits, type ConnectionRefusal, type ShedState } from './connection-limits.js';
 import type { TunnelEndReason, TunnelRegistry } from './tunnels.js';
 
@@ -33,8 +33,18 @@ export class RequestCounts {
   }
 }
 
-export function createMetrics(deps: Pick<AppDeps, 'sessions'>, limiter: HashLimiter, throttle: LoginThrottle, requests: RequestCounts, connections: Pick<ConnectionLimits, 'stats'>): MetricsRegistry {
-  const stats = () => deps.sessions.stats();
+/** What the registry reads when it is scraped: each source is asked for its numbers then, never copied. */
+export interface MetricsSources {
+  sessions: Pick<SessionManager, 'stats'>;
+  hashLimiter: Pick<HashLimiter, 'stats'>;
+  throttle: Pick<LoginThrottle, 'stats'>;
+  requests: RequestCounts;
+  connections: Pick<ConnectionLimits, 'stats'>;
+}
+
+export function createMetrics(sources: MetricsSources): MetricsRegistry {
+  const { sessions, hashLimiter: limiter, throttle, requests, connections } = sources;
+  const stats = () => sessions.stats();
   return new MetricsRegistry()
     .gauge({ name: 'sessions_active', help: 'Live sessions in the RAM store (NaN in cookie mode: not stored).', collect: () => stats().active ?? NaN })
     .gauge({ name: 'sessions_capacity', help: 'RAM store capacity (NaN in cookie mode).', collect: () => stats().capacity ?? NaN })

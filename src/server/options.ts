@@ -7,7 +7,8 @@ import { ConfigError } from '../errors.js';
 
 import { DEFAULT_KEY_PREFIX, EngineTarget, parseKeyPrefix } from '../engine/engine-target.js';
 import type { Role } from '../access/roles.js';
-import { DEFAULT_ROLE_PERMISSIONS, isPermission, type Permission } from '../access/permissions.js';
+import { DEFAULT_ROLE_PERMISSIONS, type Permission } from '../access/permissions.js';
+import { checkRolePermissions } from '../access/grants.js';
 
 export type { Role };
 
@@ -107,10 +108,7 @@ export function validateServerOptions(partial: Partial<ServerOptions>): ServerOp
   if (o.upstream !== undefined) {
     need(o.upstream.protocol === 'http:' || o.upstream.protocol === 'https:', 'upstream', 'must be an http:// or https:// URL');
   }
-  for (const role of ['admin', 'viewer'] as const) {
-    const list = o.permissions[role];
-    need(Array.isArray(list) && list.every((p) => isPermission(p)), `permissions.${role}`, 'must be a list of known permission names');
-  }
+  checkRolePermissions(o.permissions, 'permissions');
   need(o.revocationsPath === undefined || o.revocationsPath === null || (typeof o.revocationsPath === 'string' && o.revocationsPath.length > 0), 'revocationsPath', 'must be a file path, or none');
   need(typeof o.refuseEarlierBoots === 'boolean', 'refuseEarlierBoots', 'must be true or false');
   need(['debug', 'info', 'warn', 'error'].includes(o.logLevel), 'logLevel', 'must be debug, info, warn or error');

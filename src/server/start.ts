@@ -10,26 +10,22 @@ import { ConfigError } from '../errors.js';
 import { writeSecretFileAtomic } from '../util/secret-file.js';
 import type { DeviceProfile } from '../config/profile-schema.js';
 import { computeFootprint, formatFootprint } from '../config/footprint.js';
-import { createStore } from '../store/index.js';
 import { generateJwks, loadKeyRing, type KeyRing } from '../codec/index.js';
 import { HashLimiter, LoginThrottle, createFirstStartUsers, loadUsersFile, saveUsersFile, type UsersDb } from '../users/index.js';
 import { createLogger, type Logger } from '../web/index.js';
 import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
-import { createSessionClocks, type SessionClocks } from '../session/time-policy.js';
-import { RevocationTables } from '../session/revocation.js';
-import { BearerTokens, LEEWAY_MS } from '../session/bearer.js';
+import { createSessionClocks, wallClockTrusted, type SessionClocks } from '../session/time-policy.js';
+import type { RevocationTables } from '../session/revocation.js';
+import { createSessionLayer } from '../session/session-layer.js';
 import { revokeChangedUsers } from '../session/user-changes.js';
-import { CookieSessions } from '../session/cookie-sessions.js';
-import { RamSessions } from '../session/ram-sessions.js';
 import type { SessionManager } from '../session/types.js';
-import { wallClockTrusted } from '../session/time-policy.js';
 import type { SessionStore } from '../store/index.js';
 import { decodeSnapshotFile, encodeSnapshotFile, linuxKernelClock, readAndRemoveSnapshotFile, writeSnapshotFile, type KernelClock } from './snapshot-file.js';
 import { createApp, createUpgradeHandler } from './app.js';
 import { defaultRevocationsPath, RevocationFile } from './revocation-file.js';
 import { TokenRate } from './token-rate.js';
 import { createUpstreamProxy } from './proxy.js';
-import { cookieNames } from './cookies.js';
+import { cookieNames, type CookieNames } from './cookies.js';
 import { closeGracefully, createLimitedServer, type TlsFiles } from './http-server.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { LoginCsrf } from './login-csrf.js';
@@ -101,36 +97,6 @@ function loadUsers(options: ServerOptions, profile: DeviceProfile, log: Logger, 
 }
 
 /**
- * The longest any credential this server accepts can live: a not-before, or a revocation by
- * `jti` alone, must outlast every credential it may cover. Any new kind of credential with
- * a longer lifetime (e.g. long-lived machine tokens) must be added here.
- */
-export function longestCredentialMs(profile: DeviceProfile): number {
-  return Math.max(profile.absoluteTimeoutMs, profile.bearerTokenTtlMs) + LEEWAY_MS;
-}
-
-function createSessions(profile: DeviceProfile, keys: KeyRing, clocks: SessionClocks, cookieNameBytes: number, sameBootOnly: boolean): { sessions: SessionManager; store: SessionStore | undefined; revocation: RevocationTables } {
-  const revocation = new RevocationTables(profile.revocationEntries, clocks, { longestCredentialMs: longestCredentialMs(profile) });
-  const bearer = new BearerTokens(keys, clocks, revocation, profile.bearerTokenTtlMs, profile.verifiedCacheEntries, sameBootOnly);
-  if (profile.mode === 'cookie') {
-    const sessions = new CookieSessions({
-      keys, clocks, revocation, bearer, cookieNameBytes, sameBootOnly,
-      idleTimeoutMs: profile.idleTimeoutMs, absoluteTimeoutMs: profile.absoluteTimeoutMs, verifiedCacheEntries: profile.verifiedCacheEntries,
-    });
-    return { sessions, store: undefined, revocation };
-  }
-  const store = createStore({
-    capacity: profile.capacity,
-    slotBytes: profile.slotBytes,
-    idleTimeoutMs: profile.idleTimeoutMs,
-    absoluteTimeoutMs: profile.absoluteTimeoutMs,
-    maxSessionsPerUser: profile.maxSessionsPerUser,
-    clock: clocks.monotonic,
-  });
-  return { sessions: new RamSessions(store, clocks, revocation, bearer), store, revocation };
-}
-
-/**
  * Where revocations live (see ServerOptions.revocationsPath), loaded before the server
  * listens; or a log line saying what is forgotten at restart when they live nowhere.
  */
@@ -188,12 +154,109 @@ function connectSharedState(target: EngineTarget, log: Logger): RespClient {
   return client;
 }
 
+/**
+ * The users file in memory. A change is written back atomically, and the sessions of users
+ * removed or given another role end at once.
+ */
+function createUsersHolder(usersPath: string, initial: UsersDb, sessions: SessionManager, log: Logger): UsersHolder {
+  let usersDb = initial;
+  return {
+    current: () => usersDb,
+    replace: async (db) => {
+      saveUsersFile(usersPath, db);
+      const before = usersDb;
+      usersDb = db;
+      // The one place users change today; the users database's onChange will call this instead.
+      const ended = revokeChangedUsers(before, db, sessions);
+      if (ended.length > 0) {
+        log.info('user_sessions_revoked', { users: ended, reason: 'user removed or role changed' });
+        await sessions.revocationsSettled();
+      }
+    },
+  };
+}
+
+/** The RAM store's snapshot file (`--snapshot`): restored now, written by `save()` (SIGHUP, shutdown). */
+interface Snapshots {
+  save(): void;
+}
+
+function openSnapshots(options: ServerOptions, store: SessionStore | undefined, sessions: SessionManager, keys: KeyRing, clocks: SessionClocks, kernel: KernelClock, log: Logger): Snapshots {
+  const snapshotPath = options.snapshotPath;
+  if (snapshotPath === undefined) return { save: () => {} };
+  if (store === undefined) throw new ConfigError('snapshotPath', 'snapshots are for RAM mode; cookie mode keeps no sessions to save');
+  if (options.keysPath === undefined) throw new ConfigError('snapshotPath', 'needs --keys: a snapshot is bound to the keys, and in-memory keys die with the process');
+  // Separate HKDF-derived secrets: the token keys themselves are never reused for other MACs.
+  const snapshotKey = keys.deriveSecret('ringlet snapshot');
+  restoreSnapshot(snapshotPath, store, snapshotKey, clocks, kernel, log);
+  // A snapshot written on SIGHUP holds sessions that may end later: were the process to
+  // crash, the restore would bring a logged-out session back. The first logout or
+  // revocation after a snapshot discards it (a crash is then a plain restart).
+  sessions.onEnd(() => {
+    if (!existsSync(snapshotPath)) return;
+    rmSync(snapshotPath, { force: true });
+    log.info('snapshot_discarded', { path: snapshotPath, reason: 'a session ended after it was written' });
+  });
+  return {
+    save: () => {
+      writeSnapshotFile(snapshotPath, encodeSnapshotFile(store.writeSnapshot(), snapshotKey, clocks.wall.now(), kernel));
+      log.info('snapshot_written', { path: snapshotPath, sessions: store.stats().active });
+    },
+  };
+}
+
+/** What the server is built from besides the profile and options; each part exists once. */
+interface ServerParts {
+  sessions: SessionManager;
+  users: UsersHolder;
+  keys: KeyRing;
+  clocks: SessionClocks;
+  cookies: CookieNames;
+  log: Logger;
+}
+
+/**
+ * The server's own parts, each built once, in one phase: the login path (hashing pool,
+ * throttle), connection admission, request counts and the metrics that read them all.
+ */
+function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: ServerParts): { deps: AppDeps; connections: ConnectionLimits } {
+  const { sessions, users, keys, clocks, cookies, log } = parts;
+  const scryptCost = { logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP };
+  const hashLimiter = new HashLimiter({ maxConcurrent: profile.hashConcurrency, maxQueued: profile.hashQueueLength, maxWaitMs: profile.hashMaxWaitMs });
+  const throttle = new LoginThrottle({
+    entries: profile.throttleEntries,
+    freeAttempts: profile.throttleFreeAttempts,
+    baseDelayMs: profile.throttleBaseDelayMs,
+    maxDelayMs: profile.throttleMaxDelayMs,
+    forgetAfterMs: profile.throttleForgetAfterMs,
+  });
+  const login = new LoginService({
+    users: users.current, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic,
+    busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs),
+  });
+  const connections = new ConnectionLimits({
+    maxConnections: profile.maxConnections, maxConnectionsPerAddress: profile.maxConnectionsPerAddress,
+    exemptPeers: options.trustedProxies, log, clock: clocks.monotonic,
+  });
+  const requests = new RequestCounts();
+  const deps: AppDeps = {
+    profile, options, sessions, users, login, hashLimiter, scryptCost, requests, log, clocks, cookies,
+    loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')),
+    metrics: createMetrics({ sessions, hashLimiter, throttle, requests, connections }),
+    originsAllowed: new Set(options.corsOrigins),
+    stopping: { value: false },
+    tokenRate: new TokenRate(profile.tokenMintsPerUserPerMinute, clocks.monotonic),
+  };
+  return { deps, connections };
+}
+
 export async function startServer(config: StartConfig): Promise<RunningServer> {
   const { profile, options } = config;
   const writeLog = config.writeLog ?? ((line: string) => process.stderr.write(`${line}\n`));
   const writeOut = config.writeOut ?? ((text: string) => process.stdout.write(text));
   const log = createLogger({ level: options.logLevel, write: writeLog });
 
+  // 1. What must be right before anything is built: the budget, the files.
   const footprint = computeFootprint(profile, { reverseProxy: options.upstream !== undefined });
   if (!footprint.fits) {
     throw new ConfigError('memoryBudgetBytes', `the profile's footprint exceeds its budget\n${formatFootprint(profile.name, footprint)}`);
@@ -208,73 +271,25 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     : undefined;
   const clocks = createSessionClocks(config.monotonic ?? systemMonotonicClock, config.wall ?? systemWallClock, config.trustedFloorMs);
   const keys = loadKeys(options, profile, log);
-  let usersDb = loadUsers(options, profile, log, writeOut);
+  const usersDb = loadUsers(options, profile, log, writeOut);
   const cookies = cookieNames(tls !== undefined || options.behindTls);
-  const { sessions, store, revocation } = createSessions(profile, keys, clocks, cookies.session.length, options.refuseEarlierBoots);
+
+  // 2. Sessions: the composition root the library uses too (session/session-layer.ts).
+  const { sessions, store, revocation } = createSessionLayer(profile, keys, clocks, {
+    cookieNameBytes: cookies.session.length,
+    sameBootOnly: options.refuseEarlierBoots,
+  });
   if (options.refuseEarlierBoots) {
     log.info('earlier_boots_refused', { consequence: 'only credentials minted since this start are accepted: every restart signs everyone out, and other instances\' credentials are refused' });
   }
+
+  // 3. What only the server keeps across restarts: revocations, the store's snapshot, the users.
   const revocationFile = openRevocations(options, revocation, profile.revocationEntries, log);
-  const users: UsersHolder = {
-    current: () => usersDb,
-    replace: async (db) => {
-      saveUsersFile(options.usersPath, db);
-      const before = usersDb;
-      usersDb = db;
-      // The one place users change today; the users database's onChange will call this instead.
-      const ended = revokeChangedUsers(before, db, sessions);
-      if (ended.length > 0) {
-        log.info('user_sessions_revoked', { users: ended, reason: 'user removed or role changed' });
-        await sessions.revocationsSettled();
-      }
-    },
-  };
-  // Separate HKDF-derived secrets: the token keys themselves are never reused for other MACs.
-  const snapshotKey = keys.deriveSecret('ringlet snapshot');
-  const kernel = config.kernel ?? linuxKernelClock;
-  if (options.snapshotPath !== undefined && store !== undefined) {
-    restoreSnapshot(options.snapshotPath, store, snapshotKey, clocks, kernel, log);
-  }
-  if (options.snapshotPath !== undefined && store !== undefined) {
-    // A snapshot written on SIGHUP holds sessions that may end later: were the process to
-    // crash, the restore would bring a logged-out session back. The first logout or
-    // revocation after a snapshot discards it (a crash is then a plain restart).
-    const snapshotPath = options.snapshotPath;
-    sessions.onEnd(() => {
-      if (!existsSync(snapshotPath)) return;
-      rmSync(snapshotPath, { force: true });
-      log.info('snapshot_discarded', { path: snapshotPath, reason: 'a session ended after it was written' });
-    });
-  }
-  const saveSnapshot = (): void => {
-    if (options.snapshotPath === undefined || store === undefined) return;
-    writeSnapshotFile(options.snapshotPath, encodeSnapshotFile(store.writeSnapshot(), snapshotKey, clocks.wall.now(), kernel));
-    log.info('snapshot_written', { path: options.snapshotPath, sessions: store.stats().active });
-  };
-  const scryptCost = { logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP };
-  const hashLimiter = new HashLimiter({ maxConcurrent: profile.hashConcurrency, maxQueued: profile.hashQueueLength, maxWaitMs: profile.hashMaxWaitMs });
-  const throttle = new LoginThrottle({
-    entries: profile.throttleEntries,
-    freeAttempts: profile.throttleFreeAttempts,
-    baseDelayMs: profile.throttleBaseDelayMs,
-    maxDelayMs: profile.throttleMaxDelayMs,
-    forgetAfterMs: profile.throttleForgetAfterMs,
-  });
-  const login = new LoginService({
-    users: users.current, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic,
-    busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs),
-  });
-  const stopping = { value: false };
-  const deps: AppDeps = {
-    profile, options, sessions, users, login, loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')), hashLimiter, scryptCost,
-    metrics: undefined as never, requests: new RequestCounts(), log, clocks, cookies, originsAllowed: new Set(options.corsOrigins), stopping,
-    tokenRate: new TokenRate(profile.tokenMintsPerUserPerMinute, clocks.monotonic),
-  };
-  const connections = new ConnectionLimits({
-    maxConnections: profile.maxConnections, maxConnectionsPerAddress: profile.maxConnectionsPerAddress,
-    exemptPeers: options.trustedProxies, log, clock: clocks.monotonic,
-  });
-  deps.metrics = createMetrics(deps, hashLimiter, throttle, deps.requests, connections);
+  const snapshots = openSnapshots(options, store, sessions, keys, clocks, config.kernel ?? linuxKernelClock, log);
+  const users = createUsersHolder(options.usersPath, usersDb, sessions, log);
+
+  // 4. The server.
+  const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log });
   const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);
   declareTunnelMetrics(deps.metrics, () => proxy?.tunnels);
   const handler = createApp(deps, proxy?.handle);
@@ -304,17 +319,17 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   });
   const sharedState = options.sharedState === undefined ? undefined : connectSharedState(options.sharedState, log);
   const close = async () => {
-    stopping.value = true;
+    deps.stopping.value = true;
     proxy?.close();
     await closeGracefully(server, options.shutdownGraceMs);
     // After the last request: the snapshot holds every session that is still valid.
-    saveSnapshot();
+    snapshots.save();
     revocationFile?.flush();
     await sharedState?.close();
     log.info('stopped', {});
   };
   if (config.installSignalHandlers !== false) {
-    process.on('SIGHUP', () => saveSnapshot());
+    process.on('SIGHUP', () => snapshots.save());
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         log.info('stopping', { signal });
@@ -322,5 +337,5 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
       });
     }
   }
-  return { server, port, deps, connections, close, saveSnapshot, sharedState };
+  return { server, port, deps, connections, close, saveSnapshot: snapshots.save, sharedState };
 }

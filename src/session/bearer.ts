@@ -7,7 +7,7 @@ import { RingletError } from '../errors.js';
 import { signJwt, verifyJwt, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
-import { checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import { checkSubject, checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { CredentialLife, RevocationTables } from './revocation.js';
 import { DEFAULT_VERIFIED_CACHE_ENTRIES, VerifiedCache } from './verified-cache.js';
 import type { SessionClocks } from './time-policy.js';
@@ -37,6 +37,7 @@ export class BearerTokens {
   }
 
   issue(user: string, role: Role, scope: readonly string[]): IssuedToken {
+    checkSubject(user);
     const jti = randomBytesPooled(12).toString('base64url');
     const claims: TokenClaims = { sub: user, role, jti, ...mintTiming(this.clocks, this.limits), scope: [...scope] };
     return { token: signJwt(claims as unknown as Record<string, unknown>, this.keys), jti, expiresInSeconds: Math.floor(this.ttlMs / 1000), scope };
@@ -81,6 +82,7 @@ export class BearerTokens {
       createdAtMs: wallNow - (this.ttlMs - verdict.absoluteLeftMs),
       idleExpiresAtMs: wallNow + verdict.idleLeftMs,
       absoluteExpiresAtMs: wallNow + verdict.absoluteLeftMs,
+      data: undefined,
     };
     const life = credentialLife(c, this.clocks, this.limits);
     if (life !== undefined) this.lives.set(session, life);

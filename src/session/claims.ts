@@ -10,9 +10,24 @@
  * - `at`: wall ms of login (absolute limit across boots); `wt`: 1 when the wall clock was
  *   trusted at minting.
  */
+import { RingletError } from '../errors.js';
 import type { Role } from '../access/roles.js';
 import type { CredentialLife, IssuedAt } from './revocation.js';
 import { wallClockTrusted, type SessionClocks } from './time-policy.js';
+
+/** Longest user name a credential may carry (the users file allows the same: users-db.ts). */
+export const MAX_SUBJECT_CHARS = 64;
+
+/**
+ * Refuses, before minting, a user name no credential could carry: one the shape check below
+ * would refuse on every request after (a session that never works).
+ * @throws RingletError `ERR_NAME_INVALID`, the store's code for the same fault.
+ */
+export function checkSubject(user: unknown): void {
+  if (typeof user !== 'string' || user.length === 0 || user.length > MAX_SUBJECT_CHARS) {
+    throw new RingletError('ERR_NAME_INVALID', `user must be a non-empty string of at most ${MAX_SUBJECT_CHARS} characters`);
+  }
+}
 
 export interface TokenClaims {
   sub: string;
@@ -27,6 +42,8 @@ export interface TokenClaims {
   wt: 0 | 1;
   csrf?: string;
   scope?: string[];
+  /** Cookie sessions: an embedding service's own data (any JSON value). */
+  d?: unknown;
 }
 
 export interface TimingLimits {
@@ -81,7 +98,7 @@ function isFiniteNumber(v: unknown): v is number {
 /** Shape check of ringlet claims after decryption/verification (never trusts types blindly). */
 export function hasTokenShape(c: Record<string, unknown>): boolean {
   return (
-    typeof c['sub'] === 'string' && c['sub'].length > 0 && c['sub'].length <= 64 &&
+    typeof c['sub'] === 'string' && c['sub'].length > 0 && c['sub'].length <= MAX_SUBJECT_CHARS &&
     (c['role'] === 'admin' || c['role'] === 'viewer') &&
     typeof c['jti'] === 'string' && c['jti'].length > 0 && c['jti'].length <= 64 &&
     typeof c['bid'] === 'string' &&

@@ -10,9 +10,10 @@ import { openJwe, sealJwe, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
 import { BearerTokens, LEEWAY_MS } from './bearer.js';
-import { checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import { checkSubject, checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { CredentialLife, RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';
+import { copySessionData, toSessionData } from './session-data.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session, SessionManager, SessionStats } from './types.js';
@@ -20,6 +21,13 @@ import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session
 /** Browsers drop a Set-Cookie over 4096 bytes; name, attributes and value must fit. */
 export const MAX_SET_COOKIE_BYTES = 4096;
 const COOKIE_ATTRIBUTE_ALLOWANCE = 96;
+/**
+ * Room kept free when a session carries service data, for what a later re-issue may add:
+ * the timing claims' digits (`am` and `im` up to 12 more each, `iat` and `exp` up to 9 more
+ * each once an untrusted wall clock becomes trusted): 42 bytes of JSON, 56 of base64url.
+ * Without it a session sealed just under the cap could not be re-issued.
+ */
+const REISSUE_HEADROOM_BYTES = 64;
 
 export interface CookieSessionOptions {
   keys: KeyRing;
@@ -35,6 +43,9 @@ export interface CookieSessionOptions {
   sameBootOnly?: boolean;
 }
 
+/** Not read yet (a session's data is copied out of its claims on first read only). */
+const UNREAD: unique symbol = Symbol('unread');
+
 export class CookieSessions implements SessionManager {
   readonly mode = 'cookie' as const;
   private readonly limits: TimingLimits;
@@ -46,22 +57,33 @@ export class CookieSessions implements SessionManager {
   private readonly opened: VerifiedCache<{ claims: TokenClaims; keyIsCurrent: boolean }>;
   /** What a logout of a session resolved here must know (kept off the public Session type). */
   private readonly lives = new WeakMap<Session, CredentialLife>();
+  /** The claims behind each session resolved or issued here, for setData's re-seal. */
+  private readonly claimsOf = new WeakMap<Session, TokenClaims>();
 
   constructor(private readonly o: CookieSessionOptions) {
     this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS, sameBootOnly: o.sameBootOnly === true };
     this.opened = new VerifiedCache(o.verifiedCacheEntries);
   }
 
-  private seal(claims: TokenClaims): string {
+  /**
+   * The cookie value for `claims`. A session with service data must fit with room for its
+   * re-issues, else `ERR_DATA_TOO_LARGE` (the store's code: the data is what does not fit);
+   * `reissue` seals an existing session, whose room was kept when its data was set.
+   */
+  private seal(claims: TokenClaims, reissue = false): string {
     const value = sealJwe(claims as unknown as Record<string, unknown>, this.o.keys);
-    if (value.length + this.o.cookieNameBytes + COOKIE_ATTRIBUTE_ALLOWANCE > MAX_SET_COOKIE_BYTES) {
-      throw new RingletError('ERR_COOKIE_TOO_LARGE', 'session too large for a cookie');
+    const lineBytes = value.length + this.o.cookieNameBytes + COOKIE_ATTRIBUTE_ALLOWANCE;
+    if (claims.d !== undefined && !reissue && lineBytes + REISSUE_HEADROOM_BYTES > MAX_SET_COOKIE_BYTES) {
+      throw new RingletError('ERR_DATA_TOO_LARGE', `session data exceeds the ${MAX_SET_COOKIE_BYTES}-byte cookie`);
     }
+    if (lineBytes > MAX_SET_COOKIE_BYTES) throw new RingletError('ERR_COOKIE_TOO_LARGE', 'session too large for a cookie');
     return value;
   }
 
   private toSession(c: TokenClaims, idleLeftMs: number, absoluteLeftMs: number): Session {
     const wallNow = this.o.clocks.wall.now();
+    // The claims are shared (the verified cache): each session reads its own copy of the data.
+    let data: unknown = UNREAD;
     const session: Session = {
       user: c.sub,
       role: c.role,
@@ -72,19 +94,27 @@ export class CookieSessions implements SessionManager {
       createdAtMs: wallNow - (this.o.absoluteTimeoutMs - absoluteLeftMs),
       idleExpiresAtMs: wallNow + idleLeftMs,
       absoluteExpiresAtMs: wallNow + absoluteLeftMs,
+      get data(): unknown {
+        if (data === UNREAD) data = copySessionData(c.d);
+        return data;
+      },
     };
     const life = credentialLife(c, this.o.clocks, this.limits);
     if (life !== undefined) this.lives.set(session, life);
+    this.claimsOf.set(session, c);
     return session;
   }
 
-  issue(user: string, role: Role): IssuedSession {
+  issue(user: string, role: Role, _clientAddress?: string, data?: unknown): IssuedSession {
+    checkSubject(user);
+    const d = toSessionData(data, MAX_SET_COOKIE_BYTES, `the ${MAX_SET_COOKIE_BYTES}-byte cookie`);
     const claims: TokenClaims = {
       sub: user,
       role,
       jti: randomBytesPooled(12).toString('base64url'),
       csrf: randomBytesPooled(16).toString('base64url'),
       ...mintTiming(this.o.clocks, this.limits),
+      ...(d === undefined ? {} : { d }),
     };
     const cookieValue = this.seal(claims);
     this.created++;
@@ -131,11 +161,36 @@ export class CookieSessions implements SessionManager {
     let reissueCookie: string | undefined;
     let idleLeftMs = verdict.idleLeftMs;
     if (touch && (verdict.sinceIssueMs * 2 >= this.o.idleTimeoutMs || !opened.keyIsCurrent)) {
-      const next: TokenClaims = { ...c, ...mintTiming(this.o.clocks, this.limits, c) };
-      reissueCookie = this.seal(next);
-      idleLeftMs = Math.min(this.o.idleTimeoutMs, verdict.absoluteLeftMs);
+      reissueCookie = this.reissue(c);
+      if (reissueCookie !== undefined) idleLeftMs = Math.min(this.o.idleTimeoutMs, verdict.absoluteLeftMs);
     }
     return { session: this.toSession(c, idleLeftMs, verdict.absoluteLeftMs), reissueCookie };
+  }
+
+  /**
+   * The session re-sealed with fresh timing, or undefined when it cannot be (it keeps its
+   * cookie until that expires): resolving a client's cookie never throws.
+   */
+  private reissue(c: TokenClaims): string | undefined {
+    try {
+      return this.seal({ ...c, ...mintTiming(this.o.clocks, this.limits, c) }, true);
+    } catch (err) {
+      if (err instanceof RingletError) return undefined;
+      throw err;
+    }
+  }
+
+  setData(session: Session, data: unknown): Resolution | undefined {
+    const c = this.claimsOf.get(session);
+    if (c === undefined) return undefined;
+    const d = toSessionData(data, MAX_SET_COOKIE_BYTES, `the ${MAX_SET_COOKIE_BYTES}-byte cookie`);
+    // A change of data is activity: re-sealed with fresh timing, like any re-issue.
+    const { d: _old, ...rest } = c;
+    const next: TokenClaims = { ...rest, ...mintTiming(this.o.clocks, this.limits, c), ...(d === undefined ? {} : { d }) };
+    const verdict = checkTiming(next, this.o.clocks, this.limits);
+    if (!verdict.ok || this.o.revocation.isRevoked(next.sub, next.jti, verdict.issued)) return undefined;
+    const cookieValue = this.seal(next);
+    return { session: this.toSession(next, verdict.idleLeftMs, verdict.absoluteLeftMs), reissueCookie: cookieValue };
   }
 
   resolveBearer(token: string): Session | undefined {

@@ -7,14 +7,33 @@ import { refOfHandle, type SessionStore, type SessionView } from '../store/index
 import type { Role } from '../access/roles.js';
 import type { BearerTokens } from './bearer.js';
 import type { RevocationTables } from './revocation.js';
+import { checkSubject } from './claims.js';
+import { toSessionData } from './session-data.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session, SessionListing, SessionManager, SessionStats } from './types.js';
 
-interface SessionData {
-  /** Client address at login, for the admin list. */
+/**
+ * What a session's slot holds (UTF-8 JSON, at most the store's slotBytes): the client
+ * address at login, for the admin list, and the embedding service's own data.
+ */
+interface SlotData {
   a?: string;
+  d?: unknown;
 }
+
+function readSlot(json: string | undefined): SlotData | undefined {
+  if (json === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(json) as unknown;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as SlotData) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Not read yet (a session's data is parsed from its slot on first read only). */
+const UNREAD: unique symbol = Symbol('unread');
 
 /**
  * A RAM session as routes see it. Forward-auth, the hot path, reads only the user and the
@@ -28,7 +47,8 @@ class RamSession implements Session {
   readonly scope = undefined;
   readonly user: string;
   readonly role: Role;
-  readonly #handle: number;
+  /** The store's numeric handle of the slot (as public as the ref). */
+  readonly handle: number;
   readonly #createdMono: number;
   readonly #lastSeenMono: number;
   readonly #idleTimeoutMs: number;
@@ -36,11 +56,12 @@ class RamSession implements Session {
   readonly #store: SessionStore;
   readonly #clocks: SessionClocks;
   #csrfToken: string | undefined | null = null;
+  #data: unknown = UNREAD;
 
   constructor(view: SessionView, store: SessionStore, clocks: SessionClocks) {
     this.user = view.user;
     this.role = view.role as Role;
-    this.#handle = view.handle;
+    this.handle = view.handle;
     this.#createdMono = view.createdMs;
     this.#lastSeenMono = view.lastSeenMs;
     this.#idleTimeoutMs = view.idleExpiresMs - view.lastSeenMs;
@@ -50,12 +71,22 @@ class RamSession implements Session {
   }
 
   get ref(): string {
-    return refOfHandle(this.#handle);
+    return refOfHandle(this.handle);
   }
 
   get csrfToken(): string | undefined {
-    if (this.#csrfToken === null) this.#csrfToken = this.#store.getByHandle(this.#handle)?.csrfToken;
+    if (this.#csrfToken === null) this.#csrfToken = this.#store.getByHandle(this.handle)?.csrfToken;
     return this.#csrfToken;
+  }
+
+  /** True when this session came from `store` (another manager's handle means nothing here). */
+  isOf(store: SessionStore): boolean {
+    return this.#store === store;
+  }
+
+  get data(): unknown {
+    if (this.#data === UNREAD) this.#data = readSlot(this.#store.getByHandle(this.handle)?.dataJson)?.d;
+    return this.#data;
   }
 
   /** Monotonic ms → wall-clock ms for display. */
@@ -78,7 +109,7 @@ class RamSession implements Session {
   toJSON(): Session {
     return {
       user: this.user, role: this.role, ref: this.ref, via: this.via, csrfToken: this.csrfToken, scope: this.scope,
-      createdAtMs: this.createdAtMs, idleExpiresAtMs: this.idleExpiresAtMs, absoluteExpiresAtMs: this.absoluteExpiresAtMs,
+      createdAtMs: this.createdAtMs, idleExpiresAtMs: this.idleExpiresAtMs, absoluteExpiresAtMs: this.absoluteExpiresAtMs, data: this.data,
     };
   }
 }
@@ -86,12 +117,16 @@ class RamSession implements Session {
 export class RamSessions implements SessionManager {
   readonly mode = 'ram' as const;
 
+  private readonly slotBytes: number;
+
   constructor(
     private readonly store: SessionStore,
     private readonly clocks: SessionClocks,
     private readonly revocation: RevocationTables,
     private readonly bearer: BearerTokens,
-  ) {}
+  ) {
+    this.slotBytes = store.stats().slotBytes;
+  }
 
   /** Monotonic ms → wall-clock ms for display. */
   private wall(monoMs: number): number {
@@ -102,9 +137,21 @@ export class RamSessions implements SessionManager {
     return new RamSession(view, this.store, this.clocks);
   }
 
-  issue(user: string, role: Role, clientAddress: string | undefined): IssuedSession {
-    const data: SessionData | undefined = clientAddress ? { a: clientAddress } : undefined;
-    const created = this.store.create(user, role, data);
+  /** The slot's data with `d` replaced; undefined when nothing is left to store. */
+  private slotWith(slot: SlotData | undefined, data: unknown): SlotData | undefined {
+    const d = toSessionData(data, this.slotBytes, `the ${this.slotBytes}-byte slot`);
+    const next: SlotData = {};
+    if (typeof slot?.a === 'string') next.a = slot.a;
+    if (d !== undefined) next.d = d;
+    return next.a === undefined && next.d === undefined ? undefined : next;
+  }
+
+  issue(user: string, role: Role, clientAddress: string | undefined, data?: unknown): IssuedSession {
+    // The store takes longer names; a user's sessions and tokens take the same ones in both modes.
+    checkSubject(user);
+    const slot = this.slotWith(clientAddress ? { a: clientAddress } : undefined, data);
+    // The store checks the whole slot against slotBytes (ERR_DATA_TOO_LARGE, nothing created).
+    const created = this.store.create(user, role, slot);
     const view = this.store.get(created.id, { touch: false });
     if (view === undefined) throw new Error('store lost a session it just created');
     return {
@@ -112,6 +159,16 @@ export class RamSessions implements SessionManager {
       cookieValue: created.id,
       evicted: created.evicted ? { user: created.evicted.user, reason: created.evicted.reason } : undefined,
     };
+  }
+
+  setData(session: Session, data: unknown): Resolution | undefined {
+    if (!(session instanceof RamSession) || !session.isOf(this.store)) return undefined;
+    const view = this.store.getByHandle(session.handle);
+    if (view === undefined) return undefined;
+    const slot = this.slotWith(readSlot(view.dataJson), data);
+    if (!this.store.updateByHandle(session.handle, slot)) return undefined;
+    const now = this.store.getByHandle(session.handle);
+    return now === undefined ? undefined : { session: this.toSession(now), reissueCookie: undefined };
   }
 
   resolveCookie(values: readonly string[], touch: boolean): Resolution | undefined {
@@ -150,13 +207,8 @@ export class RamSessions implements SessionManager {
 
   list(user?: string): SessionListing[] {
     return this.store.list(user).map((entry) => {
-      let clientAddress: string | undefined;
-      try {
-        const data = (entry.data === undefined ? undefined : JSON.parse(entry.data)) as SessionData | undefined;
-        clientAddress = typeof data?.a === 'string' ? data.a : undefined;
-      } catch {
-        clientAddress = undefined;
-      }
+      const a = readSlot(entry.data)?.a;
+      const clientAddress = typeof a === 'string' ? a : undefined;
       return {
         ref: entry.ref,
         user: entry.user,

@@ -18,6 +18,12 @@ export interface Session {
   createdAtMs: number;
   idleExpiresAtMs: number;
   absoluteExpiresAtMs: number;
+  /**
+   * An embedding service's own data (the library's `login(..., { data })`, `setData`): a
+   * JSON value, a copy per session object (changing it stores nothing); undefined when none.
+   * Bearer tokens carry none. The server itself never stores any.
+   */
+  readonly data: unknown;
 }
 
 export interface Resolution {
@@ -62,7 +68,19 @@ export interface RevokeUserOptions {
 /** Session operations over either mode. */
 export interface SessionManager {
   readonly mode: 'ram' | 'cookie';
-  issue(user: string, role: Role, clientAddress: string | undefined): IssuedSession;
+  /**
+   * A new session. `data` is the embedding service's own (see Session.data).
+   * @throws RingletError `ERR_DATA_TOO_LARGE` when `data` does not fit (RAM: the slot's
+   *   `slotBytes`; cookie: the 4096-byte cookie), `ERR_DATA_NOT_JSON` when it is not JSON; nothing is issued.
+   */
+  issue(user: string, role: Role, clientAddress: string | undefined, data?: unknown): IssuedSession;
+  /**
+   * Replaces a cookie session's data (undefined clears it). Returns the session as it is now
+   * and, in cookie mode, the re-sealed cookie value to send; undefined when `session` is not
+   * a live cookie session resolved by this manager (a bearer token, ended, or a copy).
+   * @throws like issue; nothing changes.
+   */
+  setData(session: Session, data: unknown): Resolution | undefined;
   /** Tries each cookie value (the name may appear more than once); never throws on client input. */
   resolveCookie(values: readonly string[], touch: boolean): Resolution | undefined;
   /** A bearer credential: a JWT, or (RAM mode) a store id sent as `Authorization: Bearer`. */

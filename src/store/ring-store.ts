@@ -752,6 +752,14 @@ class RingStore implements SessionStore {
     return s < 0 ? undefined : this.#showView(s);
   }
 
+  updateByHandle(handle: number, data: unknown): boolean {
+    const json = encodeData(data, this.#options.slotBytes);
+    const s = this.#resolveHandle(handle, this.#clock.now());
+    if (s < 0) return false;
+    this.#writeData(s, json);
+    return true;
+  }
+
   destroyByRef(ref: unknown): boolean {
     const s = this.#resolveRef(ref, this.#clock.now());
     if (s < 0) return false;

@@ -129,6 +129,11 @@ export interface SessionStore {
   getByRef(ref: unknown): SessionView | undefined;
   /** Like getByRef, for a view's numeric `handle`; undefined once that session is gone. Never throws. */
   getByHandle(handle: number): SessionView | undefined;
+  /**
+   * Like update, for a view's numeric `handle` (the caller holds a session, not its id); false
+   * once that session is gone. Not counted as activity. @throws like create for data.
+   */
+  updateByHandle(handle: number, data: unknown): boolean;
   destroyByRef(ref: unknown): boolean;
   /** Live sessions, most recently used first; only `user`'s when given. */
   list(user?: string): SessionListEntry[];

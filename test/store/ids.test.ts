@@ -173,3 +173,21 @@ t.test('handles: the ref in numeric form, strict, stale after reuse', async (t) 
   store.create('bob', 'viewer'); // evicts alice: same slot, next generation
   t.equal(store.getByHandle(handle), undefined, 'a reused slot is not reached through the old handle');
 });
+
+t.test('updateByHandle: the data of the handle\'s session only, never activity, the same size rule as update', async (t) => {
+  const store = createStore({ capacity: 1, slotBytes: 16, clock });
+  const a = store.create('alice', 'admin', { n: 1 });
+  const view = store.get(a.id, { touch: false })!;
+  const handle = view.handle;
+  const before = view.lastSeenMs;
+  clock.advance(10);
+  t.equal(store.updateByHandle(handle, { n: 2 }), true);
+  t.same(store.getByHandle(handle)?.data, { n: 2 });
+  t.equal(store.getByHandle(handle)?.lastSeenMs, before, 'not counted as activity');
+  t.throws(() => store.updateByHandle(handle, 'x'.repeat(15)), { code: 'ERR_DATA_TOO_LARGE' }, '17 bytes of JSON in a 16-byte slot');
+  t.same(store.getByHandle(handle)?.data, { n: 2 }, 'nothing changed');
+  for (const bad of [NaN, -1, handle + 0.5, handle + 2 ** 32]) t.equal(store.updateByHandle(bad, { n: 3 }), false, `bad handle ${bad}`);
+  store.create('bob', 'viewer'); // evicts alice: same slot, next generation
+  t.equal(store.updateByHandle(handle, { n: 4 }), false, 'a reused slot is not reached through the old handle');
+  t.equal(store.list()[0]?.data, undefined, 'bob\'s data untouched');
+});
