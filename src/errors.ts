@@ -39,6 +39,8 @@ export type RingletErrorCode =
   | 'ERR_HASH_MALFORMED'
   | 'ERR_PASSWORD_TOO_LONG'
   | 'ERR_HASHING_BUSY'
+  // files (src/util/file-lock.ts): files several processes write (the users file)
+  | 'ERR_FILE_LOCKED'
   // web (src/web): request bodies
   | 'ERR_BODY_MALFORMED'
   | 'ERR_BODY_TOO_LARGE'

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `ringlet` command line: serve, keygen, passwd, profile check. Each command validates its
+ * `ringlet` command line: serve, keygen, users, passwd, profile check. Each command validates its
  * arguments with node:util parseArgs and has its own --help. Exit codes: 0 ok, 1 runtime
  * failure, 2 usage or configuration error.
  */
@@ -10,13 +10,15 @@ import { runKeygen } from './keygen.js';
 import { runPasswd } from './passwd.js';
 import { runProfileCheck } from './profile-check.js';
 import { runServe } from './serve.js';
+import { runUsers } from './users.js';
 
 const USAGE = `ringlet — a tiny, memory-bounded session server
 
 Usage:
   ringlet serve [options]            run the server (default: embedded-default profile, 127.0.0.1:8080)
   ringlet keygen [--keys PATH]       create or rotate a JWKS key file (mode 0600)
-  ringlet passwd USER [--role R]     set a user's password, read from stdin
+  ringlet users list|add|passwd|set-role|remove   manage the users file (safe while serving)
+  ringlet passwd USER [--role R]     set a user's password, read from stdin (= users passwd)
   ringlet profile check NAME|PATH    validate a device profile and show its memory footprint
   ringlet --version | --help
 
@@ -37,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       return runKeygen(rest);
     case 'passwd':
       return runPasswd(rest);
+    case 'users':
+      return runUsers(rest);
     case 'profile':
       return runProfileCheck(rest);
     case '--version':

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeviceProfile } from '../config/profile-schema.js';
 import type { SessionClocks } from '../session/time-policy.js';
 import type { Resolution, SessionManager } from '../session/types.js';
-import type { HashLimiter, ScryptCost, UsersDb } from '../users/index.js';
+import type { HashLimiter, ScryptCost, UsersStore } from '../users/index.js';
 import type { Logger, MetricsRegistry } from '../web/index.js';
 import type { CookieNames } from './cookies.js';
 import type { LoginCsrf } from './login-csrf.js';
@@ -14,17 +14,12 @@ import type { RequestCounts } from './metrics.js';
 import type { Fields } from './request-body.js';
 import type { TokenRate } from './token-rate.js';
 
-/** The users file, held in memory and written back atomically on change. */
-export interface UsersHolder {
-  current(): UsersDb;
-  replace(db: UsersDb): Promise<void>;
-}
-
 export interface AppDeps {
   profile: DeviceProfile;
   options: ServerOptions;
   sessions: SessionManager;
-  users: UsersHolder;
+  /** The users file: current table, locked read-modify-write, change events (users/users-store.ts). */
+  users: UsersStore;
   login: LoginService;
   loginCsrf: LoginCsrf;
   hashLimiter: HashLimiter;

@@ -7,7 +7,7 @@ import { RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
 import { addressKey } from '../util/address-key.js';
 import type { Role } from '../access/roles.js';
-import type { HashLimiter, LoginThrottle, ScryptCost, UsersDb } from '../users/index.js';
+import type { HashLimiter, LoginThrottle, ScryptCost, UsersStore } from '../users/index.js';
 import { dummyVerify, verifyPassword } from '../users/index.js';
 
 export type LoginOutcome =
@@ -21,7 +21,7 @@ export const MAX_USERNAME_CHARS = 64;
 export const MAX_PASSWORD_BYTES = 1024;
 
 export interface LoginServiceDeps {
-  users: () => UsersDb;
+  users: UsersStore;
   limiter: HashLimiter;
   throttle: LoginThrottle;
   cost: ScryptCost;
@@ -47,7 +47,7 @@ export class LoginService {
   async authenticate(username: string, password: string, clientAddress: string): Promise<LoginOutcome> {
     const wait = this.throttledFor(username, clientAddress);
     if (wait > 0) return { result: 'throttled', retryAfterMs: wait };
-    const user = username.length <= MAX_USERNAME_CHARS ? this.deps.users().get(username) : undefined;
+    const user = username.length <= MAX_USERNAME_CHARS ? this.deps.users.current().get(username) : undefined;
     let ok: boolean;
     try {
       ok = await this.deps.limiter.run(() =>

@@ -11,34 +11,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { writeSecretFileAtomic } from '../util/secret-file.js';
+import { BOOT_ID_CHARS, type KernelClock } from '../util/kernel-clock.js';
+
+export { linuxKernelClock, type KernelClock } from '../util/kernel-clock.js';
 
 const MAGIC = Buffer.from('RINGLETW');
 const VERSION = 1;
-const BOOT_ID_BYTES = 36;
+const BOOT_ID_BYTES = BOOT_ID_CHARS;
 const HEADER_BYTES = MAGIC.length + 4 + BOOT_ID_BYTES + 8 + 8 + 4;
 const MAC_BYTES = 32;
-
-export interface KernelClock {
-  bootId(): string | undefined;
-  uptimeMs(): number | undefined;
-}
-
-export const linuxKernelClock: KernelClock = {
-  bootId: () => {
-    try {
-      return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, BOOT_ID_BYTES);
-    } catch {
-      return undefined;
-    }
-  },
-  uptimeMs: () => {
-    try {
-      return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
-    } catch {
-      return undefined;
-    }
-  },
-};
 
 function mac(key: Buffer, body: Buffer): Buffer {
   return createHmac('sha256', key).update('ringlet-snapshot\0').update(body).digest();

@@ -11,7 +11,7 @@ import { writeSecretFileAtomic } from '../util/secret-file.js';
 import type { DeviceProfile } from '../config/profile-schema.js';
 import { computeFootprint, formatFootprint } from '../config/footprint.js';
 import { generateJwks, loadKeyRing, type KeyRing } from '../codec/index.js';
-import { HashLimiter, LoginThrottle, createFirstStartUsers, loadUsersFile, saveUsersFile, type UsersDb } from '../users/index.js';
+import { HashLimiter, LoginThrottle, UsersFileStore, type ReloadResult, type UsersStore } from '../users/index.js';
 import { createLogger, type Logger } from '../web/index.js';
 import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
 import { createSessionClocks, wallClockTrusted, type SessionClocks } from '../session/time-policy.js';
@@ -31,7 +31,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { LoginCsrf } from './login-csrf.js';
 import { LoginService } from './login-service.js';
 import { createMetrics, declareTunnelMetrics, RequestCounts } from './metrics.js';
-import type { AppDeps, UsersHolder } from './context.js';
+import type { AppDeps } from './context.js';
 import type { ServerOptions } from './options.js';
 import { RespClient } from '../engine/resp-client.js';
 import type { EngineTarget } from '../engine/engine-target.js';
@@ -60,6 +60,8 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Writes the RAM-mode snapshot now (what SIGHUP does); a no-op without --snapshot. */
   saveSnapshot(): void;
+  /** Re-reads the users file now (what SIGHUP and the directory watch do). */
+  reloadUsers(): ReloadResult;
   /** The shared-state engine client; undefined (never constructed) without --shared-state. */
   sharedState: RespClient | undefined;
 }
@@ -86,14 +88,21 @@ function loadKeys(options: ServerOptions, profile: DeviceProfile, log: Logger): 
   return loadKeyRing(readFileNamed(options.keysPath, 'keysPath').toString('utf8'), { source: options.keysPath });
 }
 
-function loadUsers(options: ServerOptions, profile: DeviceProfile, log: Logger, writeOut: (text: string) => void): UsersDb {
-  if (existsSync(options.usersPath)) return loadUsersFile(options.usersPath);
-  const { db, password } = createFirstStartUsers({ logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP });
-  saveUsersFile(options.usersPath, db);
-  log.info('first_start_user_created', { user: 'admin', path: options.usersPath });
-  // Printed once, to the terminal only — never to the log stream.
-  writeOut(`\nringlet first start: created user "admin" in ${options.usersPath}\n  password: ${password}\n  You must change it at the first sign-in.\n\n`);
-  return db;
+/**
+ * The users file, created at first start with `admin` and a generated password that is
+ * printed once to the terminal (never to the log), then watched for others' changes.
+ */
+async function openUsers(options: ServerOptions, profile: DeviceProfile, log: Logger, writeOut: (text: string) => void): Promise<UsersFileStore> {
+  const { store, createdPassword } = await UsersFileStore.open(options.usersPath, {
+    log,
+    firstStart: { logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP },
+  });
+  if (createdPassword !== undefined) {
+    log.info('first_start_user_created', { user: 'admin', path: options.usersPath });
+    // Printed once, to the terminal only — never to the log stream.
+    writeOut(`\nringlet first start: created user "admin" in ${options.usersPath}\n  password: ${createdPassword}\n  You must change it at the first sign-in.\n\n`);
+  }
+  return store;
 }
 
 /**
@@ -155,25 +164,18 @@ function connectSharedState(target: EngineTarget, log: Logger): RespClient {
 }
 
 /**
- * The users file in memory. A change is written back atomically, and the sessions of users
- * removed or given another role end at once.
+ * A user removed or given another role keeps no credential, whoever changed the file: this
+ * server (`update()` resolves once the revocation is durable) or another writer (the CLI,
+ * seen by a reload).
  */
-function createUsersHolder(usersPath: string, initial: UsersDb, sessions: SessionManager, log: Logger): UsersHolder {
-  let usersDb = initial;
-  return {
-    current: () => usersDb,
-    replace: async (db) => {
-      saveUsersFile(usersPath, db);
-      const before = usersDb;
-      usersDb = db;
-      // The one place users change today; the users database's onChange will call this instead.
-      const ended = revokeChangedUsers(before, db, sessions);
-      if (ended.length > 0) {
-        log.info('user_sessions_revoked', { users: ended, reason: 'user removed or role changed' });
-        await sessions.revocationsSettled();
-      }
-    },
-  };
+function revokeOnUserChanges(users: UsersStore, sessions: SessionManager, log: Logger): void {
+  users.onChange(async (before, after) => {
+    const ended = revokeChangedUsers(before, after, sessions);
+    if (ended.length > 0) {
+      log.info('user_sessions_revoked', { users: ended, reason: 'user removed or role changed' });
+      await sessions.revocationsSettled();
+    }
+  });
 }
 
 /** The RAM store's snapshot file (`--snapshot`): restored now, written by `save()` (SIGHUP, shutdown). */
@@ -208,7 +210,7 @@ function openSnapshots(options: ServerOptions, store: SessionStore | undefined, 
 /** What the server is built from besides the profile and options; each part exists once. */
 interface ServerParts {
   sessions: SessionManager;
-  users: UsersHolder;
+  users: UsersStore;
   keys: KeyRing;
   clocks: SessionClocks;
   cookies: CookieNames;
@@ -231,7 +233,7 @@ function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: Se
     forgetAfterMs: profile.throttleForgetAfterMs,
   });
   const login = new LoginService({
-    users: users.current, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic,
+    users, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic,
     busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs),
   });
   const connections = new ConnectionLimits({
@@ -271,7 +273,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     : undefined;
   const clocks = createSessionClocks(config.monotonic ?? systemMonotonicClock, config.wall ?? systemWallClock, config.trustedFloorMs);
   const keys = loadKeys(options, profile, log);
-  const usersDb = loadUsers(options, profile, log, writeOut);
+  const users = await openUsers(options, profile, log, writeOut);
   const cookies = cookieNames(tls !== undefined || options.behindTls);
 
   // 2. Sessions: the composition root the library uses too (session/session-layer.ts).
@@ -286,7 +288,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   // 3. What only the server keeps across restarts: revocations, the store's snapshot, the users.
   const revocationFile = openRevocations(options, revocation, profile.revocationEntries, log);
   const snapshots = openSnapshots(options, store, sessions, keys, clocks, config.kernel ?? linuxKernelClock, log);
-  const users = createUsersHolder(options.usersPath, usersDb, sessions, log);
+  revokeOnUserChanges(users, sessions, log);
 
   // 4. The server.
   const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log });
@@ -312,6 +314,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  users.watch();
   log.info('listening', {
     url: `${tls ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`,
     profile: profile.name, mode: profile.mode, storeBytes: footprint.storeBytes, footprintBytes: footprint.totalBytes, budgetBytes: footprint.budgetBytes,
@@ -321,6 +324,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const close = async () => {
     deps.stopping.value = true;
     proxy?.close();
+    users.close();
     await closeGracefully(server, options.shutdownGraceMs);
     // After the last request: the snapshot holds every session that is still valid.
     snapshots.save();
@@ -329,7 +333,10 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     log.info('stopped', {});
   };
   if (config.installSignalHandlers !== false) {
-    process.on('SIGHUP', () => snapshots.save());
+    process.on('SIGHUP', () => {
+      users.reload('SIGHUP');
+      snapshots.save();
+    });
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         log.info('stopping', { signal });
@@ -337,5 +344,5 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
       });
     }
   }
-  return { server, port, deps, connections, close, saveSnapshot: snapshots.save, sharedState };
+  return { server, port, deps, connections, close, saveSnapshot: snapshots.save, sharedState, reloadUsers: () => users.reload('request') };
 }

@@ -1,8 +1,15 @@
 /** Users, passwords, the hashing bound and the login throttle: pure code, no node:http. */
 export type { ScryptCost } from './scrypt-cost.js';
 export {
+  describeScryptCost,
   hashingMemoryBytes,
+  isWeakerCost,
   MAX_SCRYPT_MEMORY_BYTES,
+  meetsOwaspScryptMinimum,
+  OWASP_SCRYPT_MIN_P,
+  OWASP_SCRYPT_R,
+  owaspMinimumP,
+  SCRYPT_P_MAX,
   scryptMaxmemBytes,
   scryptMemoryBytes,
   validateScryptCost,
@@ -30,19 +37,24 @@ export {
 } from './password-policy.js';
 export type { Role, UserRecord, UsersFileJson } from './users-db.js';
 export { emptyUsersDb, isRole, isValidUserName, MAX_USER_NAME_CHARS, MAX_USERS, ROLES, UsersDb } from './users-db.js';
-export type { SetPasswordOptions } from './users-file.js';
+export type { SetPasswordOptions, UpdateUsersFileOptions, UsersFileChange, UsersFileUpdate } from './users-file.js';
 export {
   createFirstStartUsers,
   FIRST_START_USER,
-  loadOrCreateUsersFile,
+  formatUsersFile,
   loadUsersFile,
   MAX_USERS_FILE_BYTES,
   parseUsersFile,
+  readUsersFileText,
   saveUsersFile,
   setPassword,
   setUserPassword,
+  updateUsersFile,
   USERS_FILE_MODE,
 } from './users-file.js';
+export { addUser, removeUser, setUserHash, setUserRole, upgradeUserHash } from './user-changes.js';
+export type { ReloadResult, UsersChangeListener, UsersFileStoreOptions, UsersStore, UsersStoreLog } from './users-store.js';
+export { USERS_RELOAD_DEBOUNCE_MS, UsersFileStore } from './users-store.js';
 export type { HashLimiterOptions, HashLimiterStats } from './hash-limiter.js';
 export { HashLimiter } from './hash-limiter.js';
 export type { LoginThrottleOptions, LoginThrottleStats } from './throttle.js';

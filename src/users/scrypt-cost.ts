@@ -21,7 +21,11 @@ export const SCRYPT_LOG_N_MAX = 20;
 export const SCRYPT_R_MIN = 1;
 export const SCRYPT_R_MAX = 32;
 export const SCRYPT_P_MIN = 1;
-export const SCRYPT_P_MAX = 16;
+/**
+ * p multiplies time, not memory (see {@link scryptMemoryBytes}), so a small device meets
+ * OWASP's table by raising p: N=2^12 needs p=20 ({@link OWASP_SCRYPT_MIN_P}); 32 leaves room.
+ */
+export const SCRYPT_P_MAX = 32;
 /**
  * Per-computation memory ceiling (128 * N * r). Same value as the device-profile check:
  * above this a single login could exhaust a small device.
@@ -55,6 +59,54 @@ export function scryptMaxmemBytes(cost: ScryptCost): number {
 /** Memory held by `maxConcurrent` hashes at once: what a hashing bound costs the device. */
 export function hashingMemoryBytes(cost: ScryptCost, maxConcurrent: number): number {
   return scryptMaxmemBytes(cost) * maxConcurrent;
+}
+
+/**
+ * OWASP Password Storage Cheat Sheet, scrypt: settings of equal strength at r = 8, as the
+ * smallest p for each N = 2^logN (2^17 p=1, 2^16 p=2, 2^15 p=3, 2^14 p=5, 2^13 p=10). The
+ * sheet stops at 2^13; 2^12 p=20 follows its own rule (halve N, double p). Below 2^12 no p
+ * is accepted: the memory an attacker's hardware needs per guess is what scrypt is for.
+ */
+export const OWASP_SCRYPT_MIN_P: Readonly<Record<number, number>> = Object.freeze({ 17: 1, 16: 2, 15: 3, 14: 5, 13: 10, 12: 20 });
+/** The table's block size; other r count by memory (128·N·r), see {@link owaspMinimumP}. */
+export const OWASP_SCRYPT_R = 8;
+const OWASP_LOWEST_LOG_N = 12;
+const OWASP_HIGHEST_LOG_N = 17;
+
+/**
+ * The smallest p that meets OWASP's table for this N and r, or undefined when no p does.
+ * Another r counts as the N of equal memory at r = 8 (`floor(log2(N·r/8))`, rounded down:
+ * r = 12 counts as r = 8), so memory and time both match the table's row.
+ *
+ * @example owaspMinimumP(14, 8) // 5
+ * @example owaspMinimumP(13, 16) // 5 (16 MiB, like 2^14 at r = 8)
+ */
+export function owaspMinimumP(logN: number, r: number): number | undefined {
+  const equivalentLogN = Math.floor(Math.log2((2 ** logN * r) / OWASP_SCRYPT_R));
+  if (equivalentLogN < OWASP_LOWEST_LOG_N) return undefined;
+  return OWASP_SCRYPT_MIN_P[Math.min(equivalentLogN, OWASP_HIGHEST_LOG_N)];
+}
+
+/** True when `cost` meets OWASP's scrypt table ({@link owaspMinimumP}). */
+export function meetsOwaspScryptMinimum(cost: ScryptCost): boolean {
+  const minP = owaspMinimumP(cost.logN, cost.r);
+  return minP !== undefined && cost.p >= minP;
+}
+
+/** `N=2^14 r=8 p=5 (16.0 MiB)`: how costs are shown to operators. */
+export function describeScryptCost(cost: ScryptCost): string {
+  return `N=2^${cost.logN} r=${cost.r} p=${cost.p} (${(scryptMemoryBytes(cost) / 2 ** 20).toFixed(1)} MiB)`;
+}
+
+/**
+ * True when a guess against `cost` is cheaper for an attacker than against `target`: less
+ * memory per guess (N·r) or less work (N·r·p). Such a stored hash is upgraded at the next
+ * successful login; a stronger one is left as it is.
+ */
+export function isWeakerCost(cost: ScryptCost, target: ScryptCost): boolean {
+  const memory = 2 ** cost.logN * cost.r;
+  const targetMemory = 2 ** target.logN * target.r;
+  return memory < targetMemory || memory * cost.p < targetMemory * target.p;
 }
 
 function isIntIn(value: unknown, min: number, max: number): value is number {

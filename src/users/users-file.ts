@@ -1,6 +1,9 @@
 /**
  * The users file: `{ "version": 1, "users": [ { "name", "role", "hash",
- * "mustChangePassword" } ] }`, read once at start and written atomically on change.
+ * "mustChangePassword" } ] }`. It is a small database with several writers (the CLI, the
+ * running server): every change goes through {@link updateUsersFile}, which takes the
+ * file's advisory lock, re-reads the file, applies one change and writes atomically, so
+ * no writer ever drops a change it did not make (see util/file-lock.ts).
  *
  * Errors are ConfigError with the file path as the field and the JSON location in the
  * message (`/etc/ringlet/users.json: users[1].role: must be one of admin, viewer`).
@@ -8,6 +11,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { acquireFileLock, type FileLockOptions } from '../util/file-lock.js';
 import { SECRET_FILE_MODE, writeSecretFileAtomic } from '../util/secret-file.js';
 import { jsonSyntaxErrorOffset, lineColumn } from './json-position.js';
 import { hashPasswordSync } from './phc-scrypt.js';
@@ -80,8 +84,11 @@ export function parseUsersFile(text: string, source: string): UsersDb {
   }
 }
 
-/** The file's text, or undefined when it does not exist. Bounded by MAX_USERS_FILE_BYTES. */
-function readUsersText(path: string): string | undefined {
+/**
+ * The file's text, or undefined when it does not exist. Bounded by MAX_USERS_FILE_BYTES.
+ * Throws ConfigError naming the path when it cannot be read or is too large.
+ */
+export function readUsersFileText(path: string): string | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -117,14 +124,73 @@ function readUsersText(path: string): string | undefined {
  * {@link MAX_USERS_FILE_BYTES}, or any problem {@link parseUsersFile} finds.
  */
 export function loadUsersFile(path: string): UsersDb {
-  const text = readUsersText(path);
+  const text = readUsersFileText(path);
   if (text === undefined) throw new ConfigError(path, 'file not found');
   return parseUsersFile(text, path);
 }
 
-/** Writes the users file atomically with mode 0600 (see util/secret-file.ts). Throws ConfigError naming the path. */
+/** The file's text for a table: what {@link saveUsersFile} writes. */
+export function formatUsersFile(db: UsersDb): string {
+  return `${JSON.stringify(db.toJSON(), null, 2)}\n`;
+}
+
+/**
+ * Writes the users file atomically with mode 0600 (see util/secret-file.ts), without the
+ * lock: for a file nobody else can be writing yet (tests, benches, a new install). Every
+ * writer of a live file uses {@link updateUsersFile}. Throws ConfigError naming the path.
+ */
 export function saveUsersFile(path: string, db: UsersDb): void {
-  writeSecretFileAtomic(path, `${JSON.stringify(db.toJSON(), null, 2)}\n`);
+  writeSecretFileAtomic(path, formatUsersFile(db));
+}
+
+/** One change to the table: gets the table as the file holds it now (`found`: the file exists). */
+export type UsersFileChange = (db: UsersDb, found: boolean) => UsersDb;
+
+export interface UpdateUsersFileOptions {
+  /** A missing file is an empty table (the change may create it); default: ConfigError. */
+  create?: boolean;
+  lock?: FileLockOptions;
+  /** Hears about a stale lock that was removed (a writer that crashed). */
+  onStaleLock?: (reason: string, pid: number | undefined) => void;
+}
+
+export interface UsersFileUpdate {
+  /** The table as the file holds it after the change. */
+  db: UsersDb;
+  /** The file's text after the change (unchanged text when nothing was written). */
+  text: string;
+  /** False when the change returned the table it was given: nothing was written. */
+  written: boolean;
+}
+
+/**
+ * The one way to change a users file that others may be changing too: take the advisory
+ * lock (bounded wait), re-read the file, apply `change` to what it holds now, write the
+ * result atomically (mode 0600), release. A change that returns the table it was given
+ * writes nothing. A damaged file is never overwritten: the ConfigError naming the problem
+ * is thrown and the file stays as it is for a person to fix.
+ *
+ * `change` runs under the lock, so it must be quick and synchronous: hash passwords
+ * before calling this. It may throw (e.g. "no such user") to change nothing.
+ *
+ * @example
+ * const hash = await hashPassword(password, cost);           // slow part, outside the lock
+ * await updateUsersFile(path, (db) => setUserPassword(db, 'monitor', hash), { create: true });
+ */
+export async function updateUsersFile(path: string, change: UsersFileChange, options: UpdateUsersFileOptions = {}): Promise<UsersFileUpdate> {
+  const lock = await acquireFileLock(path, options.lock, options.onStaleLock);
+  try {
+    const text = readUsersFileText(path);
+    if (text === undefined && options.create !== true) throw new ConfigError(path, 'file not found');
+    const before = text === undefined ? new UsersDb() : parseUsersFile(text, path);
+    const after = change(before, text !== undefined);
+    if (after === before) return { db: before, text: text ?? '', written: false };
+    const written = formatUsersFile(after);
+    writeSecretFileAtomic(path, written);
+    return { db: after, text: written, written: true };
+  } finally {
+    await lock.release();
+  }
 }
 
 /** Options for {@link setUserPassword} and {@link setPassword}. */
@@ -143,13 +209,13 @@ function checkNameAndRole(name: string, options: SetPasswordOptions): void {
 /**
  * A new table where `name` has the already computed `hash` (a `$scrypt$` PHC string),
  * creating the user when missing. An existing user keeps their role unless `role` is
- * given; `mustChangePassword` defaults to false (a change clears the flag). This is the
- * server's path: hash under the limiter, then swap the table in.
- * Throws ConfigError for an invalid name, role or hash.
+ * given; `mustChangePassword` defaults to false (a change clears the flag). This is
+ * `ringlet passwd`'s change (add or update); the server uses `setUserHash`, which never
+ * creates a user. Throws ConfigError for an invalid name, role or hash.
  *
  * @example
- * const hash = await limiter.run(() => hashPassword(fresh, cost));
- * await holder.replace(setUserPassword(holder.current(), user, hash));
+ * const hash = await hashPassword(password, cost);
+ * await updateUsersFile(path, (db) => setUserPassword(db, 'monitor', hash), { create: true });
  */
 export function setUserPassword(db: UsersDb, name: string, hash: string, options: SetPasswordOptions = {}): UsersDb {
   checkNameAndRole(name, options);
@@ -194,16 +260,4 @@ export function createFirstStartUsers(cost: ScryptCost): { db: UsersDb; password
   const password = generatePassword();
   const db = setPassword(new UsersDb(), FIRST_START_USER, password, cost, { role: 'admin', mustChangePassword: true });
   return { db, password };
-}
-
-/**
- * Load the users file, or when it does not exist create it with the first-start user.
- * `password` is set only when the file was created: print it once, never log it.
- */
-export function loadOrCreateUsersFile(path: string, cost: ScryptCost): { db: UsersDb; created: boolean; password?: string } {
-  const text = readUsersText(path);
-  if (text !== undefined) return { db: parseUsersFile(text, path), created: false };
-  const { db, password } = createFirstStartUsers(cost);
-  saveUsersFile(path, db);
-  return { db, created: true, password };
 }

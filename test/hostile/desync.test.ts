@@ -181,7 +181,7 @@ async function harness(t: Test, mode: 'ram' | 'cookie'): Promise<Harness> {
   const s = await startTestServer({ mode, options: { upstream: up.url, permissions }, profile: { requestTimeoutMs: 1000, headersTimeoutMs: 500 } });
   t.teardown(() => s.close());
   const admin = await adminWithPassword(s, PASSWORD);
-  await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+  await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
   const login = await jsonLogin(s, 'vic', VIEWER_PASSWORD);
   const viewer = { cookie: sessionCookieOf(s, login), csrf: login.json.csrfToken as string };
   return { s, up, host: `127.0.0.1:${s.port}`, viewer, admin, victimRound: 0 };

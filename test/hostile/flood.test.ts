@@ -7,7 +7,7 @@
 import t from 'tap';
 import { SeededRandom } from '../support/seeded-random.js';
 import { ManualClock } from '../support/clock.js';
-import { setPassword } from '../../src/users/index.js';
+import { hashPasswordSync, setUserPassword } from '../../src/users/index.js';
 import { hostileCookieHeader, mutateSessionId } from '../support/fuzz.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer } from '../support/server.js';
 import { StatusCounts, assertNoSecrets, cookieValue, pipelineFlood, rawRequest } from './client.js';
@@ -25,9 +25,9 @@ function heapAfterGc(): number {
 
 async function addUsers(s: TestServer, names: string[], role: 'admin' | 'viewer' = 'viewer'): Promise<void> {
   const cost = { logN: TEST_PROFILE.scryptLogN!, r: TEST_PROFILE.scryptR!, p: TEST_PROFILE.scryptP! };
-  let db = s.running.deps.users.current();
-  for (const name of names) db = setPassword(db, name, `${name} ${PASSWORD}`, cost, { role });
-  await s.running.deps.users.replace(db);
+  // Hash first (slow), then one locked change applied to the file as it is now.
+  const hashes = names.map((name) => hashPasswordSync(`${name} ${PASSWORD}`, cost));
+  await s.running.deps.users.update((db) => names.reduce((acc, name, i) => setUserPassword(acc, name, hashes[i] as string, { role }), db));
 }
 
 function metric(text: string, name: string): number {

@@ -9,7 +9,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_ROLE_PERMISSIONS } from '../../src/access/permissions.js';
-import { setPassword } from '../../src/users/index.js';
+import { hashPasswordSync, setUserPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE } from '../support/server.js';
 import { assertNoSecrets, cookieValue, rawExchange, statusOfRaw } from './client.js';
 
@@ -63,7 +63,8 @@ t.test('identity headers a client sends never reach the upstream (HTTP and WebSo
   const s = await startTestServer({ options: { upstream: upstreamUrl, permissions } });
   t.teardown(() => s.close());
   const admin = await adminWithPassword(s, PASSWORD);
-  await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', `vic ${PASSWORD}`, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+  const vicHash = hashPasswordSync(`vic ${PASSWORD}`, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 });
+  await s.running.deps.users.update((db) => setUserPassword(db, 'vic', vicHash, { role: 'viewer' }));
   const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', `vic ${PASSWORD}`));
 
   const spoofed: Record<string, string> = {

@@ -19,10 +19,9 @@ const ENTRIES = 8;
 const T = Date.UTC(2027, 4, 2, 8);
 
 async function withUsers(s: TestServer, names: string[]): Promise<void> {
-  let db = s.running.deps.users.current();
   const hash = hashPasswordSync(PASSWORD, { logN: 10, r: 8, p: 1 });
-  for (const name of names) db = db.upsert({ name, role: 'viewer', hash, mustChangePassword: false });
-  await s.running.deps.users.replace(db);
+  // One locked change applied to the users file as it is now.
+  await s.running.deps.users.update((db) => names.reduce((acc, name) => acc.upsert({ name, role: 'viewer', hash, mustChangePassword: false }), db));
 }
 
 async function cookieLogin(s: TestServer, user: string): Promise<{ cookie: string; csrf: string }> {

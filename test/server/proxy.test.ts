@@ -218,7 +218,7 @@ const connectionOf = (up: Awaited<ReturnType<typeof startRecordingUpstream>>, ta
 
 t.test('a pooled upstream connection is reused only while clean, and never by another user', async (t) => {
   const { up, s, admin } = await recordingSetup(t);
-  await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', 'viewer passphrase 1', { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+  await s.running.deps.users.update((db) => setPassword(db, 'vic', 'viewer passphrase 1', { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
   const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', 'viewer passphrase 1'));
   const get = (path: string, cookie = admin.cookie) => s.request('GET', path, { headers: { cookie } });
   await get('/one');
@@ -300,7 +300,7 @@ t.test('Authorization: the bearer token ringlet consumed is dropped, the upstrea
 
 t.test('at the pool limit, another user\'s idle upstream sockets make room (nobody waits for the idle timeout)', async (t) => {
   const { up, s, admin } = await recordingSetup(t, { profile: { maxConnections: 3 } });
-  await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', 'viewer passphrase 1', { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+  await s.running.deps.users.update((db) => setPassword(db, 'vic', 'viewer passphrase 1', { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
   const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', 'viewer passphrase 1'));
   await Promise.all([1, 2, 3].map((i) => s.request('GET', `/slow?admin${i}`, { headers: { cookie: admin.cookie } })));
   t.equal(up.connections().open, 3, 'three idle upstream sockets in the admin\'s pool');

@@ -121,8 +121,8 @@ const UPGRADE_ALLOWED: Caller[] = ['admin', 'token', 'token:ui:write'];
 
 function addUser(s: TestServer, name: string, role: Role, mustChangePassword = false): Promise<void> {
   const hash = hashPasswordSync('a long enough password', { logN: 10, r: 8, p: 1 });
-  const users = s.running.deps.users;
-  return users.replace(users.current().upsert({ name, role, hash, mustChangePassword }));
+  // One locked change applied to the users file as it is now.
+  return s.running.deps.users.update((db) => db.upsert({ name, role, hash, mustChangePassword })).then(() => undefined);
 }
 
 function cookieCredentials(s: TestServer, user: string, role: Role): Credentials {

@@ -122,7 +122,7 @@ function openTunnel(s: TestServer, credential: { cookie?: string; bearer?: strin
 
 async function viewerSetup(s: TestServer): Promise<{ admin: { cookie: string; csrf: string }; viewer: () => Promise<{ cookie: string; csrf: string }> }> {
   const admin = await adminWithPassword(s, PASSWORD);
-  await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+  await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
   const viewer = async () => {
     const login = await jsonLogin(s, 'vic', VIEWER_PASSWORD);
     return { cookie: sessionCookieOf(s, login), csrf: login.json.csrfToken as string };
@@ -155,7 +155,7 @@ for (const mode of ['ram', 'cookie'] as const) {
       }).then(async (r) => {
         // Back to the old password for the next case.
         const fresh = sessionCookieOf(s, r);
-        await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+        await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
         return fresh.length > 0 ? r.status : 0;
       })],
     ];
@@ -241,11 +241,11 @@ t.test('a user deleted, re-roled or forced to change password loses their tunnel
   const s = await server(t, up);
   const { viewer } = await viewerSetup(s);
   const users = s.running.deps.users;
-  const restore = () => users.replace(setPassword(users.current(), 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
-  const changes: Array<[string, () => Promise<void>]> = [
-    ['deleted', () => users.replace(users.current().remove('vic'))],
-    ['re-roled', () => users.replace(setPassword(users.current(), 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'admin' }))],
-    ['forced to change password', () => users.replace(setPassword(users.current(), 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer', mustChangePassword: true }))],
+  const restore = () => users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+  const changes: Array<[string, () => Promise<unknown>]> = [
+    ['deleted', () => users.update((db) => db.remove('vic'))],
+    ['re-roled', () => users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'admin' }))],
+    ['forced to change password', () => users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer', mustChangePassword: true }))],
   ];
   for (const [title, change] of changes) {
     await restore();
@@ -332,7 +332,7 @@ t.test('over HTTPS: refusals and tunnels on a TLS socket', { skip: hasOpenssl() 
     setTimeout(() => socket.destroy(), 2000);
   });
   t.match(await handshake(`https://127.0.0.1:${s.port}`), /^HTTP\/1\.1 403 [^]*password change required/, 'forced password change: 403 over TLS, then closed');
-  await s.running.deps.users.replace(setPassword(s.running.deps.users.current(), 'admin', PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'admin' }));
+  await s.running.deps.users.update((db) => setPassword(db, 'admin', PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'admin' }));
   t.match(await handshake(`http://127.0.0.1:${s.port}`), /^HTTP\/1\.1 403 /, 'an http:// Origin is another origin than https://');
   t.match(await handshake(`https://127.0.0.1:${s.port}`), /^HTTP\/1\.1 101 [^]*echo:tls/, 'the tunnel works over TLS');
 });

@@ -45,7 +45,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     };
     const a = await start();
     await adminWithPassword(a, PASSWORD);
-    const replace = (change: (db: UsersDb) => UsersDb) => a.running.deps.users.replace(change(a.running.deps.users.current()));
+    const replace = (change: (db: UsersDb) => UsersDb) => a.running.deps.users.update(change);
     await replace((db) => db.upsert(user('bob', 'admin')).upsert(user('carol', 'viewer')));
     const bobToken = (await a.request('POST', '/token', { json: { username: 'bob', password: PASSWORD } })).json.access_token as string;
     const carolToken = (await a.request('POST', '/token', { json: { username: 'carol', password: PASSWORD } })).json.access_token as string;

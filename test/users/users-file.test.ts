@@ -7,7 +7,6 @@ import {
   createFirstStartUsers,
   emptyUsersDb,
   hashPasswordSync,
-  loadOrCreateUsersFile,
   loadUsersFile,
   parseUsersFile,
   ROLES,
@@ -15,6 +14,7 @@ import {
   setPassword,
   setUserPassword,
   UsersDb,
+  UsersFileStore,
   verifyPassword,
 } from '../../src/users/index.js';
 import type { ScryptCost } from '../../src/users/index.js';
@@ -143,18 +143,17 @@ t.test('first start: admin, admin role, must change, a password that verifies', 
   t.not(createFirstStartUsers(COST).password, password, 'random each time');
 });
 
-t.test('loadOrCreateUsersFile creates once, then loads', async (t) => {
+t.test('UsersFileStore.open creates the first-start file once, then loads it', async (t) => {
   const path = join(dir, 'first-start.json');
-  const first = loadOrCreateUsersFile(path, COST);
-  t.equal(first.created, true);
-  t.type(first.password, 'string');
+  const first = await UsersFileStore.open(path, { firstStart: COST });
+  t.type(first.createdPassword, 'string');
   t.equal(statSync(path).mode & 0o777, 0o600);
-  const second = loadOrCreateUsersFile(path, COST);
-  t.equal(second.created, false);
-  t.equal(second.password, undefined);
-  t.equal(await verifyPassword(first.password ?? '', second.db.get('admin')?.hash ?? ''), true);
+  const second = await UsersFileStore.open(path, { firstStart: COST });
+  t.equal(second.createdPassword, undefined, 'no password shown for a file that exists');
+  t.equal(await verifyPassword(first.createdPassword ?? '', second.store.current().get('admin')?.hash ?? ''), true);
+  await t.rejects(UsersFileStore.open(join(dir, 'absent.json')), { field: join(dir, 'absent.json'), message: /file not found/ }, 'no first start without a cost');
   writeFileSync(path, '{');
-  t.throws(() => loadOrCreateUsersFile(path, COST), { field: path, message: /invalid JSON/ }, 'a broken file is an error, not a reset');
+  await t.rejects(UsersFileStore.open(path, { firstStart: COST }), { field: path, message: /invalid JSON/ }, 'a broken file is an error, not a reset');
 });
 
 t.test('setPassword / setUserPassword return new tables', async (t) => {

@@ -3,8 +3,8 @@
  * through the login service (throttled, bounded hashing); afterwards the browser gets a
  * fresh session, and the user's other sessions end when asked (the default).
  */
-import { checkNewPassword, hashPassword, MIN_NEW_PASSWORD_CHARS, setUserPassword } from '../../users/index.js';
-import { RingletError } from '../../errors.js';
+import { checkNewPassword, hashPassword, MIN_NEW_PASSWORD_CHARS, setUserHash } from '../../users/index.js';
+import { ConfigError, RingletError } from '../../errors.js';
 import { renderPasswordPage, retryAfterSeconds, safeNextPath, sendError, sendHtml, sendJson, sendRedirect } from '../../web/index.js';
 import { sessionCookie } from '../cookies.js';
 import { passwordChangeRequired, sessionOf } from '../guards.js';
@@ -59,7 +59,19 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
     if (err instanceof RingletError && err.code === 'ERR_HASHING_BUSY') return refuse(503, 'the device is busy; try again', { 'Retry-After': '2' });
     throw err;
   }
-  await ctx.deps.users.replace(setUserPassword(ctx.deps.users.current(), session.user, hash, { mustChangePassword: false }));
+  try {
+    // Applied to the file as it is now (locked read-modify-write): others' changes stay,
+    // and a user removed meanwhile is not brought back.
+    await ctx.deps.users.update((db) => setUserHash(db, session.user, hash, { mustChangePassword: false }));
+  } catch (err) {
+    if (err instanceof RingletError && err.code === 'ERR_FILE_LOCKED') return refuse(503, 'the users file is busy; try again', { 'Retry-After': '2' });
+    if (err instanceof ConfigError && err.field === 'name') return refuse(401, 'sign in required');
+    if (err instanceof ConfigError) {
+      ctx.deps.log.error('users_file_write_refused', { route: ctx.route, reason: err.message });
+      return refuse(503, 'the users file cannot be written now; try again later', { 'Retry-After': '60' });
+    }
+    throw err;
+  }
   if (endOthers) ctx.deps.sessions.revokeUser(session.user);
   else ctx.deps.sessions.revoke(session);
   await ctx.deps.sessions.revocationsSettled();
