@@ -132,7 +132,7 @@ function parse(command: string, label: string, argv: string[]): Common | 'help' 
     parsed = parseArgs({ args: argv, options: OPTIONS[command] as OptionSpec, allowPositionals: true, strict: true });
   } catch (err) {
     // parseArgs' own message names the option ("Unknown option '--rol'...").
-    throw new UsageError(`${(err as Error).message.split('\n')[0]} (see --help)`);
+    throw new UsageError(`${(err as Error).message.split(/\.( |$)/)[0]} (see --help)`);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values['help'] === true) return 'help';
