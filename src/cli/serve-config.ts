@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { INTEGER_FIELDS, envName, kebabCase, type DeviceProfile } from '../config/profile-schema.js';
+import { BOOLEAN_FIELDS, INTEGER_FIELDS, envName, kebabCase, type DeviceProfile } from '../config/profile-schema.js';
 import { DEFAULT_PROFILE_NAME, applyOverrides, loadProfile, overridesFromEnv } from '../config/profile.js';
 import { validateServerOptions, type ServerOptions } from '../server/options.js';
 import { parseEngineUrl, parseKeyPrefix } from '../engine/engine-target.js';
@@ -47,6 +47,7 @@ export function serveArgsSpec(): OptionSpec {
     spec[flag] = kind === 'boolean' ? { type: 'boolean' } : kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' };
   }
   for (const field of Object.keys(INTEGER_FIELDS)) spec[kebabCase(field)] = { type: 'string' };
+  for (const field of Object.keys(BOOLEAN_FIELDS)) spec[kebabCase(field)] = { type: 'boolean' };
   return spec;
 }
 
@@ -146,6 +147,9 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
   for (const field of Object.keys(INTEGER_FIELDS)) {
     const v = values[kebabCase(field)];
     if (typeof v === 'string') flagOverrides.set(field, v);
+  }
+  for (const field of Object.keys(BOOLEAN_FIELDS)) {
+    if (values[kebabCase(field)] === true) flagOverrides.set(field, 'true');
   }
   profile = applyOverrides(profile, flagOverrides, (f) => `--${kebabCase(f)}`);
 

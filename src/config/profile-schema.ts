@@ -45,6 +45,17 @@ export interface DeviceProfile {
   nodeFlags: string[];
   /** Variables whoever starts node must set (read before any JavaScript runs), e.g. glibc's malloc tuning. */
   launchEnv: Record<string, string>;
+  insecureScryptBelowOwasp: boolean;
+}
+
+export type BooleanField = {
+  [K in keyof DeviceProfile]: DeviceProfile[K] extends boolean ? K : never;
+}[keyof DeviceProfile];
+
+export interface BooleanFieldSpec {
+  kind: 'boolean';
+  default: boolean;
+  doc: string;
 }
 
 export type IntegerField = {
@@ -92,8 +103,8 @@ export const INTEGER_FIELDS: Readonly<Record<IntegerField, IntegerFieldSpec>> = 
     doc: 'scrypt cost N = 2^scryptLogN for new password hashes' },
   scryptR: { kind: 'integer', unit: 'count', min: 1, max: 32, default: 8,
     doc: 'scrypt block size r; memory per hash is 128 * N * r bytes' },
-  scryptP: { kind: 'integer', unit: 'count', min: 1, max: 16, default: 1,
-    doc: 'scrypt parallelism p (computed sequentially by Node: time, not memory)' },
+  scryptP: { kind: 'integer', unit: 'count', min: 1, max: 32, default: 3,
+    doc: "scrypt parallelism p (computed sequentially by Node: time, not memory); must meet OWASP's table for N and r" },
   hashConcurrency: { kind: 'integer', unit: 'count', min: 1, max: 64, default: 2,
     doc: 'password hashes computed at once; each holds 128 * N * r bytes' },
   hashQueueLength: { kind: 'integer', unit: 'count', min: 0, max: 1024, default: 8,
@@ -136,6 +147,15 @@ export const INTEGER_FIELDS: Readonly<Record<IntegerField, IntegerFieldSpec>> = 
     doc: 'how often open tunnels re-check their session (expiry, eviction, user changes); logout closes them at once' },
   memoryBudgetBytes: { kind: 'integer', unit: 'bytes', min: 16 * MiB, max: 64 * 1024 * MiB, default: 96 * MiB,
     doc: 'peak RSS the device can give ringlet; start is refused when the footprint exceeds it' },
+};
+
+/**
+ * Boolean fields. The one there is must stay off outside tests: it admits scrypt costs
+ * below OWASP's table, which no device needs (raising p costs time, not memory).
+ */
+export const BOOLEAN_FIELDS: Readonly<Record<BooleanField, BooleanFieldSpec>> = {
+  insecureScryptBelowOwasp: { kind: 'boolean', default: false,
+    doc: "INSECURE: accept a scrypt cost below OWASP's table (fast test suites only); the server warns at start" },
 };
 
 export const MODES: readonly SessionMode[] = ['ram', 'cookie'];

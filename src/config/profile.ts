@@ -6,15 +6,17 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { MAX_SCRYPT_MEMORY_BYTES } from '../users/index.js';
+import { MAX_SCRYPT_MEMORY_BYTES, OWASP_SCRYPT_MIN_P, owaspMinimumP } from '../users/index.js';
 import {
   ALLOWED_NODE_FLAG_RE,
+  BOOLEAN_FIELDS,
   INTEGER_FIELDS,
   LAUNCH_ENV_NAMES,
   MAX_LAUNCH_ENV_ENTRIES,
   MODES,
   PROFILE_NAME_RE,
   envName,
+  type BooleanField,
   type DeviceProfile,
   type IntegerField,
   type SessionMode,
@@ -27,7 +29,8 @@ export const DEFAULT_PROFILE_NAME = 'embedded-default';
 export const PROFILES_DIR = fileURLToPath(new URL('../../../device-profiles/', import.meta.url));
 
 const INTEGER_NAMES = Object.keys(INTEGER_FIELDS) as IntegerField[];
-const KNOWN_FIELDS = new Set<string>(['name', 'description', 'mode', 'nodeFlags', 'launchEnv', ...INTEGER_NAMES]);
+const BOOLEAN_NAMES = Object.keys(BOOLEAN_FIELDS) as BooleanField[];
+const KNOWN_FIELDS = new Set<string>(['name', 'description', 'mode', 'nodeFlags', 'launchEnv', ...INTEGER_NAMES, ...BOOLEAN_NAMES]);
 
 /** A profile with every field at its default (used as the base that files override). */
 export function defaultProfile(): DeviceProfile {
@@ -39,6 +42,7 @@ export function defaultProfile(): DeviceProfile {
     launchEnv: {},
   };
   for (const field of INTEGER_NAMES) profile[field] = INTEGER_FIELDS[field].default;
+  for (const field of BOOLEAN_NAMES) profile[field] = BOOLEAN_FIELDS[field].default;
   return profile as unknown as DeviceProfile;
 }
 
@@ -104,6 +108,12 @@ export function parseProfile(input: unknown, source: string): DeviceProfile {
   for (const field of INTEGER_NAMES) {
     if (field in raw) profile[field] = checkInteger(failWith, field, raw[field]);
   }
+  for (const field of BOOLEAN_NAMES) {
+    if (field in raw) {
+      if (typeof raw[field] !== 'boolean') failWith(field, 'must be true or false');
+      profile[field] = raw[field] as boolean;
+    }
+  }
   checkRelations(profile, source);
   return profile;
 }
@@ -163,6 +173,25 @@ function checkRelations(p: DeviceProfile, source: string): void {
   if (128 * 2 ** p.scryptLogN * p.scryptR > MAX_SCRYPT_MEMORY_BYTES) {
     fail(source, 'scryptR', `128 * 2^scryptLogN * scryptR must be at most ${MAX_SCRYPT_MEMORY_BYTES} bytes`);
   }
+  checkOwasp(p, source);
+}
+
+const OWASP_TABLE_TEXT = Object.entries(OWASP_SCRYPT_MIN_P).sort(([a], [b]) => Number(b) - Number(a)).map(([logN, minP]) => `2^${logN} p=${minP}`).join(', ');
+
+/**
+ * OWASP's scrypt table (r = 8: N=2^17 p=1 ... 2^12 p=20; see users/scrypt-cost.ts). On a
+ * small device memory is the scarce thing: keep N and raise p, which costs time only.
+ */
+function checkOwasp(p: DeviceProfile, source: string): void {
+  if (p.insecureScryptBelowOwasp) return;
+  const minP = owaspMinimumP(p.scryptLogN, p.scryptR);
+  const override = 'insecureScryptBelowOwasp: true is for test suites only';
+  if (minP === undefined) {
+    fail(source, 'scryptLogN', `N=2^${p.scryptLogN} r=${p.scryptR} is below OWASP's scrypt table (r=8: ${OWASP_TABLE_TEXT}); no scryptP makes up for it (${override})`);
+  }
+  if (p.scryptP < minP) {
+    fail(source, 'scryptP', `N=2^${p.scryptLogN} r=${p.scryptR} needs scryptP >= ${minP} to meet OWASP's scrypt table (r=8: ${OWASP_TABLE_TEXT}); p costs time, not memory (${override})`);
+  }
 }
 
 /** Reads and validates a profile file; errors name the file. */
@@ -211,6 +240,7 @@ export function applyOverrides(
     const failWith = asOption(describe(field));
     if (field === 'mode') merged['mode'] = parseMode(failWith, value);
     else if (field === 'nodeFlags') merged['nodeFlags'] = parseNodeFlags(failWith, value.split(/\s+/).filter(Boolean));
+    else if (field in BOOLEAN_FIELDS) merged[field] = parseBoolean(failWith, field, value);
     else if (field in INTEGER_FIELDS) {
       const n = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
       merged[field] = checkInteger(failWith, field as IntegerField, n);
@@ -219,10 +249,16 @@ export function applyOverrides(
   return parseProfile(merged, `${profile.name} with overrides`);
 }
 
+function parseBoolean(failWith: Fail, field: string, value: string): boolean {
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  return failWith(field, 'must be true or false (1 or 0)');
+}
+
 /** Collects `RINGLET_<FIELD>` overrides for every overridable profile field. */
 export function overridesFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
   const out = new Map<string, string>();
-  for (const field of ['mode', ...INTEGER_NAMES]) {
+  for (const field of ['mode', ...INTEGER_NAMES, ...BOOLEAN_NAMES]) {
     const value = env[envName(field)];
     if (value !== undefined && value !== '') out.set(field, value);
   }

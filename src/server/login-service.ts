@@ -1,14 +1,19 @@
 /**
  * Password login policy: throttle first (cheap, before any hashing), then the bounded
- * hashing pool, then a verify that costs the same for unknown users as for known ones.
- * Every outcome is one of a closed set, so routes, metrics and logs cannot disagree.
+ * hashing pool, then a verify that costs the same for unknown users as for known ones
+ * whatever costs the users file holds (users/login-verify.ts). A successful login whose
+ * stored hash is weaker than the profile's cost is upgraded in the background: one more
+ * hash under the same bound, then at most one locked write, applied only if the user still
+ * has the hash that was verified. Every outcome is one of a closed set, so routes, metrics
+ * and logs cannot disagree.
  */
 import { RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
 import { addressKey } from '../util/address-key.js';
 import type { Role } from '../access/roles.js';
-import type { HashLimiter, LoginThrottle, ScryptCost, UsersStore } from '../users/index.js';
-import { dummyVerify, verifyPassword } from '../users/index.js';
+import type { HashLimiter, LoginThrottle, ScryptCost, ScryptFunction, UsersStore } from '../users/index.js';
+import { describeScryptCost, hashIsWeaker, hashPassword, loginHashShapes, parseScryptHash, upgradeUserHash, verifyLogin } from '../users/index.js';
+import type { Logger } from '../web/index.js';
 
 export type LoginOutcome =
   | { result: 'success'; user: string; role: Role; mustChangePassword: boolean }
@@ -28,9 +33,20 @@ export interface LoginServiceDeps {
   clock: MonotonicClock;
   /** Retry-After for a busy hashing pool. */
   busyRetryAfterMs: number;
+  log?: Pick<Logger, 'info' | 'warn'>;
+  /** Tests: sees every scrypt computation a login makes (default node:crypto's). */
+  scryptImpl?: ScryptFunction;
+}
+
+export interface AuthenticateOptions {
+  /** Upgrade a weaker stored hash after success (default true; the password change route writes a new hash anyway). */
+  upgradeHash?: boolean;
 }
 
 export class LoginService {
+  /** Users whose hash upgrade is in flight: concurrent logins of one user upgrade once. */
+  readonly #upgrading = new Map<string, Promise<void>>();
+
   constructor(private readonly deps: LoginServiceDeps) {}
 
   private throttleKeys(username: string, clientAddress: string): [string, string] {
@@ -44,15 +60,16 @@ export class LoginService {
     return Math.max(this.deps.throttle.check(ipKey, now), this.deps.throttle.check(userKey, now));
   }
 
-  async authenticate(username: string, password: string, clientAddress: string): Promise<LoginOutcome> {
+  async authenticate(username: string, password: string, clientAddress: string, options: AuthenticateOptions = {}): Promise<LoginOutcome> {
     const wait = this.throttledFor(username, clientAddress);
     if (wait > 0) return { result: 'throttled', retryAfterMs: wait };
-    const user = username.length <= MAX_USERNAME_CHARS ? this.deps.users.current().get(username) : undefined;
+    // One table for the whole attempt: the user and the shapes the attempt hashes agree.
+    const db = this.deps.users.current();
+    const user = username.length <= MAX_USERNAME_CHARS ? db.get(username) : undefined;
+    const shapes = loginHashShapes(db, this.deps.cost);
     let ok: boolean;
     try {
-      ok = await this.deps.limiter.run(() =>
-        user !== undefined ? verifyPassword(password, user.hash) : dummyVerify(password, this.deps.cost).then(() => false),
-      );
+      ok = await this.deps.limiter.run(() => verifyLogin(password, user?.hash, shapes, this.deps.scryptImpl));
     } catch (err) {
       if (err instanceof RingletError && err.code === 'ERR_HASHING_BUSY') return { result: 'busy', retryAfterMs: this.deps.busyRetryAfterMs };
       throw err;
@@ -72,6 +89,38 @@ export class LoginService {
     // Only the user's counter resets: an attacker holding one valid account must not be
     // able to wipe their address's failures by logging into it between guesses.
     this.deps.throttle.recordSuccess(userKey);
+    if (options.upgradeHash !== false && hashIsWeaker(user.hash, this.deps.cost)) this.#upgrade(user.name, user.hash, password);
     return { result: 'success', user: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
+  }
+
+  /** Resolves when every hash upgrade started so far has finished (tests, shutdown). */
+  async upgradesSettled(): Promise<void> {
+    while (this.#upgrading.size > 0) await Promise.all(this.#upgrading.values());
+  }
+
+  /**
+   * Rehash the password just verified at the profile's cost, after the answer (the login
+   * does not wait), under the same hashing bound; then one locked write that applies only
+   * if `verifiedHash` is still the user's. Never fails the login: a busy pool, a locked or
+   * damaged file only postpone the upgrade to a later login.
+   */
+  #upgrade(user: string, verifiedHash: string, password: string): void {
+    if (this.#upgrading.has(user)) return;
+    const from = describeScryptCost(parseScryptHash(verifiedHash).cost);
+    const task = (async () => {
+      try {
+        const hash = await this.deps.limiter.run(() => hashPassword(password, this.deps.cost));
+        const after = await this.deps.users.update((db) => upgradeUserHash(db, user, verifiedHash, hash));
+        if (after.get(user)?.hash === hash) {
+          this.deps.log?.info('password_hash_upgraded', { user, from, to: describeScryptCost(this.deps.cost) });
+        }
+      } catch (err) {
+        const reason = err instanceof RingletError ? err.code : err instanceof Error ? err.name : 'error';
+        this.deps.log?.warn('password_hash_upgrade_postponed', { user, reason });
+      } finally {
+        this.#upgrading.delete(user);
+      }
+    })();
+    this.#upgrading.set(user, task);
   }
 }

@@ -11,7 +11,7 @@ import { writeSecretFileAtomic } from '../util/secret-file.js';
 import type { DeviceProfile } from '../config/profile-schema.js';
 import { computeFootprint, formatFootprint } from '../config/footprint.js';
 import { generateJwks, loadKeyRing, type KeyRing } from '../codec/index.js';
-import { HashLimiter, LoginThrottle, UsersFileStore, type ReloadResult, type UsersStore } from '../users/index.js';
+import { describeScryptCost, HashLimiter, LoginThrottle, meetsOwaspScryptMinimum, UsersFileStore, type ReloadResult, type UsersStore } from '../users/index.js';
 import { createLogger, type Logger } from '../web/index.js';
 import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
 import { createSessionClocks, wallClockTrusted, type SessionClocks } from '../session/time-policy.js';
@@ -233,7 +233,7 @@ function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: Se
     forgetAfterMs: profile.throttleForgetAfterMs,
   });
   const login = new LoginService({
-    users, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic,
+    users, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic, log,
     busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs),
   });
   const connections = new ConnectionLimits({
@@ -271,6 +271,12 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const tls: TlsFiles | undefined = options.tlsCertPath && options.tlsKeyPath
     ? { cert: readFileNamed(options.tlsCertPath, 'tlsCertPath'), key: readFileNamed(options.tlsKeyPath, 'tlsKeyPath') }
     : undefined;
+  if (profile.insecureScryptBelowOwasp && !meetsOwaspScryptMinimum({ logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP })) {
+    log.warn('scrypt_below_owasp', {
+      cost: describeScryptCost({ logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP }),
+      reason: 'insecureScryptBelowOwasp is set: new password hashes are below OWASP\'s scrypt table (for test suites only)',
+    });
+  }
   const clocks = createSessionClocks(config.monotonic ?? systemMonotonicClock, config.wall ?? systemWallClock, config.trustedFloorMs);
   const keys = loadKeys(options, profile, log);
   const users = await openUsers(options, profile, log, writeOut);
@@ -326,6 +332,8 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     proxy?.close();
     users.close();
     await closeGracefully(server, options.shutdownGraceMs);
+    // A hash upgrade in flight finishes its write (atomic either way; this keeps it).
+    await deps.login.upgradesSettled();
     // After the last request: the snapshot holds every session that is still valid.
     snapshots.save();
     revocationFile?.flush();

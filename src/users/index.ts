@@ -14,11 +14,12 @@ export {
   scryptMemoryBytes,
   validateScryptCost,
 } from './scrypt-cost.js';
-export type { ParsedScryptHash } from './phc-scrypt.js';
+export type { ParsedScryptHash, ScryptFunction } from './phc-scrypt.js';
 export {
   dummyVerify,
   formatScryptHash,
   HASH_BYTES,
+  hashIsWeaker,
   hashPassword,
   hashPasswordSync,
   needsRehash,
@@ -59,3 +60,5 @@ export type { HashLimiterOptions, HashLimiterStats } from './hash-limiter.js';
 export { HashLimiter } from './hash-limiter.js';
 export type { LoginThrottleOptions, LoginThrottleStats } from './throttle.js';
 export { LoginThrottle, THROTTLE_WAYS, throttleFootprintBytes } from './throttle.js';
+export type { HashShape } from './login-verify.js';
+export { loginHashShapes, verifyLogin } from './login-verify.js';

@@ -15,7 +15,7 @@ import { fillRandom } from '../util/random-pool.js';
 import { decodePhcB64, encodePhcB64 } from './phc-b64.js';
 import { MAX_PASSWORD_BYTES, normalizePassword, passwordWithinBound } from './password-policy.js';
 import type { ScryptCost } from './scrypt-cost.js';
-import { scryptCostProblem, scryptMaxmemBytes, validateScryptCost } from './scrypt-cost.js';
+import { isWeakerCost, scryptCostProblem, scryptMaxmemBytes, validateScryptCost } from './scrypt-cost.js';
 
 /** Salt written by {@link hashPassword} (PHC spec recommends at least 16 bytes). */
 export const SALT_BYTES = 16;
@@ -77,10 +77,13 @@ export function formatScryptHash(parsed: ParsedScryptHash): string {
   return `$scrypt$ln=${logN},r=${r},p=${p}$${encodePhcB64(parsed.salt)}$${encodePhcB64(parsed.hash)}`;
 }
 
-function deriveKey(password: string, salt: Uint8Array, keyBytes: number, cost: ScryptCost): Promise<Buffer> {
+/** node:crypto's callback scrypt; injectable so tests can see every computation a login makes. */
+export type ScryptFunction = typeof scrypt;
+
+function deriveKey(password: string, salt: Uint8Array, keyBytes: number, cost: ScryptCost, impl: ScryptFunction = scrypt): Promise<Buffer> {
   const secret = Buffer.from(normalizePassword(password), 'utf8');
   return new Promise((resolve, reject) => {
-    scrypt(secret, salt, keyBytes, scryptOptions(cost), (err, key) => {
+    impl(secret, salt, keyBytes, scryptOptions(cost), (err, key) => {
       secret.fill(0);
       if (err !== null) reject(err);
       else resolve(key);
@@ -134,8 +137,9 @@ export function hashPasswordSync(password: string, cost: ScryptCost): string {
   }
 }
 
-async function verifyParsed(password: string, parsed: ParsedScryptHash): Promise<boolean> {
-  const derived = await deriveKey(password, parsed.salt, parsed.hash.length, parsed.cost);
+/** Recompute and compare in constant time. Internal: callers check the password's bound first. */
+export async function verifyParsed(password: string, parsed: ParsedScryptHash, impl?: ScryptFunction): Promise<boolean> {
+  const derived = await deriveKey(password, parsed.salt, parsed.hash.length, parsed.cost, impl);
   const ok = timingSafeEqual(derived, parsed.hash);
   derived.fill(0);
   return ok;
@@ -154,19 +158,20 @@ export async function verifyPassword(password: string, phc: string): Promise<boo
   return verifyParsed(password, parsed);
 }
 
-// One fixed random hash per cost; costs come from configuration, so this stays tiny, and
-// the cap keeps it bounded even if a caller passes many.
+// One fixed random hash per cost and length; costs come from configuration and the users
+// file, so this stays tiny, and the cap keeps it bounded even if a caller passes many.
 const DUMMY_CACHE_MAX = 8;
 const dummyHashes = new Map<string, ParsedScryptHash>();
 
-function dummyFor(cost: ScryptCost): ParsedScryptHash {
-  const key = `${cost.logN},${cost.r},${cost.p}`;
+/** A fixed random hash of this cost and output length, to verify against when there is no user. Internal. */
+export function dummyFor(cost: ScryptCost, hashBytes = HASH_BYTES): ParsedScryptHash {
+  const key = `${cost.logN},${cost.r},${cost.p},${hashBytes}`;
   let parsed = dummyHashes.get(key);
   if (parsed === undefined) {
     validateScryptCost(cost);
     if (dummyHashes.size >= DUMMY_CACHE_MAX) dummyHashes.clear();
     const salt = Buffer.alloc(SALT_BYTES);
-    const hash = Buffer.alloc(HASH_BYTES);
+    const hash = Buffer.alloc(hashBytes);
     fillRandom(salt);
     fillRandom(hash);
     parsed = { cost: { logN: cost.logN, r: cost.r, p: cost.p }, salt, hash };
@@ -179,7 +184,8 @@ function dummyFor(cost: ScryptCost): ParsedScryptHash {
  * For a login naming an unknown user: the same work as a real verify (same cost, same
  * key length, same constant-time compare) against a fixed random hash, and the same
  * answer as a wrong password: always false. So an unknown name costs the same time as
- * a wrong password, provided stored hashes use the current cost (see {@link needsRehash}).
+ * a wrong password of a user whose hash has this cost. A login uses `verifyLogin`
+ * (login-verify.ts), which makes that hold whatever mix of costs the users file holds.
  *
  * @example
  * const ok = user ? await verifyPassword(pw, user.hash) : await dummyVerify(pw, cost); // false
@@ -193,10 +199,8 @@ export async function dummyVerify(password: string, cost: ScryptCost): Promise<f
 }
 
 /**
- * True when a stored hash was made with a different cost or size than `cost` would
- * give now. After a successful login the server can rehash the password it just
- * verified, so stored costs converge to the profile's and unknown-user timing
- * ({@link dummyVerify}) matches known users again. Malformed strings also need a rehash.
+ * True when a stored hash was made with a different cost or size than `cost` would give
+ * now (malformed strings too). The server upgrades only what {@link hashIsWeaker} says.
  */
 export function needsRehash(phc: string, cost: ScryptCost): boolean {
   let parsed: ParsedScryptHash;
@@ -212,4 +216,20 @@ export function needsRehash(phc: string, cost: ScryptCost): boolean {
     parsed.salt.length !== SALT_BYTES ||
     parsed.hash.length !== HASH_BYTES
   );
+}
+
+/**
+ * True when a stored hash is cheaper to attack than a fresh hash at `cost` would be: a
+ * weaker cost (less memory or less work per guess, see `isWeakerCost`) or a shorter salt
+ * or output than ringlet writes. A successful login upgrades such a hash; a stronger one
+ * is kept. Malformed strings are weaker.
+ */
+export function hashIsWeaker(phc: string, cost: ScryptCost): boolean {
+  let parsed: ParsedScryptHash;
+  try {
+    parsed = parseScryptHash(phc);
+  } catch {
+    return true;
+  }
+  return isWeakerCost(parsed.cost, cost) || parsed.salt.length < SALT_BYTES || parsed.hash.length < HASH_BYTES;
 }

@@ -55,6 +55,17 @@ t.test('profile check: fits, over budget, invalid', (t) => {
   t.match(invalid.err, /capacity: must be an integer from 1 to 1048576 \(sessions\) \(in .*broken\.json\)/);
   const json = run(['profile', 'check', 'rpi-4', '--json']);
   t.equal(JSON.parse(json.out).footprint.fits, true);
+  t.match(JSON.parse(json.out).scrypt, { cost: { logN: 16, r: 8, p: 2 }, owaspMinimumP: 2, meetsOwasp: true, insecureOverride: false });
+  t.match(ok.out, /password hashing: scrypt N=2\^14 r=8 p=5 \(16\.0 MiB\) meets OWASP's scrypt table \(needs p >= 5 at this N and r\)/);
+  const weak = join(dir, 'weak.json');
+  writeFileSync(weak, JSON.stringify({ name: 'weak', scryptLogN: 14, scryptP: 1 }));
+  const refused = run(['profile', 'check', weak]);
+  t.equal(refused.code, 2, 'a cost below the table is an invalid profile');
+  t.match(refused.err, /scryptP: N=2\^14 r=8 needs scryptP >= 5 to meet OWASP's scrypt table/);
+  writeFileSync(weak, JSON.stringify({ name: 'weak', scryptLogN: 14, scryptP: 1, insecureScryptBelowOwasp: true }));
+  const overridden = run(['profile', 'check', weak]);
+  t.equal(overridden.code, 0);
+  t.match(overridden.out, /scrypt N=2\^14 r=8 p=1 \(16\.0 MiB\) is BELOW OWASP's scrypt table \(needs p >= 5 at this N and r\); accepted only because insecureScryptBelowOwasp is set/);
   t.end();
 });
 
@@ -112,7 +123,7 @@ function getStatus(port: number, path: string): Promise<number> {
 
 t.test('serve: prints the footprint and the first password, serves, stops on SIGTERM with exit 0', async (t) => {
   const dir = tempDir(t);
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--users', join(dir, 'users.json'), '--scrypt-log-n', '10'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--users', join(dir, 'users.json'), '--scrypt-log-n', '10', '--insecure-scrypt-below-owasp'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -131,6 +142,8 @@ t.test('serve: prints the footprint and the first password, serves, stops on SIG
     child.stdout.on('data', check);
   });
   t.match(err, /profile embedded-default: footprint/);
+  // stdout and stderr are separate pipes: the listening line can be read first.
+  for (let i = 0; i < 250 && !/password: \S+/.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   t.match(out, /password: \S+/, 'first-start password on stdout');
   const password = /password: (\S+)/.exec(out)?.[1] ?? '';
   t.notOk(err.includes(password), 'and not in the logs');

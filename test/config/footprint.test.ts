@@ -2,7 +2,7 @@ import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PROFILES_DIR, loadProfileFile, parseProfile } from '../../src/config/profile.js';
-import { INTEGER_FIELDS, envName, kebabCase } from '../../src/config/profile-schema.js';
+import { BOOLEAN_FIELDS, INTEGER_FIELDS, envName, kebabCase } from '../../src/config/profile-schema.js';
 import { computeFootprint, RUNTIME_BASELINE_BYTES, TUNNEL_BYTES, UPSTREAM_SOCKET_BYTES } from '../../src/config/footprint.js';
 import { storeFootprintBytes } from '../../src/store/index.js';
 import { throttleFootprintBytes } from '../../src/users/index.js';
@@ -34,10 +34,10 @@ t.test('the footprint grows with what the profile asks for, and a tight budget i
 
 t.test('the README documents every profile field with its flag and variable', (t) => {
   const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
-  for (const field of [...Object.keys(INTEGER_FIELDS), 'mode', 'nodeFlags', 'launchEnv']) {
+  for (const field of [...Object.keys(INTEGER_FIELDS), ...Object.keys(BOOLEAN_FIELDS), 'mode', 'nodeFlags', 'launchEnv']) {
     t.match(readme, new RegExp(`^\\| \`${field}\` \\|`, 'm'), `${field} has a row`);
   }
-  for (const field of Object.keys(INTEGER_FIELDS)) {
+  for (const field of [...Object.keys(INTEGER_FIELDS), ...Object.keys(BOOLEAN_FIELDS)]) {
     t.ok(readme.includes(`\`--${kebabCase(field)}\``) && readme.includes(`\`${envName(field)}\``), `${field}: flag and env documented`);
   }
   t.match(readme, /npm ci && npm start/, 'the start command');

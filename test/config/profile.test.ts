@@ -11,7 +11,8 @@ import {
   parseProfile,
   resolveProfilePath,
 } from '../../src/config/profile.js';
-import { INTEGER_FIELDS, envName, kebabCase } from '../../src/config/profile-schema.js';
+import { BOOLEAN_FIELDS, INTEGER_FIELDS, envName, kebabCase } from '../../src/config/profile-schema.js';
+import { isWeakerCost, meetsOwaspScryptMinimum, owaspMinimumP } from '../../src/users/index.js';
 
 const REQUIRED_PROFILES = ['embedded-default', 'rpi-zero-2w', 'rpi-4', 'openwrt-256mb', 'container-64mb', 'ap-cookie'];
 
@@ -53,6 +54,13 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
   ['launch variable not allowed', { launchEnv: { LD_PRELOAD: '/tmp/x.so' } }, /^launchEnv\.LD_PRELOAD: is not a launch variable ringlet knows \(MALLOC_MMAP_THRESHOLD_, /],
   ['launch value not a number', { launchEnv: { MALLOC_MMAP_THRESHOLD_: '1; rm -rf /' } }, /^launchEnv\.MALLOC_MMAP_THRESHOLD_: must be a decimal integer/],
   ['launch env not an object', { launchEnv: ['MALLOC_MMAP_THRESHOLD_=1'] }, /^launchEnv: must be an object of at most 4 variables/],
+  ['scrypt p below OWASP at 2^14', { scryptLogN: 14, scryptP: 4 }, /^scryptP: N=2\^14 r=8 needs scryptP >= 5 to meet OWASP's scrypt table \(r=8: 2\^17 p=1, 2\^16 p=2, 2\^15 p=3, 2\^14 p=5, 2\^13 p=10, 2\^12 p=20\)/],
+  ['scrypt p below OWASP at 2^12', { scryptLogN: 12, scryptP: 16 }, /^scryptP: N=2\^12 r=8 needs scryptP >= 20/],
+  ['scrypt p below OWASP at the default N', { scryptP: 1 }, /^scryptP: N=2\^15 r=8 needs scryptP >= 3/],
+  ['scrypt N below the table', { scryptLogN: 11, scryptP: 32 }, /^scryptLogN: N=2\^11 r=8 is below OWASP's scrypt table .*no scryptP makes up for it/],
+  ['scrypt r counts by memory', { scryptLogN: 14, scryptR: 4, scryptP: 5 }, /^scryptP: N=2\^14 r=4 needs scryptP >= 10/],
+  ['scrypt p above its range', { scryptP: 33 }, /^scryptP: must be an integer from 1 to 32/],
+  ['the override is a boolean', { insecureScryptBelowOwasp: 'yes' }, /^insecureScryptBelowOwasp: must be true or false/],
 ];
 
 t.test('invalid profiles are refused with the field, the range and the source', (t) => {
@@ -65,6 +73,53 @@ t.test('invalid profiles are refused with the field, the range and the source', 
       t.match((err as Error).message, /\(in test\.json/, `${title}: names the source`);
     }
   }
+  t.end();
+});
+
+t.test("every device profile meets OWASP's scrypt table with the memory it had (p raised, N and r unchanged)", (t) => {
+  // N and r as before this table was enforced: memory per hash (128·N·r) is unchanged.
+  const expected: Record<string, [number, number, number]> = {
+    'embedded-default': [14, 8, 5], 'openwrt-256mb': [14, 8, 5], 'ap-cookie': [14, 8, 5],
+    'rpi-zero-2w': [15, 8, 3], 'rpi-4': [16, 8, 2], 'container-64mb': [12, 8, 20],
+  };
+  for (const file of readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json'))) {
+    const p = loadProfileFile(`${PROFILES_DIR}${file}`);
+    const cost = { logN: p.scryptLogN, r: p.scryptR, p: p.scryptP };
+    t.ok(meetsOwaspScryptMinimum(cost), `${p.name}: meets the table`);
+    t.equal(p.insecureScryptBelowOwasp, false, `${p.name}: no override`);
+    t.same([p.scryptLogN, p.scryptR, p.scryptP], expected[p.name], `${p.name}: N, r, p`);
+  }
+  t.ok(meetsOwaspScryptMinimum({ logN: INTEGER_FIELDS.scryptLogN.default, r: INTEGER_FIELDS.scryptR.default, p: INTEGER_FIELDS.scryptP.default }), 'the defaults meet it');
+  t.end();
+});
+
+t.test("OWASP's table, and costs compared by strength", (t) => {
+  const rows: Array<[number, number, number | undefined]> = [
+    [20, 8, 1], [17, 8, 1], [16, 8, 2], [15, 8, 3], [14, 8, 5], [13, 8, 10], [12, 8, 20], [11, 8, undefined], [10, 8, undefined],
+    [13, 16, 5], [14, 4, 10], [14, 12, 5], [12, 4, undefined], [10, 32, 20],
+  ];
+  for (const [logN, r, minP] of rows) t.equal(owaspMinimumP(logN, r), minP, `N=2^${logN} r=${r}: p >= ${minP ?? 'none'}`);
+  const cases: Array<[[number, number, number], [number, number, number], boolean]> = [
+    [[14, 8, 1], [14, 8, 5], true], [[14, 8, 5], [14, 8, 5], false], [[15, 8, 3], [14, 8, 5], false],
+    [[13, 8, 10], [14, 8, 5], true], [[16, 8, 1], [14, 8, 5], false], [[14, 8, 5], [15, 8, 3], true],
+  ];
+  for (const [[a, b, c], [x, y, z], weaker] of cases) {
+    t.equal(isWeakerCost({ logN: a, r: b, p: c }, { logN: x, r: y, p: z }), weaker, `2^${a} r=${b} p=${c} vs 2^${x} r=${y} p=${z}: ${weaker ? 'weaker' : 'not weaker'}`);
+  }
+  t.end();
+});
+
+t.test('the override admits a cost below the table, from a file, a variable or a flag', (t) => {
+  const cheap = { scryptLogN: 10, scryptP: 1 };
+  t.throws(() => parseProfile(cheap, 'inline'), /^scryptLogN: N=2\^10 r=8 is below OWASP's scrypt table/);
+  t.equal(parseProfile({ ...cheap, insecureScryptBelowOwasp: true }, 'inline').scryptLogN, 10);
+  const base = loadProfile('embedded-default');
+  t.throws(() => applyOverrides(base, new Map([['scryptP', '1']]), (f) => envName(f)), /^scryptP: N=2\^14 r=8 needs scryptP >= 5 .*\(in embedded-default with overrides\)/);
+  const env = overridesFromEnv({ [envName('scryptP')]: '1', [envName('insecureScryptBelowOwasp')]: '1' });
+  t.equal(envName('insecureScryptBelowOwasp'), 'RINGLET_INSECURE_SCRYPT_BELOW_OWASP');
+  t.equal(applyOverrides(base, env, (f) => envName(f)).scryptP, 1);
+  t.throws(() => applyOverrides(base, new Map([['insecureScryptBelowOwasp', 'maybe']]), (f) => envName(f)), /^insecureScryptBelowOwasp: must be true or false \(1 or 0\) \(in RINGLET_INSECURE_SCRYPT_BELOW_OWASP\)/);
+  t.same(Object.keys(BOOLEAN_FIELDS), ['insecureScryptBelowOwasp']);
   t.end();
 });
 

@@ -43,7 +43,8 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
 
   if (current === undefined || fresh === undefined || confirm === undefined) return refuse(400, 'current and new password are required');
   if (fresh !== confirm) return refuse(400, 'the new passwords do not match');
-  const outcome = await ctx.deps.login.authenticate(session.user, current, ctx.clientAddress);
+  // No hash upgrade: the new password's hash, at the profile's cost, is written below.
+  const outcome = await ctx.deps.login.authenticate(session.user, current, ctx.clientAddress, { upgradeHash: false });
   if (outcome.result === 'throttled' || outcome.result === 'busy') {
     const retry = retryAfterSeconds(outcome.retryAfterMs);
     return refuse(outcome.result === 'throttled' ? 429 : 503, `try again in ${retry} seconds`, { 'Retry-After': retry });
