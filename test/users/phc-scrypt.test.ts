@@ -5,6 +5,7 @@ import {
   dummyVerify,
   formatScryptHash,
   hashingMemoryBytes,
+  hashIsWeaker,
   hashPassword,
   hashPasswordSync,
   MAX_PASSWORD_BYTES,
@@ -112,7 +113,7 @@ const validSalt = b64(Buffer.alloc(16, 1));
 const validHash = b64(Buffer.alloc(32, 2));
 const parseCases: { name: string; phc: string; ok: boolean; reason?: RegExp }[] = [
   { name: 'canonical', phc: `$scrypt$ln=10,r=8,p=1$${validSalt}$${validHash}`, ok: true },
-  { name: 'largest parameters', phc: `$scrypt$ln=20,r=2,p=16$${validSalt}$${validHash}`, ok: true },
+  { name: 'largest parameters', phc: `$scrypt$ln=20,r=2,p=32$${validSalt}$${validHash}`, ok: true },
   { name: '8-byte salt, 64-byte hash', phc: `$scrypt$ln=10,r=1,p=1$${b64(Buffer.alloc(8))}$${b64(Buffer.alloc(64))}`, ok: true },
   { name: 'empty', phc: '', ok: false, reason: /expected \$scrypt\$/ },
   { name: 'other algorithm', phc: `$argon2id$v=19$m=65536,t=3,p=4$${validSalt}$${validHash}`, ok: false },
@@ -124,7 +125,7 @@ const parseCases: { name: string; phc: string; ok: boolean; reason?: RegExp }[] 
   { name: 'ln below range', phc: `$scrypt$ln=9,r=8,p=1$${validSalt}$${validHash}`, ok: false, reason: /ln must be an integer from 10 to 20/ },
   { name: 'ln above range', phc: `$scrypt$ln=21,r=1,p=1$${validSalt}$${validHash}`, ok: false, reason: /ln must be/ },
   { name: 'r above range', phc: `$scrypt$ln=10,r=33,p=1$${validSalt}$${validHash}`, ok: false, reason: /r must be/ },
-  { name: 'p above range', phc: `$scrypt$ln=10,r=8,p=17$${validSalt}$${validHash}`, ok: false, reason: /p must be/ },
+  { name: 'p above range', phc: `$scrypt$ln=10,r=8,p=33$${validSalt}$${validHash}`, ok: false, reason: /p must be/ },
   { name: 'memory above 256 MiB', phc: `$scrypt$ln=20,r=4,p=1$${validSalt}$${validHash}`, ok: false, reason: /at most 268435456 bytes/ },
   { name: 'padded salt', phc: `$scrypt$ln=10,r=8,p=1$${validSalt}==$${validHash}`, ok: false, reason: /salt/ },
   { name: 'base64url salt', phc: `$scrypt$ln=10,r=8,p=1$${b64(Buffer.alloc(16, 0xfb)).replace(/\+/g, '-').replace(/\//g, '_')}$${validHash}`, ok: false, reason: /salt/ },
@@ -182,8 +183,8 @@ t.test('cost validation names the field and range', (t) => {
     [{ logN: 10.5, r: 8, p: 1 }, 'cost.logN', /integer/],
     [{ logN: 10, r: 0, p: 1 }, 'cost.r', /from 1 to 32/],
     [{ logN: 10, r: 33, p: 1 }, 'cost.r', /from 1 to 32/],
-    [{ logN: 10, r: 8, p: 0 }, 'cost.p', /from 1 to 16/],
-    [{ logN: 10, r: 8, p: 17 }, 'cost.p', /from 1 to 16/],
+    [{ logN: 10, r: 8, p: 0 }, 'cost.p', /from 1 to 32/],
+    [{ logN: 10, r: 8, p: 33 }, 'cost.p', /from 1 to 32/],
     [{ logN: 20, r: 32, p: 1 }, 'cost.r', /at most 268435456 bytes/],
     [{ logN: Number.NaN, r: 8, p: 1 }, 'cost.logN', /integer/],
   ];
@@ -223,4 +224,15 @@ t.test('needsRehash', async (t) => {
   const short = `$scrypt$ln=10,r=8,p=1$${b64(Buffer.alloc(8))}$${validHash}`;
   t.equal(needsRehash(short, COST), true, 'other salt size');
   t.equal(needsRehash('garbage', COST), true, 'malformed');
+});
+
+t.test('hashIsWeaker: only a cheaper hash is upgraded, never a stronger one', async (t) => {
+  const phc = await hashPassword('correct horse battery', COST);
+  t.equal(hashIsWeaker(phc, COST), false, 'same cost');
+  t.equal(hashIsWeaker(phc, { logN: 11, r: 8, p: 1 }), true, 'the profile has more memory');
+  t.equal(hashIsWeaker(phc, { logN: 10, r: 8, p: 2 }), true, 'the profile has more work');
+  t.equal(hashIsWeaker(phc, { logN: 10, r: 4, p: 1 }), false, 'the profile is weaker: the stored hash stays');
+  t.equal(hashIsWeaker(phc, { logN: 9 + 1, r: 8, p: 1 }), false);
+  t.equal(hashIsWeaker(`$scrypt$ln=10,r=8,p=1$${b64(Buffer.alloc(8))}$${validHash}`, COST), true, 'a shorter salt than ringlet writes');
+  t.equal(hashIsWeaker('garbage', COST), true, 'malformed');
 });
