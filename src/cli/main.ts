@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `ringlet` command line: serve, keygen, users, passwd, profile check. Each command validates its
+ * `ringlet` command line: serve, keygen, users, passwd, token, profile check. Each command validates its
  * arguments with node:util parseArgs and has its own --help. Exit codes: 0 ok, 1 runtime
  * failure, 2 usage or configuration error.
  */
@@ -10,6 +10,7 @@ import { runKeygen } from './keygen.js';
 import { runPasswd } from './passwd.js';
 import { runProfileCheck } from './profile-check.js';
 import { runServe } from './serve.js';
+import { runToken } from './token.js';
 import { runUsers } from './users.js';
 
 const USAGE = `ringlet — a tiny, memory-bounded session server
@@ -19,7 +20,8 @@ Usage:
   ringlet keygen [--keys PATH]       create or rotate a JWKS key file (mode 0600)
   ringlet users list|add|passwd|set-role|remove   manage the users file (safe while serving)
   ringlet passwd USER [--role R]     set a user's password, read from stdin (= users passwd)
-  ringlet profile check NAME|PATH    validate a device profile and show its memory footprint
+  ringlet token mint USER --scope S --ttl 90d --keys PATH   a long-lived scoped token for a machine
+  ringlet profile check NAME|PATH    validate a device profile: memory footprint, scrypt cost
   ringlet --version | --help
 
 Run "ringlet COMMAND --help" for the options of a command.
@@ -41,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       return runPasswd(rest);
     case 'users':
       return runUsers(rest);
+    case 'token':
+      return runToken(rest);
     case 'profile':
       return runProfileCheck(rest);
     case '--version':

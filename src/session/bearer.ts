@@ -1,7 +1,9 @@
 /**
  * Bearer tokens (JWT HS256) for API clients, in both modes. Timing follows claims.ts, so a
  * token minted by this process is timed on its monotonic clock; revocation by `jti` goes
- * through the bounded denylist.
+ * through the bounded denylist. Long-lived machine tokens (`kind: "machine"`, minted by
+ * `ringlet token mint`) are timed by their own lifetime on a trusted wall clock
+ * (machine-token.ts); revocations must outlast them (start.ts `longestCredentialMs`).
  */
 import { RingletError } from '../errors.js';
 import { signJwt, verifyJwt, type KeyRing } from '../codec/index.js';
@@ -12,6 +14,7 @@ import type { CredentialLife, RevocationTables } from './revocation.js';
 import { DEFAULT_VERIFIED_CACHE_ENTRIES, VerifiedCache } from './verified-cache.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedToken, Session } from './types.js';
+import { checkMachineToken, MACHINE_TOKEN_KIND } from './machine-token.js';
 
 export const LEEWAY_MS = 30_000;
 const MAX_SCOPE_ITEMS = 32;
@@ -56,6 +59,8 @@ export class BearerTokens {
       throw err;
     }
     if (!hasTokenShape(claims)) return undefined;
+    // An unknown kind fails closed: only what this code knows how to time is accepted.
+    if ('kind' in claims && claims['kind'] !== MACHINE_TOKEN_KIND) return undefined;
     const scope = claims['scope'];
     if (!Array.isArray(scope) || scope.length > MAX_SCOPE_ITEMS || !scope.every((s) => typeof s === 'string')) return undefined;
     Object.freeze(scope);
@@ -68,7 +73,8 @@ export class BearerTokens {
   resolve(token: string): Session | undefined {
     const c = this.verify(token);
     if (c === undefined) return undefined;
-    const verdict = checkTiming(c, this.clocks, this.limits);
+    const machine = c.kind === MACHINE_TOKEN_KIND;
+    const verdict = machine ? checkMachineToken(c, this.clocks, this.limits) : checkTiming(c, this.clocks, this.limits);
     if (!verdict.ok) return undefined;
     if (this.revocation.isRevoked(c.sub, c.jti, verdict.issued)) return undefined;
     const wallNow = this.clocks.wall.now();
@@ -79,7 +85,7 @@ export class BearerTokens {
       via: 'bearer',
       csrfToken: undefined,
       scope: c.scope,
-      createdAtMs: wallNow - (this.ttlMs - verdict.absoluteLeftMs),
+      createdAtMs: wallNow - ((machine ? (c.exp - c.iat) * 1000 : this.ttlMs) - verdict.absoluteLeftMs),
       idleExpiresAtMs: wallNow + verdict.idleLeftMs,
       absoluteExpiresAtMs: wallNow + verdict.absoluteLeftMs,
       data: undefined,

@@ -9,6 +9,8 @@
  *   issue (idle is measured from it)
  * - `at`: wall ms of login (absolute limit across boots); `wt`: 1 when the wall clock was
  *   trusted at minting.
+ * - `kind`: `machine` for a long-lived machine token (machine-token.ts), timed by its own
+ *   `iat`/`exp` on a trusted wall clock; absent otherwise.
  */
 import { RingletError } from '../errors.js';
 import type { Role } from '../access/roles.js';
@@ -44,6 +46,8 @@ export interface TokenClaims {
   scope?: string[];
   /** Cookie sessions: an embedding service's own data (any JSON value). */
   d?: unknown;
+  /** `machine`: a long-lived token minted offline (machine-token.ts); absent for every other token. */
+  kind?: string;
 }
 
 export interface TimingLimits {

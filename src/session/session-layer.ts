@@ -15,6 +15,7 @@
 import type { KeyRing } from '../codec/index.js';
 import { createStore, type SessionStore } from '../store/index.js';
 import { BearerTokens, LEEWAY_MS } from './bearer.js';
+import { MAX_MACHINE_TOKEN_TTL_MS } from './machine-token.js';
 import { CookieSessions } from './cookie-sessions.js';
 import { RamSessions } from './ram-sessions.js';
 import { RevocationTables } from './revocation.js';
@@ -60,10 +61,11 @@ export interface SessionLayer {
 /**
  * The longest any credential the layer accepts can live: a not-before, or a revocation by
  * `jti` alone, must outlast every credential it may cover. Any new kind of credential with
- * a longer lifetime (e.g. long-lived machine tokens) must be added here.
+ * a longer lifetime must be added here: machine tokens (`ringlet token mint`, up to
+ * MAX_MACHINE_TOKEN_TTL_MS) verify wherever the keys do, whatever the profile says.
  */
 export function longestCredentialMs(limits: Pick<SessionLayerLimits, 'absoluteTimeoutMs' | 'bearerTokenTtlMs'>): number {
-  return Math.max(limits.absoluteTimeoutMs, limits.bearerTokenTtlMs) + LEEWAY_MS;
+  return Math.max(limits.absoluteTimeoutMs, limits.bearerTokenTtlMs, MAX_MACHINE_TOKEN_TTL_MS) + LEEWAY_MS;
 }
 
 /** Builds the session layer from a validated profile, the keys, the clocks and the deployment's facts. */

@@ -75,7 +75,9 @@ t.test('onChange hears own writes and reloads with (before, after); a no-op chan
   const path = fileWith(table());
   const { store } = await UsersFileStore.open(path);
   const seen: Array<[string[], string[]]> = [];
-  const off = store.onChange((before, after) => seen.push([before.names(), after.names()]));
+  const off = store.onChange((before, after) => {
+    seen.push([before.names(), after.names()]);
+  });
   await store.update((db) => addUser(db, record('bob')));
   writeFileSync(path, formatUsersFile(table('bob', 'carol')));
   t.equal(store.reload('test'), 'reloaded');
@@ -87,6 +89,24 @@ t.test('onChange hears own writes and reloads with (before, after); a no-op chan
   off();
   await store.update((db) => removeUser(db, 'carol'));
   t.equal(seen.length, 2, 'a removed listener hears nothing');
+});
+
+t.test('update() resolves after the promises listeners return (a revocation made durable); a rejected one is logged', async (t) => {
+  const path = fileWith(table('bob'));
+  const log = capture();
+  const { store } = await UsersFileStore.open(path, { log });
+  const order: string[] = [];
+  store.onChange(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    order.push('listener settled');
+  });
+  store.onChange(async () => {
+    throw new Error('write failed');
+  });
+  await store.update((db) => removeUser(db, 'bob'));
+  order.push('update resolved');
+  t.same(order, ['listener settled', 'update resolved']);
+  t.match(log.lines, [['error', 'users_listener_failed', { trigger: 'update', error: 'Error: write failed' }]]);
 });
 
 t.test('a change that throws changes nothing; a listener that throws is logged, not fatal', async (t) => {
@@ -146,7 +166,9 @@ t.test('the watch follows atomic replacement, in-place writes, truncation and re
   store.watch();
   t.teardown(() => store.close());
   const changes: string[][] = [];
-  store.onChange((_before, after) => changes.push(after.names()));
+  store.onChange((_before, after) => {
+    changes.push(after.names());
+  });
 
   writeFileSync(`${path}.new`, formatUsersFile(table('bob')));
   renameSync(`${path}.new`, path); // a new inode: a watch on the old file would miss this
