@@ -39,6 +39,12 @@ export const FILE_LOCK_STALE_MS = 30_000;
 /** Polling back-off while waiting: starts here, doubles, stops growing at the maximum. */
 const POLL_FIRST_MS = 2;
 const POLL_MAX_MS = 100;
+/**
+ * Lock files are readable by all: they hold a pid, a boot id and a random token, nothing
+ * secret, and a writer running as another user (root's CLI next to the service) must be
+ * able to read who holds the lock.
+ */
+const LOCK_FILE_MODE = 0o644;
 /** A lock file larger than this is not ours (ours is ~150 bytes): judged by mtime only. */
 const MAX_LOCK_FILE_BYTES = 1024;
 
@@ -66,6 +72,8 @@ interface Seen {
   text: string;
   owner: LockOwner | undefined;
   mtimeMs: number;
+  /** Inode, mtime and text: a lock file taken in between differs in at least one. */
+  identity: string;
 }
 
 function defaultProcessAlive(pid: number): boolean {
@@ -146,7 +154,7 @@ class Settings {
 function createExclusive(path: string, text: string): boolean {
   let fd: number;
   try {
-    fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, LOCK_FILE_MODE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw lockError(path, err);
@@ -169,9 +177,16 @@ function look(path: string): Seen | undefined {
   try {
     // lstat: a symlink planted as the lock is judged by its own mtime, never followed.
     const stat = lstatSync(path);
-    const text = stat.isFile() && stat.size <= MAX_LOCK_FILE_BYTES ? readFileSync(path, 'utf8') : '';
-    const { mtimeMs } = stat;
-    return { text, owner: parseOwner(text), mtimeMs };
+    let text = '';
+    if (stat.isFile() && stat.size <= MAX_LOCK_FILE_BYTES) {
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        // Unreadable to us (another user's, older mode): judged by its mtime like an empty one.
+        if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+      }
+    }
+    return { text, owner: parseOwner(text), mtimeMs: stat.mtimeMs, identity: `${stat.ino}:${stat.mtimeMs}:${text}` };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw lockError(path, err);
@@ -272,8 +287,8 @@ export async function acquireFileLock(
     const stale = settings.staleReason(seen);
     if (stale !== undefined) {
       await withGuard(lockPath, settings, deadline, () => {
-        // Only the very lock judged stale: a fresh one taken meanwhile has other text.
-        if (look(lockPath)?.text === seen.text) unlinkIfPresent(lockPath);
+        // Only the very lock judged stale: a fresh one taken meanwhile is another file.
+        if (look(lockPath)?.identity === seen.identity) unlinkIfPresent(lockPath);
       });
       onStale?.(stale, seen.owner?.pid);
       continue;

@@ -6,8 +6,13 @@
  * crash leaves the old file or the new one, never half of one, and no other user can read
  * it at any moment. The directory must exist: a mistyped path is an error naming it, not a
  * new directory. Throws ConfigError naming the path.
+ *
+ * A file replaced by root keeps its owner and group: an operator running `ringlet users
+ * add` or `ringlet keygen` as root must not leave the service's own file unreadable to the
+ * service (systemd `DynamicUser=`, a dedicated `ringlet` account). Other writers cannot
+ * change ownership and write files they own, as before.
  */
-import { closeSync, constants as fsConstants, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { randomBytesPooled } from './random-pool.js';
@@ -23,6 +28,7 @@ export function writeSecretFileAtomic(path: string, data: string | Uint8Array): 
     created = true;
     try {
       fchmodSync(fd, SECRET_FILE_MODE);
+      keepOwner(fd, path);
       writeFileSync(fd, data);
       fsyncSync(fd);
     } finally {
@@ -41,6 +47,18 @@ export function writeSecretFileAtomic(path: string, data: string | Uint8Array): 
     throw new ConfigError(path, `cannot write (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   syncDirectory(dir);
+}
+
+/** As root, give the new file the owner and group of the one it replaces (see above). */
+function keepOwner(fd: number, path: string): void {
+  if (process.getuid?.() !== 0) return;
+  let owner: { uid: number; gid: number };
+  try {
+    owner = statSync(path);
+  } catch {
+    return; // a new file: root's, as created
+  }
+  if (owner.uid !== 0 || owner.gid !== 0) fchownSync(fd, owner.uid, owner.gid);
 }
 
 function syncDirectory(dir: string): void {

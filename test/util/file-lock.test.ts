@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireFileLock, type LockOwner } from '../../src/util/file-lock.js';
@@ -132,4 +132,11 @@ t.test('a guard left by a crashed breaker is removed by the same rules', async (
 
 t.test('a directory that refuses the lock file is an error, not a wait', async (t) => {
   await t.rejects(acquireFileLock(join(dir, 'no-such-dir', 'users.json')), { code: 'ERR_FILE_LOCKED', message: /cannot lock .*\(ENOENT\)/ });
+});
+
+t.test('lock files are readable by other users (a root CLI next to the service account)', async (t) => {
+  const path = fresh();
+  const lock = await acquireFileLock(path, { kernel: kernel() });
+  t.equal(statSync(`${path}.lock`).mode & 0o777, 0o644);
+  await lock.release();
 });
