@@ -158,7 +158,8 @@ function list(c: Common): void {
   const target = profileCost(c.values);
   const rows = db.records().map((r) => {
     const cost = parseScryptHash(r.hash).cost;
-    const vsProfile = isWeakerCost(cost, target) ? 'weaker (upgraded at next sign-in)' : isWeakerCost(target, cost) ? 'stronger' : 'profile';
+    const same = cost.logN === target.logN && cost.r === target.r && cost.p === target.p;
+    const vsProfile = same ? 'profile' : isWeakerCost(cost, target) ? 'weaker (upgraded at next sign-in)' : 'kept (not weaker)';
     return { name: r.name, role: r.role, mustChangePassword: r.mustChangePassword, cost, vsProfile };
   });
   if (c.values['json'] === true) {

@@ -99,14 +99,19 @@ export function describeScryptCost(cost: ScryptCost): string {
 }
 
 /**
- * True when a guess against `cost` is cheaper for an attacker than against `target`: less
- * memory per guess (N·r) or less work (N·r·p). Such a stored hash is upgraded at the next
- * successful login; a stronger one is left as it is.
+ * True when a stored hash of `cost` should be upgraded to `target`: a guess against it is
+ * cheaper on both axes (memory per guess N·r and work N·r·p, at least one strictly), or it
+ * is below OWASP's table while `target` meets it. Costs that are merely different — more
+ * memory and less work, both meeting the table (2^17 p=1 against 2^14 p=5: the table calls
+ * them equal) — are kept: an upgrade must never trade memory-hardness for nothing.
  */
 export function isWeakerCost(cost: ScryptCost, target: ScryptCost): boolean {
   const memory = 2 ** cost.logN * cost.r;
   const targetMemory = 2 ** target.logN * target.r;
-  return memory < targetMemory || memory * cost.p < targetMemory * target.p;
+  const work = memory * cost.p;
+  const targetWork = targetMemory * target.p;
+  if (memory <= targetMemory && work <= targetWork && (memory < targetMemory || work < targetWork)) return true;
+  return !meetsOwaspScryptMinimum(cost) && meetsOwaspScryptMinimum(target);
 }
 
 function isIntIn(value: unknown, min: number, max: number): value is number {

@@ -93,7 +93,7 @@ t.test("every device profile meets OWASP's scrypt table with the memory it had (
   t.end();
 });
 
-t.test("OWASP's table, and costs compared by strength", (t) => {
+t.test("OWASP's table, and which stored costs are upgraded (cheaper on both axes, or below the table)", (t) => {
   const rows: Array<[number, number, number | undefined]> = [
     [20, 8, 1], [17, 8, 1], [16, 8, 2], [15, 8, 3], [14, 8, 5], [13, 8, 10], [12, 8, 20], [11, 8, undefined], [10, 8, undefined],
     [13, 16, 5], [14, 4, 10], [14, 12, 5], [12, 4, undefined], [10, 32, 20],
@@ -101,7 +101,9 @@ t.test("OWASP's table, and costs compared by strength", (t) => {
   for (const [logN, r, minP] of rows) t.equal(owaspMinimumP(logN, r), minP, `N=2^${logN} r=${r}: p >= ${minP ?? 'none'}`);
   const cases: Array<[[number, number, number], [number, number, number], boolean]> = [
     [[14, 8, 1], [14, 8, 5], true], [[14, 8, 5], [14, 8, 5], false], [[15, 8, 3], [14, 8, 5], false],
-    [[13, 8, 10], [14, 8, 5], true], [[16, 8, 1], [14, 8, 5], false], [[14, 8, 5], [15, 8, 3], true],
+    [[13, 8, 10], [14, 8, 5], true], [[16, 8, 1], [14, 8, 5], true], [[14, 8, 5], [15, 8, 3], true],
+    [[17, 8, 1], [14, 8, 5], false], [[16, 8, 2], [14, 8, 5], false], [[13, 16, 5], [14, 8, 5], false],
+    [[11, 8, 1], [10, 8, 2], false], [[10, 8, 1], [10, 8, 2], true],
   ];
   for (const [[a, b, c], [x, y, z], weaker] of cases) {
     t.equal(isWeakerCost({ logN: a, r: b, p: c }, { logN: x, r: y, p: z }), weaker, `2^${a} r=${b} p=${c} vs 2^${x} r=${y} p=${z}: ${weaker ? 'weaker' : 'not weaker'}`);
