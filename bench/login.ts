@@ -69,7 +69,8 @@ async function startServer(name: string, profile: DeviceProfile, users: UsersDb)
   const server = await spawnServer({
     kind: 'ringlet',
     nodeFlags: profile.nodeFlags,
-    args: ['--profile', name, '--users', 'users.json', '--log-level', 'warn', '--throttle-free-attempts', '100'],
+    // One load address stands for many clients: its per-address connection cap is lifted.
+    args: ['--profile', name, '--users', 'users.json', '--log-level', 'warn', '--throttle-free-attempts', '100', '--max-connections-per-address', String(profile.maxConnections)],
     env: LAUNCH_ENV,
     dir,
   });
