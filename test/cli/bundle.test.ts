@@ -119,7 +119,7 @@ function get(port: number, path: string, init: { method?: string; body?: string 
 async function modulesLoadedByServe(script: string): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'ringlet-loaded-'));
   const { importFlag, log } = loadRecorder(dir);
-  const child = spawn(process.execPath, [importFlag, script, 'serve', '--port', '0', '--users', join(dir, 'users.json'), '--scrypt-log-n', '10', '--log-level', 'info'],
+  const child = spawn(process.execPath, [importFlag, script, 'serve', '--port', '0', '--users', join(dir, 'users.json'), '--scrypt-log-n', '10', '--insecure-scrypt-below-owasp', '--log-level', 'info'],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' } });
   try {
     let out = '';

@@ -8,7 +8,8 @@ import { generateJwks } from '../../src/codec/index.js';
 import { hashPasswordSync, saveUsersFile, UsersDb } from '../../src/users/index.js';
 import { jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE } from '../support/server.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+// The shipped bundle, as an operator runs it.
+const BIN = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
 const COST = { logN: TEST_PROFILE.scryptLogN as number, r: 8, p: 1 };
 const PASSWORD = 'a long enough passphrase';
 

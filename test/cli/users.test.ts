@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_PROFILE } from '../support/server.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+// The shipped bundle, as an operator runs it.
+const BIN = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'ringlet-cli-users-'));

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { formatUsersFile, hashPasswordSync, parseUsersFile, setUserPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type SignedIn, type TestServer } from '../support/server.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+// The shipped bundle, as an operator runs it.
+const BIN = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
 const COST = { logN: TEST_PROFILE.scryptLogN as number, r: TEST_PROFILE.scryptR as number, p: TEST_PROFILE.scryptP as number };
 
 /** The CLI as an operator runs it, against the server's users file, at the tests' cheap cost. */
