@@ -172,15 +172,26 @@ t.test('a users file replaced, truncated or corrupted while the server runs', as
   for (const line of s.logs) t.notOk(line.includes(hash.slice(-20)), 'no hash in any log line');
 });
 
-t.test('a user removed and re-added with the same role does not get the old sessions back', { todo: 'needs "user removed or demoted -> revokeUser" on users.onChange (the durable-revocation work wires it); until then the per-request check sees the same name and role again' }, async (t) => {
+t.test('a user removed and re-added with the same role does not get the old sessions back (own write, and the CLI through a reload)', async (t) => {
   const s = await startTestServer();
   t.teardown(() => s.close());
   await adminWithPassword(s);
   const hash = hashPasswordSync('viewer password 1', COST);
-  await s.running.deps.users.update((db) => setUserPassword(db, 'vic', hash));
+  await s.running.deps.users.update((db) => setUserPassword(setUserPassword(db, 'vic', hash), 'val', hash));
   const vic = await signIn(s, 'vic', 'viewer password 1');
+  const val = await signIn(s, 'val', 'viewer password 1');
+  const status = async (who: SignedIn) => (await s.request('GET', '/session', { headers: { cookie: who.cookie } })).status;
+
   await s.running.deps.users.update((db) => db.remove('vic'));
-  t.equal((await s.request('GET', '/session', { headers: { cookie: vic.cookie } })).status, 401, 'removed: refused');
+  t.equal(await status(vic), 401, 'removed: refused');
   await s.running.deps.users.update((db) => setUserPassword(db, 'vic', hashPasswordSync('a different password', COST)));
-  t.equal((await s.request('GET', '/session', { headers: { cookie: vic.cookie } })).status, 401, 're-added: the old session stays ended');
+  t.equal(await status(vic), 401, 're-added as viewer again: the old session stays ended');
+
+  t.equal((await cli(s, ['users', 'remove', 'val'])).code, 0);
+  await until('val gone', () => !s.running.deps.users.current().has('val'));
+  t.equal((await cli(s, ['users', 'add', 'val'], 'another long passphrase\n')).code, 0);
+  await until('val back', () => s.running.deps.users.current().has('val'));
+  t.equal(await status(val), 401, 'removed and re-added by the CLI: the old session stays ended');
+  t.match(s.logEvents('user_sessions_revoked'), [{ users: ['vic'] }, { users: ['val'] }]);
+  t.equal((await jsonLogin(s, 'val', 'another long passphrase')).status, 200, 'the re-added user signs in afresh');
 });
