@@ -42,7 +42,7 @@ export function workspace(t: Test): Workspace {
     // The documented default: next to the keys file, named after it.
     revocationsPath: join(dir, 'keys.revocations.json'),
     start: async (mode, extra = []) => {
-      const s = await startCliServer(['--mode', mode, '--users', usersPath, '--keys', keysPath, '--scrypt-log-n', '10', ...extra]);
+      const s = await startCliServer(['--mode', mode, '--users', usersPath, '--keys', keysPath, '--scrypt-log-n', '10', '--insecure-scrypt-below-owasp', ...extra]);
       running.push(s);
       return s;
     },
