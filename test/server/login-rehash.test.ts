@@ -14,7 +14,7 @@ import {
   type ScryptFunction,
   type UsersStore,
 } from '../../src/users/index.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
 
 // The server's cost for these tests: cheap, with p=2 so that TEST_PROFILE's p=1 is weaker.

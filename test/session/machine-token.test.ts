@@ -10,7 +10,7 @@ import { RevocationTables } from '../../src/session/revocation.js';
 import { createSessionClocks, DEFAULT_TRUSTED_FLOOR_MS } from '../../src/session/time-policy.js';
 import { loadProfile } from '../../src/config/profile.js';
 import { longestCredentialMs } from '../../src/session/session-layer.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock } from '../support/clock.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

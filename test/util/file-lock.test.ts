@@ -130,8 +130,9 @@ t.test('a guard left by a crashed breaker is removed by the same rules', async (
   await lock.release();
 });
 
-t.test('a directory that refuses the lock file is an error, not a wait', async (t) => {
-  await t.rejects(acquireFileLock(join(dir, 'no-such-dir', 'users.json')), { code: 'ERR_FILE_LOCKED', message: /cannot lock .*\(ENOENT\)/ });
+t.test('a directory that refuses the lock file is a configuration error naming it, not a wait', async (t) => {
+  const path = join(dir, 'no-such-dir', 'users.json');
+  await t.rejects(acquireFileLock(path), { name: 'ConfigError', field: `${path}.lock`, message: /cannot lock \(ENOENT\)/ });
 });
 
 t.test('lock files are readable by other users (a root CLI next to the service account)', async (t) => {
