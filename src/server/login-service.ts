@@ -2,6 +2,11 @@
  * Password login policy: throttle first (cheap, before any hashing), then the bounded
  * hashing pool, then a verify that costs the same for unknown users as for known ones.
  * Every outcome is one of a closed set, so routes, metrics and logs cannot disagree.
+ *
+ * With shared state (`--shared-state`), failures are also counted in the engine, so several
+ * instances allow together what one would: an attempt goes ahead only when the local table
+ * and the engine both allow it, and every failure is recorded in both. The engine is asked
+ * with a bounded wait; without an answer in time the local table decides alone.
  */
 import { RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
@@ -20,6 +25,13 @@ export type LoginOutcome =
 export const MAX_USERNAME_CHARS = 64;
 export const MAX_PASSWORD_BYTES = 1024;
 
+/** The login throttle counted in the shared-state engine (engine/shared-throttle.ts); undefined answers: decide locally. */
+export interface SharedLoginThrottle {
+  check(keys: readonly string[]): Promise<number | undefined>;
+  recordFailure(addressKey: string, userKey: string, pairKey: string): Promise<boolean>;
+  recordSuccess(userKey: string): Promise<boolean>;
+}
+
 export interface LoginServiceDeps {
   users: () => UsersDb;
   limiter: HashLimiter;
@@ -28,6 +40,8 @@ export interface LoginServiceDeps {
   clock: MonotonicClock;
   /** Retry-After for a busy hashing pool. */
   busyRetryAfterMs: number;
+  /** The engine's counts, with --shared-state; the local table stays the fallback. */
+  shared?: SharedLoginThrottle | undefined;
 }
 
 export class LoginService {
@@ -45,7 +59,9 @@ export class LoginService {
   }
 
   async authenticate(username: string, password: string, clientAddress: string): Promise<LoginOutcome> {
-    const wait = this.throttledFor(username, clientAddress);
+    let wait = this.throttledFor(username, clientAddress);
+    const shared = this.deps.shared;
+    if (wait === 0 && shared !== undefined) wait = (await shared.check(this.throttleKeys(username, clientAddress))) ?? 0;
     if (wait > 0) return { result: 'throttled', retryAfterMs: wait };
     const user = username.length <= MAX_USERNAME_CHARS ? this.deps.users().get(username) : undefined;
     let ok: boolean;
@@ -67,11 +83,14 @@ export class LoginService {
       const pairKey = `pair:${addressKey(clientAddress)}|${username.toLowerCase()}`;
       if (this.deps.throttle.failures(pairKey, now) === 0) this.deps.throttle.recordFailure(userKey, now);
       this.deps.throttle.recordFailure(pairKey, now);
+      // Answered after the engine counted it (bounded): the next guess, on any instance, sees it.
+      await shared?.recordFailure(ipKey, userKey, pairKey);
       return { result: 'failure' };
     }
     // Only the user's counter resets: an attacker holding one valid account must not be
     // able to wipe their address's failures by logging into it between guesses.
     this.deps.throttle.recordSuccess(userKey);
+    await shared?.recordSuccess(userKey);
     return { result: 'success', user: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
   }
 }
