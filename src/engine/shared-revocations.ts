@@ -153,8 +153,12 @@ export class SharedRevocations implements RevocationPersistence {
 
   /** Subscribes to the channel (the pub/sub link connects now; rejections are retried by the link). */
   start(): void {
-    this.#o.client.subscribe(this.#o.names.revocationsChannel, (message) => this.#applyMember(message)).catch(() => {
-      // Stays registered and is made when the link comes up (NOPERM is logged by the link state).
+    this.#o.client.subscribe(this.#o.names.revocationsChannel, (message) => this.#applyMember(message)).catch((err: unknown) => {
+      // Down or slow: the subscription stays registered and is made when the link is up.
+      // Refused (an ACL without the channel): for good, and the operator must hear it.
+      if (err instanceof RingletError && err.code === 'ERR_ENGINE_REPLY') {
+        this.#o.log.error('shared_state_subscribe_refused', { channel: this.#o.names.revocationsChannel, reason: err.message, consequence: 'revocations made on other instances are not heard until a restart with an ACL allowing the channel' });
+      }
     });
   }
 
