@@ -37,8 +37,11 @@ import { memberMac, openRevocationMember, sealRevocationMember, type SharedKeyNa
 export const MAX_WRITES_IN_FLIGHT = 32;
 /** How long a revoking route waits for the engine to take its event (then answers anyway). */
 export const SHARED_SETTLE_WAIT_MS = 250;
-/** ZSCAN's COUNT hint when reading the set back. */
-export const RELOAD_PAGE_COUNT = 256;
+/**
+ * ZSCAN's COUNT hint when reading the set back: ~64-128 members of ~0.3 KiB a page, well
+ * within what the client's parser may hold (SHARED_STATE_CLIENT_SETTINGS).
+ */
+export const RELOAD_PAGE_COUNT = 64;
 /** Failed writes are tried again after this, doubling per failure up to the maximum. */
 export const RETRY_BASE_DELAY_MS = 250;
 export const RETRY_MAX_DELAY_MS = 30_000;

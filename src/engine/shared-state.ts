@@ -30,13 +30,14 @@ import { sharedKeyNames, type SharedKeyNames } from './shared-wire.js';
 
 /**
  * The client's limits as ringlet serve uses it. Its replies are small (a page of ZSCAN or
- * HSCAN: ~100 members of at most ~1 KiB; a counter; OK), so a reply held by the parser is
- * bounded well below the client's defaults, and so is what may queue: the footprint counts
- * these limits, not the defaults.
+ * HSCAN: ~64-128 members of at most ~0.5 KiB; a counter; OK), so a reply held by the parser is
+ * bounded well below the client's defaults, and so is what may queue (at most
+ * MAX_WRITES_IN_FLIGHT writes of ~0.5 KiB, a login's few commands): the footprint counts
+ * these limits (≈ 0.9 MiB), not the defaults (≈ 3.3 MiB).
  */
 export const SHARED_STATE_CLIENT_SETTINGS: Readonly<Pick<RespClientOptions, 'maxQueuedBytes' | 'limits'>> = Object.freeze({
-  maxQueuedBytes: 256 * 1024,
-  limits: { maxBulkBytes: 64 * 1024, maxBufferedBytes: 512 * 1024, maxAggregateLength: 8192 },
+  maxQueuedBytes: 128 * 1024,
+  limits: { maxBulkBytes: 64 * 1024, maxBufferedBytes: 256 * 1024, maxAggregateLength: 4096 },
 });
 
 /** A failed read-back is tried again after this (doubling, up to the maximum) while the links stay up. */

@@ -137,6 +137,16 @@ export class RedisProcess {
     });
   }
 
+  /** Stops the process (SIGSTOP): its sockets stay open and nothing is answered, like a stalled engine. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused process run again (SIGCONT). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Starts it again on the same port, with the same configuration (and no data, unless persistent). */
   async restart(): Promise<void> {
     await this.kill();
