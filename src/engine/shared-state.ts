@@ -8,7 +8,7 @@
  * - The login throttle (shared-throttle.ts): failures counted in the engine, asked with a
  *   bounded wait, the local table the fallback.
  * - User changes (shared-users.ts): a change made on one instance is applied to the others'
- *   users files.
+ *   users files (when a users store is given).
  *
  * The link state, in one place: the instance is *synchronised* once both connections are up
  * and the engine's state has been read back since they came up. It stops being so when either
@@ -26,6 +26,7 @@ import type { EngineTarget } from './engine-target.js';
 import { engineClientFootprintBytes, RespClient, type LinkChange, type RespClientOptions } from './resp-client.js';
 import { SharedRevocations, sharedRevocationsFootprintBytes, type SharedLog, type SharedRevocationsStats } from './shared-revocations.js';
 import { SharedThrottle, type SharedThrottleStats, type ThrottlePolicy } from './shared-throttle.js';
+import { SharedUsers, sharedUsersFootprintBytes, type SharedUsersStats, type SharedUsersStore } from './shared-users.js';
 import { sharedKeyNames, type SharedKeyNames } from './shared-wire.js';
 
 /**
@@ -46,7 +47,7 @@ export const SYNC_RETRY_MAX_DELAY_MS = 30_000;
 
 /** What `--shared-state` adds to an instance's memory at most (counted in the footprint). */
 export function sharedStateFootprintBytes(revocationEntries: number): number {
-  return engineClientFootprintBytes(SHARED_STATE_CLIENT_SETTINGS) + sharedRevocationsFootprintBytes(revocationEntries);
+  return engineClientFootprintBytes(SHARED_STATE_CLIENT_SETTINGS) + sharedRevocationsFootprintBytes(revocationEntries) + sharedUsersFootprintBytes();
 }
 
 /** KEYS[1] the epoch key; ARGV[1] a fresh id, written only when there is none. Returns the epoch. */
@@ -64,6 +65,8 @@ export interface SharedStateOptions {
   failClosed: boolean;
   /** HMAC key derived from the JWKS (`keys.deriveSecret('ringlet shared state')`). */
   macKey: Buffer;
+  /** The users table, and the AES-256-GCM key its shared values are sealed with (`keys.deriveSecret('ringlet shared users')`). */
+  users?: { store: SharedUsersStore; key: Buffer } | undefined;
   tables: RevocationTables;
   clocks: SessionClocks;
   longestCredentialMs: number;
@@ -84,6 +87,8 @@ export interface SharedStateStats {
   syncs: number;
   revocations: SharedRevocationsStats;
   throttle: SharedThrottleStats;
+  /** Undefined when no users store was given. */
+  users: SharedUsersStats | undefined;
   /** Commands refused at once because the client's queue was full. */
   failedFast: number;
 }
@@ -93,6 +98,7 @@ export class SharedState {
   readonly names: SharedKeyNames;
   readonly revocations: SharedRevocations;
   readonly throttle: SharedThrottle;
+  readonly users: SharedUsers | undefined;
   readonly #o: SharedStateOptions;
   #generation = 0;
   #commandUp = false;
@@ -116,6 +122,9 @@ export class SharedState {
     this.throttle = new SharedThrottle({
       client: this.client, names: this.names, macKey: options.macKey, policy: options.throttle, linkUp: () => this.#commandUp,
     });
+    this.users = options.users === undefined ? undefined : new SharedUsers({
+      client: this.client, names: this.names, prefix: options.prefix, key: options.users.key, store: options.users.store, log: options.log,
+    });
     this.client.onLinkChange((change) => this.#linkChanged(change));
     this.client.onSubscriptionsReady(() => this.#maybeSync());
     if (options.failClosed) {
@@ -127,6 +136,7 @@ export class SharedState {
   /** Subscribes and connects, in the background: nothing here waits for the engine. */
   start(): void {
     this.revocations.start();
+    this.users?.start();
     this.client.start();
   }
 
@@ -143,6 +153,7 @@ export class SharedState {
       syncs: this.#syncs,
       revocations: this.revocations.stats(),
       throttle: this.throttle.stats(),
+      users: this.users?.stats(),
       failedFast: this.client.stats().failedFast,
     };
   }
@@ -152,6 +163,7 @@ export class SharedState {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.revocations.close();
+    this.users?.close();
     await this.client.close();
   }
 
@@ -162,6 +174,7 @@ export class SharedState {
     if (link === 'command') {
       this.#commandUp = up;
       this.revocations.setLinkUp(up);
+      this.users?.setLinkUp(up);
     } else {
       this.#subscriberUp = up;
     }
@@ -187,7 +200,7 @@ export class SharedState {
       this.#retryAttempt = 0;
       this.#setSynced(true, undefined);
       this.#o.log.info('shared_state_synced', {
-        revocationsApplied: applied, backlog: this.revocations.stats().backlog, ms: Math.round(performance.now() - started),
+        revocationsApplied: applied.revocations, userFieldsApplied: applied.users, backlog: this.revocations.stats().backlog, ms: Math.round(performance.now() - started),
       });
     }, (err: unknown) => {
       if (!current()) return;
@@ -205,7 +218,7 @@ export class SharedState {
     });
   }
 
-  async #sync(current: () => boolean): Promise<number> {
+  async #sync(current: () => boolean): Promise<{ revocations: number; users: number }> {
     const epoch = await EPOCH.run(this.client, [this.names.epoch], [randomBytesPooled(12).toString('base64url')]);
     if (typeof epoch !== 'string') throw new RingletError('ERR_PROTOCOL', 'engine answered the epoch script with something other than a string');
     if (this.#epoch !== undefined && epoch !== this.#epoch) {
@@ -213,7 +226,9 @@ export class SharedState {
       this.revocations.resyncAll();
     }
     this.#epoch = epoch;
-    return this.revocations.sync(current);
+    const revocations = await this.revocations.sync(current);
+    const users = this.users === undefined ? 0 : await this.users.sync(current);
+    return { revocations, users };
   }
 
   #setSynced(synced: boolean, reason: string | undefined): void {
