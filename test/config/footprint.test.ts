@@ -9,6 +9,8 @@ import { throttleFootprintBytes } from '../../src/users/index.js';
 import { CLIENT_FIXED_BYTES, engineClientFootprintBytes, LINK_SOCKET_BYTES } from '../../src/engine/resp-client.js';
 import { SHARED_STATE_CLIENT_SETTINGS } from '../../src/engine/shared-state.js';
 import { sharedRevocationsFootprintBytes } from '../../src/engine/shared-revocations.js';
+import { sharedUsersFootprintBytes } from '../../src/engine/shared-users.js';
+import { MAX_USERS } from '../../src/users/index.js';
 
 t.test('every device profile validates and its computed footprint fits its budget', (t) => {
   for (const file of readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json'))) {
@@ -69,7 +71,8 @@ t.test('--shared-state is counted when set: the engine client at its configured 
   t.equal(computeFootprint(p).parts.find((x) => x.part === 'shared state')?.bytes, 0, 'nor where the deployment is unknown (one device)');
   t.equal(shared.totalBytes - without.totalBytes, part);
   const client = engineClientFootprintBytes(SHARED_STATE_CLIENT_SETTINGS);
-  t.equal(part, client + sharedRevocationsFootprintBytes(256), 'client worst case + backlog + ids');
+  t.equal(part, client + sharedRevocationsFootprintBytes(256) + sharedUsersFootprintBytes(MAX_USERS), 'client worst case + backlog + ids + the users mirror (every user a file may hold)');
+  t.equal(sharedUsersFootprintBytes(MAX_USERS), MAX_USERS * 512);
   t.equal(client, 128 * 1024 + 2 * (256 * 1024 + LINK_SOCKET_BYTES) + CLIENT_FIXED_BYTES, 'the client: its queue, and per connection the reply it may hold and the socket');
   t.ok(engineClientFootprintBytes() > 3 * 1024 * 1024 && engineClientFootprintBytes() < 4 * 1024 * 1024, 'at the client\'s own defaults it would be ~3.3 MiB');
   const bigger = computeFootprint(parseProfile({ name: 'b', revocationEntries: 4096 }, 'inline'), { reverseProxy: false, sharedState: true });
