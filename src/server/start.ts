@@ -35,6 +35,7 @@ import type { AppDeps, UsersHolder } from './context.js';
 import type { ServerOptions } from './options.js';
 import type { RespClient } from '../engine/resp-client.js';
 import { SharedState } from '../engine/shared-state.js';
+import type { SharedUsersStore } from '../engine/shared-users.js';
 
 export interface StartConfig {
   profile: DeviceProfile;
@@ -145,9 +146,10 @@ function restoreSnapshot(path: string, store: SessionStore, key: Buffer, clocks:
  * The users file in memory. A change is written back atomically, and the sessions of users
  * removed or given another role end at once.
  */
-function createUsersHolder(usersPath: string, initial: UsersDb, sessions: SessionManager, log: Logger): UsersHolder {
+function createUsersHolder(usersPath: string, initial: UsersDb, sessions: SessionManager, log: Logger): UsersHolder & SharedUsersStore {
   let usersDb = initial;
-  return {
+  const listeners = new Set<(before: UsersDb, after: UsersDb) => void | Promise<void>>();
+  const holder: UsersHolder & SharedUsersStore = {
     current: () => usersDb,
     replace: async (db) => {
       saveUsersFile(usersPath, db);
@@ -159,8 +161,22 @@ function createUsersHolder(usersPath: string, initial: UsersDb, sessions: Sessio
         log.info('user_sessions_revoked', { users: ended, reason: 'user removed or role changed' });
         await sessions.revocationsSettled();
       }
+      await Promise.all([...listeners].map((listener) => listener(before, db)));
+    },
+    // The users store's contract (a change applied to the current table, listeners heard and
+    // awaited: what shared state needs), in process, until the users file becomes a locked,
+    // watched store.
+    update: async (change) => {
+      const db = change(usersDb);
+      if (db !== usersDb) await holder.replace(db);
+      return db;
+    },
+    onChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
+  return holder;
 }
 
 /** The RAM store's snapshot file (`--snapshot`): restored now, written by `save()` (SIGHUP, shutdown). */
@@ -194,19 +210,20 @@ function openSnapshots(options: ServerOptions, store: SessionStore | undefined, 
 
 /**
  * Shared state (`--shared-state`): constructed only when the option is set, here alone.
- * In: the revocation tables, keys, clocks, log. Out: what the login service (its throttle),
+ * In: the revocation tables, the users store, keys, clocks, log. Out: what the login service (its throttle),
  * the metrics, start-up (`start()` once listening) and `close()` use. Revocations flow
  * through the tables' onEvent/apply: nothing else in the server knows about the engine.
  */
-function openSharedState(options: ServerOptions, profile: DeviceProfile, parts: { revocation: RevocationTables; keys: KeyRing; clocks: SessionClocks; log: Logger }): SharedState | undefined {
+function openSharedState(options: ServerOptions, profile: DeviceProfile, parts: { revocation: RevocationTables; users: SharedUsersStore; keys: KeyRing; clocks: SessionClocks; log: Logger }): SharedState | undefined {
   if (options.sharedState === undefined) return undefined;
   if (options.keysPath === undefined) {
     throw new ConfigError('sharedState', 'needs --keys: instances share state only when they share the key file (their cookies, tokens and the MAC that authenticates what they write to the engine all derive from it)');
   }
-  const { revocation, keys, clocks, log } = parts;
+  const { revocation, users, keys, clocks, log } = parts;
   return new SharedState({
     target: options.sharedState, prefix: options.sharedStatePrefix, failClosed: options.sharedStateFailClosed,
     macKey: keys.deriveSecret('ringlet shared state'), tables: revocation, clocks,
+    users: { store: users, key: keys.deriveSecret('ringlet shared users') },
     longestCredentialMs: longestCredentialMs(profile), revocationEntries: profile.revocationEntries,
     throttle: { freeAttempts: profile.throttleFreeAttempts, baseDelayMs: profile.throttleBaseDelayMs, maxDelayMs: profile.throttleMaxDelayMs, forgetAfterMs: profile.throttleForgetAfterMs },
     log,
@@ -298,7 +315,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const snapshots = openSnapshots(options, store, sessions, keys, clocks, config.kernel ?? linuxKernelClock, log);
   const users = createUsersHolder(options.usersPath, usersDb, sessions, log);
   // What several instances share (--shared-state); undefined without it.
-  const shared = openSharedState(options, profile, { revocation, keys, clocks, log });
+  const shared = openSharedState(options, profile, { revocation, users, keys, clocks, log });
 
   // 4. The server.
   const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log, sharedThrottle: shared?.throttle });

@@ -2,7 +2,7 @@
  * Several instances as strict as one, with real processes: three `node dist/ringlet.js serve`
  * (cookie mode, one JWKS, each its own users file and revocation file) and one redis-server
  * on loopback. A logout, a logout everywhere, a password change and a token revocation made
- * on one instance are refused on the others; password guesses spread over the three get one
+ * on one instance are refused on the others, and a new password signs in everywhere; password guesses spread over the three get one
  * instance's allowance; the engine killed mid-test leaves every instance serving, and a
  * revocation made during the outage holds everywhere once it is back; an instance restarted
  * without its revocation file starts with the current revocations, read from the engine.
@@ -155,6 +155,10 @@ t.test('three instances and one engine: as strict as one instance', { skip: REDI
     await refusedEverywhere(t, 'bob\'s session made on A', onA);
     await refusedEverywhere(t, 'bob\'s session made on C', onC);
     await acceptedEverywhere(t, 'the session the change handed out', fresh);
+    // The new hash reaches the other instances' users files.
+    await eventually('the new password signs in on A and C', async () => (await Promise.all([a, c].map((s) => login(s, 'bob', NEW_PASSWORD, '198.51.100.20')))).every((r) => r.status === 200));
+    t.pass('the new password signs in on A and C');
+    t.same((await Promise.all([a, c].map((s) => login(s, 'bob', PASSWORD, '198.51.100.21')))).map((r) => r.status), [401, 401], 'the old one no longer does');
     bobNow = fresh;
   });
 
