@@ -106,6 +106,8 @@ export interface SharedRevocationsOptions {
   /** The profile's revocationEntries: sizes the backlog and the remembered identities. */
   entries: number;
   log: SharedLog;
+  /** Told of every event applied from another instance (RAM mode ends its store sessions there). */
+  onRemote?: ((event: RevocationEvent) => void) | undefined;
 }
 
 export interface SharedRevocationsStats {
@@ -373,6 +375,11 @@ export class SharedRevocations implements RevocationPersistence {
     this.#remember(mac as string);
     this.#stats.received++;
     this.#o.tables.apply(event, 'remote');
+    try {
+      this.#o.onRemote?.(event);
+    } catch (err) {
+      this.#o.log.error('shared_state_remote_hook_failed', { reason: err instanceof Error ? err.message : 'error' });
+    }
   }
 
   #remember(mac: string): void {

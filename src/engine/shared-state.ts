@@ -19,6 +19,7 @@
  */
 import { RingletError } from '../errors.js';
 import type { RevocationTables } from '../session/revocation.js';
+import type { RevocationEvent } from '../session/revocation-events.js';
 import type { SessionClocks } from '../session/time-policy.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import { EngineScript } from './engine-script.js';
@@ -68,6 +69,8 @@ export interface SharedStateOptions {
   /** The users table, and the AES-256-GCM key its shared values are sealed with (`keys.deriveSecret('ringlet shared users')`). */
   users?: { store: SharedUsersStore; key: Buffer } | undefined;
   tables: RevocationTables;
+  /** Told of every revocation event applied from another instance (RAM mode: end the matching store sessions). */
+  onRemoteRevocation?: ((event: RevocationEvent) => void) | undefined;
   clocks: SessionClocks;
   longestCredentialMs: number;
   revocationEntries: number;
@@ -118,6 +121,7 @@ export class SharedState {
     this.revocations = new SharedRevocations({
       client: this.client, tables: options.tables, names: this.names, prefix: options.prefix, macKey: options.macKey,
       clocks: options.clocks, longestCredentialMs: options.longestCredentialMs, entries: options.revocationEntries, log: options.log,
+      onRemote: options.onRemoteRevocation,
     });
     this.throttle = new SharedThrottle({
       client: this.client, names: this.names, macKey: options.macKey, policy: options.throttle, linkUp: () => this.#commandUp,

@@ -19,6 +19,7 @@ import type { RevocationTables } from '../session/revocation.js';
 import { createSessionLayer, longestCredentialMs } from '../session/session-layer.js';
 import { revokeChangedUsers } from '../session/user-changes.js';
 import type { SessionManager } from '../session/types.js';
+import { RamSessions } from '../session/ram-sessions.js';
 import type { SessionStore } from '../store/index.js';
 import { decodeSnapshotFile, encodeSnapshotFile, linuxKernelClock, readAndRemoveSnapshotFile, writeSnapshotFile, type KernelClock } from './snapshot-file.js';
 import { createApp, createUpgradeHandler } from './app.js';
@@ -214,16 +215,22 @@ function openSnapshots(options: ServerOptions, store: SessionStore | undefined, 
  * the metrics, start-up (`start()` once listening) and `close()` use. Revocations flow
  * through the tables' onEvent/apply: nothing else in the server knows about the engine.
  */
-function openSharedState(options: ServerOptions, profile: DeviceProfile, parts: { revocation: RevocationTables; users: SharedUsersStore; keys: KeyRing; clocks: SessionClocks; log: Logger }): SharedState | undefined {
+function openSharedState(options: ServerOptions, profile: DeviceProfile, parts: { revocation: RevocationTables; sessions: SessionManager; users: SharedUsersStore; keys: KeyRing; clocks: SessionClocks; log: Logger }): SharedState | undefined {
   if (options.sharedState === undefined) return undefined;
   if (options.keysPath === undefined) {
     throw new ConfigError('sharedState', 'needs --keys: instances share state only when they share the key file (their cookies, tokens and the MAC that authenticates what they write to the engine all derive from it)');
   }
-  const { revocation, users, keys, clocks, log } = parts;
+  const { revocation, sessions, users, keys, clocks, log } = parts;
   return new SharedState({
     target: options.sharedState, prefix: options.sharedStatePrefix, failClosed: options.sharedStateFailClosed,
     macKey: keys.deriveSecret('ringlet shared state'), tables: revocation, clocks,
     users: { store: users, key: keys.deriveSecret('ringlet shared users') },
+    // RAM sessions live in one instance's store: a logout everywhere (a password change, a
+    // removal) made elsewhere ends this store's sessions of that user begun before it.
+    onRemoteRevocation: sessions instanceof RamSessions ? (event) => {
+      if (event.type === 'user-not-before') sessions.endSessionsBefore(event.user, event.wall);
+      else if (event.type === 'all-not-before') sessions.endSessionsBefore(undefined, event.wall);
+    } : undefined,
     longestCredentialMs: longestCredentialMs(profile), revocationEntries: profile.revocationEntries,
     throttle: { freeAttempts: profile.throttleFreeAttempts, baseDelayMs: profile.throttleBaseDelayMs, maxDelayMs: profile.throttleMaxDelayMs, forgetAfterMs: profile.throttleForgetAfterMs },
     log,
@@ -315,7 +322,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const snapshots = openSnapshots(options, store, sessions, keys, clocks, config.kernel ?? linuxKernelClock, log);
   const users = createUsersHolder(options.usersPath, usersDb, sessions, log);
   // What several instances share (--shared-state); undefined without it.
-  const shared = openSharedState(options, profile, { revocation, users, keys, clocks, log });
+  const shared = openSharedState(options, profile, { revocation, sessions, users, keys, clocks, log });
 
   // 4. The server.
   const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log, sharedThrottle: shared?.throttle });

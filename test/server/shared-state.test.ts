@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { parseEngineUrl } from 'ringlet';
 import { adminWithPassword, startTestServer, type TestServerOptions } from '../support/server.js';
 import { RedisProcess, REDIS_SKIP } from '../support/redis.js';
 import { until } from '../engine/helpers.js';
+import { hashPasswordSync, saveUsersFile, UsersDb } from '../../src/users/index.js';
 
 const PASSWORD = 'engine-Password-for-logs';
 
@@ -136,4 +137,44 @@ t.test('the request path never waits on the engine: with the engine stalled, for
   t.match(metrics, /^ringlet_shared_state_backlog 1$/m, 'the logout waits for the engine');
   redis.resume();
   await until(() => s.running.shared?.stats().revocations.backlog === 0, 'delivered once the engine answers again', 20_000);
+});
+
+t.test('RAM mode: sessions stay per instance, but a logout everywhere or a password change on A ends the user\'s store sessions on B', { skip: REDIS_SKIP }, async (t) => {
+  const redis = await RedisProcess.start();
+  t.teardown(() => redis.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'ringlet-shared-ram-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const hash = hashPasswordSync('ram fleet passphrase', { logN: 10, r: 8, p: 1 });
+  const records = [
+    { name: 'admin', role: 'admin' as const, hash, mustChangePassword: false },
+    { name: 'alice', role: 'viewer' as const, hash, mustChangePassword: false },
+  ];
+  const start = async (name: string) => {
+    mkdirSync(join(dir, name));
+    saveUsersFile(join(dir, name, 'users.json'), new UsersDb(records));
+    const s = await startTestServer({ mode: 'ram', dir: join(dir, name), options: {
+      keysPath: join(dir, 'keys.json'), revocationsPath: join(dir, name, 'revocations.json'), usersPath: join(dir, name, 'users.json'),
+      sharedState: parseEngineUrl(`redis://127.0.0.1:${redis.port}`, 'x'),
+    } });
+    t.teardown(() => s.close());
+    await until(() => s.running.shared?.synced === true, `${name} synchronised`);
+    return s;
+  };
+  const a = await start('a');
+  const b = await start('b');
+  const signIn = async (s: typeof a, user: string) => {
+    const r = await s.request('POST', '/login', { json: { username: user, password: 'ram fleet passphrase' } });
+    t.equal(r.status, 200);
+    return { cookie: `ringlet=${/ringlet=([^;]+)/.exec(String(r.headers['set-cookie']))?.[1]}`, csrf: r.json.csrfToken as string };
+  };
+  const onB = await signIn(b, 'alice');
+  const adminOnB = await signIn(b, 'admin');
+  const onA = await signIn(a, 'alice');
+  t.equal((await a.request('GET', '/session', { headers: { cookie: onB.cookie } })).status, 401, 'a RAM session exists on its own instance only');
+  t.equal((await a.request('POST', '/sessions/revoke-user', { headers: { cookie: onA.cookie, 'x-csrf-token': onA.csrf, origin: a.origin }, json: {} })).status, 200);
+  await until(() => b.running.deps.sessions.list('alice')?.length === 0, 'alice\'s store session on B ended');
+  t.equal((await b.request('GET', '/session', { headers: { cookie: onB.cookie } })).status, 401, 'refused on B');
+  t.equal((await b.request('GET', '/session', { headers: { cookie: adminOnB.cookie } })).status, 200, 'another user\'s session on B lives');
+  const after = await signIn(b, 'alice');
+  t.equal((await b.request('GET', '/session', { headers: { cookie: after.cookie } })).status, 200, 'a session made after it lives');
 });
