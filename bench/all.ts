@@ -29,6 +29,7 @@ const BENCHES: Bench[] = [
   { name: 'memory', script: 'memory.js', nodeArgs: [], results: 'memory' },
   { name: 'startup', script: 'startup.js', nodeArgs: [], results: 'startup' },
   { name: 'footprint', script: 'footprint.js', nodeArgs: [], results: 'footprint' },
+  { name: 'shared-state', script: 'shared-state.js', nodeArgs: [], results: 'shared-state' },
 ];
 
 interface Outcome {

@@ -35,14 +35,14 @@ interface Instance {
 
 let counter = 0;
 
-function instance(t: Test, port: number, options: { entries?: number; failClosed?: boolean; macKey?: Buffer } = {}): Instance {
+function instance(t: Test, port: number, options: { entries?: number; failClosed?: boolean; macKey?: Buffer; url?: string; prefix?: string } = {}): Instance {
   const name = `boot-${++counter}`;
   const clocks = createSessionClocks(systemMonotonicClock, systemWallClock, undefined, name);
   const tables = new RevocationTables(options.entries ?? 64, clocks, { longestCredentialMs: LONGEST });
   const logs: Instance['logs'] = [];
   const log = (level: string) => (event: string, fields: Record<string, unknown> = {}) => { logs.push({ level, event, fields }); };
   const shared = new SharedState({
-    target: parseEngineUrl(`redis://127.0.0.1:${port}`, 'url'), prefix: PREFIX, failClosed: options.failClosed ?? false,
+    target: parseEngineUrl(options.url ?? `redis://127.0.0.1:${port}`, 'url'), prefix: options.prefix ?? PREFIX, failClosed: options.failClosed ?? false,
     macKey: options.macKey ?? MAC_KEY, tables, clocks, longestCredentialMs: LONGEST, revocationEntries: options.entries ?? 64,
     throttle: { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000, forgetAfterMs: 600_000 },
     log: { info: log('info'), warn: log('warn'), error: log('error') },
@@ -228,4 +228,25 @@ t.test('failing closed: while not synchronised, credentials minted elsewhere are
   await redis.kill();
   await until(() => !off.shared.synced, 'down');
   t.equal(off.tables.isRevoked('alice', 'x', elsewhere), false, 'without the option: served from local state');
+});
+
+t.test('the least-privilege ACL user of the README is enough; another prefix is refused and said so', { skip: REDIS_SKIP }, async (t) => {
+  const redis = await RedisProcess.start({
+    users: [{ name: 'ringlet', password: 'acl-secret', rules: ['resetkeys', '~test:*', 'resetchannels', '&test:*', '+@all', '-@dangerous'] }],
+  });
+  t.teardown(() => redis.stop());
+  const url = `redis://ringlet:acl-secret@127.0.0.1:${redis.port}`;
+  const a = instance(t, redis.port, { url });
+  const b = instance(t, redis.port, { url });
+  await synced(a, b);
+  const alice = a.mint();
+  await tick();
+  a.tables.revokeUser('alice');
+  await until(() => b.tables.isRevoked('alice', 'x', seenElsewhere(alice)), 'delivered and applied under the ACL');
+  // The same user with a prefix its ACL does not cover: every write and the channel refused.
+  const wrong = instance(t, redis.port, { url, prefix: 'other:' });
+  await until(() => wrong.logs.some((l) => l.event === 'shared_state_subscribe_refused' && l.level === 'error'), 'the refused channel is an error line');
+  wrong.tables.revokeUser('bob');
+  await until(() => wrong.logs.some((l) => l.event === 'shared_state_write_failed' && l.level === 'error' && /NOPERM/.test(String(l.fields['reason']))), 'the refused write is an error line');
+  t.equal(wrong.shared.revocations.stats().backlog > 0, true, 'and the revocation waits in the backlog');
 });
