@@ -20,11 +20,17 @@ export interface ScriptRunner {
 
 export class EngineScript {
   readonly source: string;
-  readonly sha1: string;
+  #sha1: string | undefined;
 
+  /** Keeps the text only: scripts are module constants, and loading a module does no work. */
   constructor(source: string) {
     this.source = source;
-    this.sha1 = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** The script's SHA-1, as the engine names it (computed at first use). */
+  get sha1(): string {
+    this.#sha1 ??= createHash('sha1').update(this.source).digest('hex');
+    return this.#sha1;
   }
 
   /** Runs the script with `keys` (KEYS, what ACL key patterns check) and `args` (ARGV). */
