@@ -184,6 +184,9 @@ export class SharedState {
     }
     if (!up) {
       this.#generation++;
+      // A new connection reads back at once: no back-off left over from the last one.
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
       this.#setSynced(false, `the ${link} connection is down`);
     } else {
       this.#maybeSync();
@@ -226,8 +229,9 @@ export class SharedState {
     const epoch = await EPOCH.run(this.client, [this.names.epoch], [randomBytesPooled(12).toString('base64url')]);
     if (typeof epoch !== 'string') throw new RingletError('ERR_PROTOCOL', 'engine answered the epoch script with something other than a string');
     if (this.#epoch !== undefined && epoch !== this.#epoch) {
-      this.#o.log.warn('shared_state_engine_emptied', { consequence: 'the engine lost its data (restarted without persistence?): this instance writes its whole revocation state again' });
+      this.#o.log.warn('shared_state_engine_emptied', { consequence: 'the engine lost its data (restarted without persistence?): this instance writes its whole revocation state again; user changes are ordered afresh (the users files keep their values)' });
       this.revocations.resyncAll();
+      this.users?.engineEmptied();
     }
     this.#epoch = epoch;
     const revocations = await this.revocations.sync(current);

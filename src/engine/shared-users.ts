@@ -228,6 +228,15 @@ export class SharedUsers {
     return this.#stats.received - before;
   }
 
+  /**
+   * The engine lost its data (a new epoch): its counter starts again, so the numbers held
+   * for its old values mean nothing now. What the files hold stays; from now on changes are
+   * ordered afresh.
+   */
+  engineEmptied(): void {
+    this.#held.clear();
+  }
+
   stats(): SharedUsersStats {
     return { ...this.#stats, pending: this.#pending.size };
   }
