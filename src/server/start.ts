@@ -211,9 +211,10 @@ function openSnapshots(options: ServerOptions, store: SessionStore | undefined, 
 
 /**
  * Shared state (`--shared-state`): constructed only when the option is set, here alone.
- * In: the revocation tables, the users store, keys, clocks, log. Out: what the login service (its throttle),
- * the metrics, start-up (`start()` once listening) and `close()` use. Revocations flow
- * through the tables' onEvent/apply: nothing else in the server knows about the engine.
+ * In: the revocation tables, the sessions (RAM mode), the users store, keys, clocks, log.
+ * Out: what the login service (its throttle), the metrics, start-up (`start()` once
+ * listening) and `close()` use. Revocations flow through the tables' onEvent/apply, user
+ * changes through the users store's onChange/update: nothing else knows about the engine.
  */
 function openSharedState(options: ServerOptions, profile: DeviceProfile, parts: { revocation: RevocationTables; sessions: SessionManager; users: SharedUsersStore; keys: KeyRing; clocks: SessionClocks; log: Logger }): SharedState | undefined {
   if (options.sharedState === undefined) return undefined;
