@@ -30,6 +30,7 @@ const BENCHES: Bench[] = [
   { name: 'startup', script: 'startup.js', nodeArgs: [], results: 'startup' },
   { name: 'footprint', script: 'footprint.js', nodeArgs: [], results: 'footprint' },
   { name: 'login', script: 'login.js', nodeArgs: [], results: 'login' },
+  { name: 'shared-state', script: 'shared-state.js', nodeArgs: [], results: 'shared-state' },
 ];
 
 interface Outcome {

@@ -33,6 +33,7 @@ const SERVER_FLAGS = {
   'groups-header': ['identityGroups', 'RINGLET_GROUPS_HEADER', 'string'],
   'shared-state': ['sharedState', 'RINGLET_SHARED_STATE', 'engine'],
   'shared-state-prefix': ['sharedStatePrefix', 'RINGLET_SHARED_STATE_PREFIX', 'prefix'],
+  'shared-state-fail-closed': ['sharedStateFailClosed', 'RINGLET_SHARED_STATE_FAIL_CLOSED', 'boolean'],
 } as const;
 
 type FlagName = keyof typeof SERVER_FLAGS;

@@ -29,6 +29,8 @@ const HELP = `Usage: ringlet serve [options]
   --shared-state URL      Redis/Valkey shared by several instances: redis://[user:password@]host[:port][/db]
                           or rediss:// (TLS); prefer RINGLET_SHARED_STATE (a flag shows in ps)
   --shared-state-prefix P prefix of every engine key and channel (default ringlet:)
+  --shared-state-fail-closed  while the engine is unreachable, refuse credentials minted
+                          by other instances (default: serve from local state)
 
 Every profile field is also a flag and an environment variable, e.g.
 ${Object.keys(INTEGER_FIELDS).slice(0, 3).map((f) => `  --${kebabCase(f)} N  (${envName(f)})`).join('\n')}
@@ -79,7 +81,7 @@ export async function runServe(argv: string[]): Promise<number> {
     return 0;
   }
   for (const warning of config.warnings) process.stderr.write(`${warning}\n`);
-  const footprint = computeFootprint(config.profile, { reverseProxy: config.options.upstream !== undefined });
+  const footprint = computeFootprint(config.profile, { reverseProxy: config.options.upstream !== undefined, sharedState: config.options.sharedState !== undefined });
   process.stderr.write(`${formatFootprint(config.profile.name, footprint)}\n`);
   warnAboutLaunchEnvironment(config.profile);
   try {

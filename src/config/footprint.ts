@@ -12,6 +12,7 @@ import { storeFootprintBytes } from '../store/index.js';
 import { throttleFootprintBytes } from '../users/index.js';
 import { revocationFootprintBytes } from '../session/revocation.js';
 import { verifiedCacheFootprintBytes } from '../session/verified-cache.js';
+import { sharedStateFootprintBytes } from '../engine/shared-state.js';
 import type { DeviceProfile } from './profile-schema.js';
 
 const MiB = 1024 * 1024;
@@ -60,11 +61,15 @@ export interface Footprint {
 export interface FootprintDeployment {
   /** `--upstream` is set: the pooled upstream sockets and the WebSocket tunnels exist. */
   reverseProxy: boolean;
+  /** `--shared-state` is set: the engine client (its configured worst case), the backlog and the remembered event ids. */
+  sharedState?: boolean;
 }
 
 /**
  * The profile's footprint. Without a deployment (`ringlet profile check`, the profile
  * tests) the reverse proxy is counted: a profile must fit whichever way it is deployed.
+ * Shared state is counted when `--shared-state` is set (a deployment of several instances;
+ * a profile for one device need not carry it).
  */
 export function computeFootprint(p: DeviceProfile, deployment: FootprintDeployment = { reverseProxy: true }): Footprint {
   const storeBytes = p.mode === 'ram'
@@ -88,6 +93,9 @@ export function computeFootprint(p: DeviceProfile, deployment: FootprintDeployme
     deployment.reverseProxy
       ? { part: 'tunnels', bytes: p.maxTunnels * TUNNEL_BYTES, exact: false, note: `${p.maxTunnels} WebSocket tunnels x ${TUNNEL_BYTES} B` }
       : { part: 'tunnels', bytes: 0, exact: true, note: 'no --upstream: no tunnels' },
+    deployment.sharedState === true
+      ? { part: 'shared state', bytes: sharedStateFootprintBytes(p.revocationEntries), exact: false, note: 'engine client at its limits (2 connections, queue), backlog and remembered event ids (--shared-state)' }
+      : { part: 'shared state', bytes: 0, exact: true, note: 'no --shared-state: no engine client' },
   ];
   const totalBytes = parts.reduce((sum, x) => sum + x.bytes, 0);
   return { parts, totalBytes, budgetBytes: p.memoryBudgetBytes, fits: totalBytes <= p.memoryBudgetBytes, storeBytes };

@@ -16,7 +16,7 @@ import type { EngineTarget } from './engine-target.js';
 import type { RespArg } from './resp-command.js';
 import { RespCommands, type CommandQueueStats } from './resp-commands.js';
 import type { LinkOptions, LinkStats, LinkTlsOptions } from './resp-link.js';
-import { resolveParserLimits, type RespParserLimits, type RespValue } from './resp-parser.js';
+import { DEFAULT_PARSER_LIMITS, resolveParserLimits, type RespParserLimits, type RespValue } from './resp-parser.js';
 import { RespSubscriber, type MessageHandler, type SubscriberStats } from './resp-subscriber.js';
 
 /** TCP + TLS + handshake must finish within this. */
@@ -32,6 +32,25 @@ export const DEFAULT_RECONNECT_BASE_DELAY_MS = 100;
 export const DEFAULT_RECONNECT_MAX_DELAY_MS = 5_000;
 /** Idle links send PING this often: a dead peer is found within this plus commandTimeoutMs. */
 export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 5_000;
+
+/**
+ * Per connection beyond what its parser holds: the socket and, for rediss://, TLS (a
+ * 16 KiB stream high-water mark each way, OpenSSL's record buffers and state), rounded up.
+ */
+export const LINK_SOCKET_BYTES = 96 * 1024;
+/** The client's own objects: the command ring (one slot per queued command), subscriptions, counters. */
+export const CLIENT_FIXED_BYTES = 64 * 1024;
+
+/**
+ * The most memory a client can hold, from its limits: the commands it may queue, and per
+ * connection (commands, pub/sub) the reply its parser may hold plus the socket. With the
+ * defaults: 1 MiB + 2 × (1 MiB + 96 KiB) + 64 KiB ≈ 3.3 MiB.
+ */
+export function engineClientFootprintBytes(options: Pick<RespClientOptions, 'maxQueuedBytes' | 'limits'> = {}): number {
+  const queued = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  const held = options.limits?.maxBufferedBytes ?? DEFAULT_PARSER_LIMITS.maxBufferedBytes;
+  return queued + 2 * (held + LINK_SOCKET_BYTES) + CLIENT_FIXED_BYTES;
+}
 
 export interface RespClientOptions {
   /** Where the engine is (parseEngineUrl). */

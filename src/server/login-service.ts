@@ -6,6 +6,11 @@
  * hash under the same bound, then at most one locked write, applied only if the user still
  * has the hash that was verified. Every outcome is one of a closed set, so routes, metrics
  * and logs cannot disagree.
+ *
+ * With shared state (`--shared-state`), failures are also counted in the engine, so several
+ * instances allow together what one would: an attempt goes ahead only when the local table
+ * and the engine both allow it, and every failure is recorded in both. The engine is asked
+ * with a bounded wait; without an answer in time the local table decides alone.
  */
 import { RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
@@ -25,6 +30,13 @@ export type LoginOutcome =
 export const MAX_USERNAME_CHARS = 64;
 export const MAX_PASSWORD_BYTES = 1024;
 
+/** The login throttle counted in the shared-state engine (engine/shared-throttle.ts); undefined answers: decide locally. */
+export interface SharedLoginThrottle {
+  check(keys: readonly string[]): Promise<number | undefined>;
+  recordFailure(addressKey: string, userKey: string, pairKey: string): Promise<boolean>;
+  recordSuccess(userKey: string): Promise<boolean>;
+}
+
 export interface LoginServiceDeps {
   users: UsersStore;
   limiter: HashLimiter;
@@ -36,6 +48,8 @@ export interface LoginServiceDeps {
   log?: Pick<Logger, 'info' | 'warn'>;
   /** Tests: sees every scrypt computation a login makes (default node:crypto's). */
   scryptImpl?: ScryptFunction;
+  /** The engine's counts, with --shared-state; the local table stays the fallback. */
+  shared?: SharedLoginThrottle | undefined;
 }
 
 export interface AuthenticateOptions {
@@ -61,7 +75,9 @@ export class LoginService {
   }
 
   async authenticate(username: string, password: string, clientAddress: string, options: AuthenticateOptions = {}): Promise<LoginOutcome> {
-    const wait = this.throttledFor(username, clientAddress);
+    let wait = this.throttledFor(username, clientAddress);
+    const shared = this.deps.shared;
+    if (wait === 0 && shared !== undefined) wait = (await shared.check(this.throttleKeys(username, clientAddress))) ?? 0;
     if (wait > 0) return { result: 'throttled', retryAfterMs: wait };
     // One table for the whole attempt: the user and the shapes the attempt hashes agree.
     const db = this.deps.users.current();
@@ -84,11 +100,14 @@ export class LoginService {
       const pairKey = `pair:${addressKey(clientAddress)}|${username.toLowerCase()}`;
       if (this.deps.throttle.failures(pairKey, now) === 0) this.deps.throttle.recordFailure(userKey, now);
       this.deps.throttle.recordFailure(pairKey, now);
+      // Answered after the engine counted it (bounded): the next guess, on any instance, sees it.
+      await shared?.recordFailure(ipKey, userKey, pairKey);
       return { result: 'failure' };
     }
     // Only the user's counter resets: an attacker holding one valid account must not be
     // able to wipe their address's failures by logging into it between guesses.
     this.deps.throttle.recordSuccess(userKey);
+    await shared?.recordSuccess(userKey);
     if (options.upgradeHash !== false && hashIsWeaker(user.hash, this.deps.cost)) this.#upgrade(user.name, user.hash, password);
     return { result: 'success', user: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
   }

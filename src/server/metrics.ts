@@ -4,6 +4,7 @@ import type { HashLimiter, LoginThrottle } from '../users/index.js';
 import type { SessionManager } from '../session/types.js';
 import { CONNECTION_REFUSALS, SHED_STATES, type ConnectionLimits, type ConnectionRefusal, type ShedState } from './connection-limits.js';
 import type { TunnelEndReason, TunnelRegistry } from './tunnels.js';
+import type { SharedState } from '../engine/shared-state.js';
 
 export const ROUTE_LABELS = [
   'login', 'logout', 'session', 'password', 'auth', 'token', 'sessions', 'sessions_revoke', 'sessions_revoke_user',
@@ -78,4 +79,26 @@ export function declareTunnelMetrics(registry: MetricsRegistry, tunnels: () => T
     .gauge({ name: 'tunnels_active', help: 'WebSocket tunnels open through the reverse proxy.', collect: () => tunnels()?.size ?? 0 })
     .counter({ name: 'tunnels_closed_total', help: 'WebSocket tunnels closed, by reason (session_ended: logout or revocation; session_invalid: expiry, eviction or a user change found by the sweep; session_cap: the session opened too many; closed: by either end).', labels: { reason: TUNNEL_END_REASONS }, collect: (l) => tunnels()?.ended[l['reason'] as TunnelEndReason] ?? 0 })
     .counter({ name: 'tunnels_refused_total', help: 'WebSocket handshakes refused because maxTunnels were open.', collect: () => tunnels()?.refused ?? 0 });
+}
+
+/**
+ * The shared-state link (only with --shared-state): whether this instance is synchronised
+ * with the engine, what waits to be delivered, what flowed, and how logins were throttled.
+ */
+export function declareSharedStateMetrics(registry: MetricsRegistry, shared: Pick<SharedState, 'stats'>): void {
+  const stats = () => shared.stats();
+  registry
+    .gauge({ name: 'shared_state_up', help: 'Synchronised with the shared-state engine: both connections up and its state read back since (1), or not (0: serving from local state, or refusing other instances\' credentials with --shared-state-fail-closed).', collect: () => (stats().up ? 1 : 0) })
+    .gauge({ name: 'shared_state_link_up', help: 'Connections to the engine that are up, by link.', labels: { link: ['command', 'subscriber'] }, collect: (l) => ((l['link'] === 'command' ? stats().commandLinkUp : stats().subscriberLinkUp) ? 1 : 0) })
+    .gauge({ name: 'shared_state_refusing_other_instances', help: '1 while credentials minted by other instances are refused (--shared-state-fail-closed and not synchronised).', collect: () => (stats().refusingOtherInstances ? 1 : 0) })
+    .gauge({ name: 'shared_state_backlog', help: 'Revocations made here that wait for the engine.', collect: () => stats().revocations.backlog })
+    .gauge({ name: 'shared_state_backlog_capacity', help: 'Revocations the backlog holds before it is replaced by the whole revocation state.', collect: () => stats().revocations.backlogCapacity })
+    .counter({ name: 'shared_state_backlog_overflows_total', help: 'Times the backlog filled up (the whole revocation state was delivered instead).', collect: () => stats().revocations.overflows })
+    .counter({ name: 'shared_state_revocations_total', help: 'Revocation events delivered to the engine (sent) and applied from other instances (received).', labels: { direction: ['sent', 'received'] }, collect: (l) => (l['direction'] === 'sent' ? stats().revocations.delivered : stats().revocations.received) })
+    .counter({ name: 'shared_state_refused_total', help: 'Items read from the engine and refused: a MAC or seal that does not verify (another key set, or forged), or not ringlet\'s shape.', collect: () => stats().revocations.rejected + (stats().users?.rejected ?? 0) })
+    .counter({ name: 'shared_state_user_changes_total', help: 'User fields (exists, role, password) written to the engine (sent) and taken from it (received).', labels: { direction: ['sent', 'received'] }, collect: (l) => (l['direction'] === 'sent' ? stats().users?.sent ?? 0 : stats().users?.received ?? 0) })
+    .gauge({ name: 'shared_state_user_changes_pending', help: 'User fields changed here that wait for the engine.', collect: () => stats().users?.pending ?? 0 })
+    .counter({ name: 'shared_state_syncs_total', help: 'Times the engine\'s state was read back (at start and after every reconnect).', collect: () => stats().syncs })
+    .counter({ name: 'shared_state_login_checks_total', help: 'Login throttle decisions by source: the engine\'s answer, or the local table alone (engine down or slower than the bounded wait).', labels: { source: ['engine', 'local'] }, collect: (l) => (l['source'] === 'engine' ? stats().throttle.answered : stats().throttle.fallbacks) })
+    .counter({ name: 'shared_state_commands_refused_total', help: 'Engine commands refused at once because the client\'s bounded queue was full.', collect: () => stats().failedFast });
 }

@@ -58,6 +58,11 @@ export interface ServerOptions {
   sharedState: EngineTarget | undefined;
   /** Prefix of every engine key and channel, so several deployments can share one engine. */
   sharedStatePrefix: string;
+  /**
+   * While the engine is unreachable (or not yet read since the links came up), refuse every
+   * credential minted by another instance instead of serving it from local state.
+   */
+  sharedStateFailClosed: boolean;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -81,6 +86,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   shutdownGraceMs: 5000,
   sharedState: undefined,
   sharedStatePrefix: DEFAULT_KEY_PREFIX,
+  sharedStateFailClosed: false,
 };
 
 const HEADER_NAME_RE = /^[A-Za-z0-9-]{1,64}$/;
@@ -116,5 +122,7 @@ export function validateServerOptions(partial: Partial<ServerOptions>): ServerOp
   need(o.sharedState === undefined || o.sharedState instanceof EngineTarget, 'sharedState', 'must be an engine address from parseEngineUrl (redis://... or rediss://...)');
   parseKeyPrefix(o.sharedStatePrefix, 'sharedStatePrefix');
   need(partial.sharedStatePrefix === undefined || o.sharedState !== undefined, 'sharedStatePrefix', 'needs sharedState (--shared-state URL): without an engine there is nothing to prefix');
+  need(typeof o.sharedStateFailClosed === 'boolean', 'sharedStateFailClosed', 'must be true or false');
+  need(!o.sharedStateFailClosed || o.sharedState !== undefined, 'sharedStateFailClosed', 'needs sharedState (--shared-state URL): without an engine there is no link to lose');
   return Object.freeze(o);
 }

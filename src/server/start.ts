@@ -16,9 +16,10 @@ import { createLogger, type Logger } from '../web/index.js';
 import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
 import { createSessionClocks, wallClockTrusted, type SessionClocks } from '../session/time-policy.js';
 import type { RevocationTables } from '../session/revocation.js';
-import { createSessionLayer } from '../session/session-layer.js';
+import { createSessionLayer, longestCredentialMs } from '../session/session-layer.js';
 import { revokeChangedUsers } from '../session/user-changes.js';
 import type { SessionManager } from '../session/types.js';
+import { RamSessions } from '../session/ram-sessions.js';
 import type { SessionStore } from '../store/index.js';
 import { decodeSnapshotFile, encodeSnapshotFile, linuxKernelClock, readAndRemoveSnapshotFile, writeSnapshotFile, type KernelClock } from './snapshot-file.js';
 import { createApp, createUpgradeHandler } from './app.js';
@@ -29,12 +30,13 @@ import { cookieNames, type CookieNames } from './cookies.js';
 import { closeGracefully, createLimitedServer, type TlsFiles } from './http-server.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { LoginCsrf } from './login-csrf.js';
-import { LoginService } from './login-service.js';
-import { createMetrics, declareTunnelMetrics, RequestCounts } from './metrics.js';
+import { LoginService, type SharedLoginThrottle } from './login-service.js';
+import { createMetrics, declareSharedStateMetrics, declareTunnelMetrics, RequestCounts } from './metrics.js';
 import type { AppDeps } from './context.js';
 import type { ServerOptions } from './options.js';
-import { RespClient } from '../engine/resp-client.js';
-import type { EngineTarget } from '../engine/engine-target.js';
+import type { RespClient } from '../engine/resp-client.js';
+import { SharedState } from '../engine/shared-state.js';
+import type { SharedUsersStore } from '../engine/shared-users.js';
 
 export interface StartConfig {
   profile: DeviceProfile;
@@ -64,6 +66,8 @@ export interface RunningServer {
   reloadUsers(): ReloadResult;
   /** The shared-state engine client; undefined (never constructed) without --shared-state. */
   sharedState: RespClient | undefined;
+  /** Shared revocations, throttle and link state; undefined without --shared-state. */
+  shared: SharedState | undefined;
 }
 
 function readFileNamed(path: string, what: string): Buffer {
@@ -149,21 +153,6 @@ function restoreSnapshot(path: string, store: SessionStore, key: Buffer, clocks:
 }
 
 /**
- * Connects to the shared-state engine in the background: start never waits for it (an
- * engine that is down must not keep the device's login from coming up). Every change of
- * link state is one log line.
- */
-function connectSharedState(target: EngineTarget, log: Logger): RespClient {
-  const client = new RespClient({ target });
-  client.onLinkChange(({ link, up, error }) => {
-    if (up) log.info('shared_state_up', { link, engine: target.toString() });
-    else log.warn('shared_state_down', { link, engine: target.toString(), code: error?.code, reason: error?.message });
-  });
-  client.start();
-  return client;
-}
-
-/**
  * A user removed or given another role keeps no credential, whoever changed the file: this
  * server (`update()` resolves once the revocation is durable) or another writer (the CLI,
  * seen by a reload).
@@ -207,6 +196,35 @@ function openSnapshots(options: ServerOptions, store: SessionStore | undefined, 
   };
 }
 
+/**
+ * Shared state (`--shared-state`): constructed only when the option is set, here alone.
+ * In: the revocation tables, the sessions (RAM mode), the users store, keys, clocks, log.
+ * Out: what the login service (its throttle), the metrics, start-up (`start()` once
+ * listening) and `close()` use. Revocations flow through the tables' onEvent/apply, user
+ * changes through the users store's onChange/update: nothing else knows about the engine.
+ */
+function openSharedState(options: ServerOptions, profile: DeviceProfile, parts: { revocation: RevocationTables; sessions: SessionManager; users: SharedUsersStore; keys: KeyRing; clocks: SessionClocks; log: Logger }): SharedState | undefined {
+  if (options.sharedState === undefined) return undefined;
+  if (options.keysPath === undefined) {
+    throw new ConfigError('sharedState', 'needs --keys: instances share state only when they share the key file (their cookies, tokens and the MAC that authenticates what they write to the engine all derive from it)');
+  }
+  const { revocation, sessions, users, keys, clocks, log } = parts;
+  return new SharedState({
+    target: options.sharedState, prefix: options.sharedStatePrefix, failClosed: options.sharedStateFailClosed,
+    macKey: keys.deriveSecret('ringlet shared state'), tables: revocation, clocks,
+    users: { store: users, key: keys.deriveSecret('ringlet shared users') },
+    // RAM sessions live in one instance's store: a logout everywhere (a password change, a
+    // removal) made elsewhere ends this store's sessions of that user begun before it.
+    onRemoteRevocation: sessions instanceof RamSessions ? (event) => {
+      if (event.type === 'user-not-before') sessions.endSessionsBefore(event.user, event.wall);
+      else if (event.type === 'all-not-before') sessions.endSessionsBefore(undefined, event.wall);
+    } : undefined,
+    longestCredentialMs: longestCredentialMs(profile), revocationEntries: profile.revocationEntries,
+    throttle: { freeAttempts: profile.throttleFreeAttempts, baseDelayMs: profile.throttleBaseDelayMs, maxDelayMs: profile.throttleMaxDelayMs, forgetAfterMs: profile.throttleForgetAfterMs },
+    log,
+  });
+}
+
 /** What the server is built from besides the profile and options; each part exists once. */
 interface ServerParts {
   sessions: SessionManager;
@@ -215,6 +233,8 @@ interface ServerParts {
   clocks: SessionClocks;
   cookies: CookieNames;
   log: Logger;
+  /** The engine's login throttle, with --shared-state. */
+  sharedThrottle: SharedLoginThrottle | undefined;
 }
 
 /**
@@ -222,7 +242,7 @@ interface ServerParts {
  * throttle), connection admission, request counts and the metrics that read them all.
  */
 function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: ServerParts): { deps: AppDeps; connections: ConnectionLimits } {
-  const { sessions, users, keys, clocks, cookies, log } = parts;
+  const { sessions, users, keys, clocks, cookies, log, sharedThrottle } = parts;
   const scryptCost = { logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP };
   const hashLimiter = new HashLimiter({ maxConcurrent: profile.hashConcurrency, maxQueued: profile.hashQueueLength, maxWaitMs: profile.hashMaxWaitMs });
   const throttle = new LoginThrottle({
@@ -234,7 +254,7 @@ function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: Se
   });
   const login = new LoginService({
     users, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic, log,
-    busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs),
+    busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs), shared: sharedThrottle,
   });
   const connections = new ConnectionLimits({
     maxConnections: profile.maxConnections, maxConnectionsPerAddress: profile.maxConnectionsPerAddress,
@@ -259,7 +279,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const log = createLogger({ level: options.logLevel, write: writeLog });
 
   // 1. What must be right before anything is built: the budget, the files.
-  const footprint = computeFootprint(profile, { reverseProxy: options.upstream !== undefined });
+  const footprint = computeFootprint(profile, { reverseProxy: options.upstream !== undefined, sharedState: options.sharedState !== undefined });
   if (!footprint.fits) {
     throw new ConfigError('memoryBudgetBytes', `the profile's footprint exceeds its budget\n${formatFootprint(profile.name, footprint)}`);
   }
@@ -295,9 +315,12 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const revocationFile = openRevocations(options, revocation, profile.revocationEntries, log);
   const snapshots = openSnapshots(options, store, sessions, keys, clocks, config.kernel ?? linuxKernelClock, log);
   revokeOnUserChanges(users, sessions, log);
+  // What several instances share (--shared-state); undefined without it.
+  const shared = openSharedState(options, profile, { revocation, sessions, users, keys, clocks, log });
 
   // 4. The server.
-  const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log });
+  const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log, sharedThrottle: shared?.throttle });
+  if (shared !== undefined) declareSharedStateMetrics(deps.metrics, shared);
   const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);
   declareTunnelMetrics(deps.metrics, () => proxy?.tunnels);
   const handler = createApp(deps, proxy?.handle);
@@ -326,7 +349,8 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     profile: profile.name, mode: profile.mode, storeBytes: footprint.storeBytes, footprintBytes: footprint.totalBytes, budgetBytes: footprint.budgetBytes,
     ...(options.sharedState === undefined ? {} : { sharedState: options.sharedState.toString(), sharedStatePrefix: options.sharedStatePrefix }),
   });
-  const sharedState = options.sharedState === undefined ? undefined : connectSharedState(options.sharedState, log);
+  // In the background: an engine that is down must not keep the device's login from coming up.
+  shared?.start();
   const close = async () => {
     deps.stopping.value = true;
     proxy?.close();
@@ -337,7 +361,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
     // After the last request: the snapshot holds every session that is still valid.
     snapshots.save();
     revocationFile?.flush();
-    await sharedState?.close();
+    await shared?.close();
     log.info('stopped', {});
   };
   if (config.installSignalHandlers !== false) {
@@ -352,5 +376,5 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
       });
     }
   }
-  return { server, port, deps, connections, close, saveSnapshot: snapshots.save, sharedState, reloadUsers: () => users.reload('request') };
+  return { server, port, deps, connections, close, saveSnapshot: snapshots.save, sharedState: shared?.client, shared, reloadUsers: () => users.reload('request') };
 }

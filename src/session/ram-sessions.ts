@@ -196,6 +196,25 @@ export class RamSessions implements SessionManager {
     return this.store.destroyUser(user);
   }
 
+  /**
+   * Ends this store's sessions of `user` (of everyone when undefined) that began before
+   * `wallMs` (all of them for null: a moment recorded under an untrusted wall clock), as a
+   * revocation made on another instance requires: a RAM session lives in one instance, but
+   * a logout everywhere or a password change made elsewhere must end it too. Creation times
+   * are this instance's estimates on the wall clock (untrusted here: every one is earlier,
+   * so they all end). Returns the number ended; each is announced.
+   */
+  endSessionsBefore(user: string | undefined, wallMs: number | null): number {
+    let ended = 0;
+    for (const entry of this.store.list(user)) {
+      if (wallMs !== null && this.wall(entry.createdMs) >= wallMs) continue;
+      if (!this.store.destroyByRef(entry.ref)) continue;
+      ended++;
+      this.revocation.ended.emit({ scope: 'session', user: entry.user, ref: entry.ref });
+    }
+    return ended;
+  }
+
   revokeRef(ref: string): { user: string } | undefined {
     const view = this.store.getByRef(ref);
     if (view === undefined) return undefined;

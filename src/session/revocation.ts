@@ -272,11 +272,18 @@ export class RevocationTables {
   #items = 0;
   #all: NotBefore | undefined;
   #lastSweepMono = Number.NEGATIVE_INFINITY;
-  #persistence: RevocationPersistence | undefined;
+  readonly #persistence: RevocationPersistence[] = [];
   readonly #eventListeners = new Set<(event: RevocationEvent) => void>();
   revokedUsers = 0;
   deniedIds = 0;
   overflows = 0;
+  /**
+   * While true, every credential minted by another boot (another instance, an earlier
+   * process) is refused: set by the shared state when it fails closed while its engine is
+   * unreachable (this instance cannot know what the others revoked meanwhile). This boot's
+   * own credentials are judged as always. One boolean read on the request path.
+   */
+  refuseOtherBoots = false;
   /** Every revocation is announced here, after it took effect (both modes and bearer tokens). */
   readonly ended = new SessionEndListeners();
 
@@ -304,14 +311,19 @@ export class RevocationTables {
 
   // ---- durable part: persistence, publication, the one apply function ----
 
-  /** The durable part's keeper (the revocation file); revocations then wait for it in `settled()`. */
+  /**
+   * A keeper of the durable part (the revocation file; the shared engine): told of every
+   * change, and waited for in `settled()`. Several may be attached; each hears every change.
+   */
   attachPersistence(persistence: RevocationPersistence): void {
-    this.#persistence = persistence;
+    this.#persistence.push(persistence);
   }
 
-  /** Resolves once every revocation so far is as durable as this deployment makes it. */
+  /** Resolves once every revocation so far is as durable as this deployment makes it (every keeper). */
   settled(): Promise<void> {
-    return this.#persistence?.settled() ?? Promise.resolve();
+    if (this.#persistence.length === 0) return Promise.resolve();
+    if (this.#persistence.length === 1) return (this.#persistence[0] as RevocationPersistence).settled();
+    return Promise.all(this.#persistence.map((p) => p.settled())).then(() => undefined);
   }
 
   /** Hears each revocation made here, as an event another instance can apply; returns the remover. */
@@ -331,7 +343,7 @@ export class RevocationTables {
   }
 
   #changed(): void {
-    this.#persistence?.changed();
+    for (const persistence of this.#persistence) persistence.changed();
   }
 
   /**
@@ -477,6 +489,7 @@ export class RevocationTables {
 
   /** True when a session of `user` with id `id` that began at `issued` must be refused. */
   isRevoked(user: string, id: string, issued: IssuedAt): boolean {
+    if (this.refuseOtherBoots && issued.monoMs === undefined) return true;
     if (this.#all !== undefined && this.#all.refuses(issued)) return true;
     if (this.#users.size > 0) {
       const r = this.#users.get(user);

@@ -6,6 +6,11 @@ import { BOOLEAN_FIELDS, INTEGER_FIELDS, envName, kebabCase } from '../../src/co
 import { computeFootprint, RUNTIME_BASELINE_BYTES, TUNNEL_BYTES, UPSTREAM_SOCKET_BYTES } from '../../src/config/footprint.js';
 import { storeFootprintBytes } from '../../src/store/index.js';
 import { throttleFootprintBytes } from '../../src/users/index.js';
+import { CLIENT_FIXED_BYTES, engineClientFootprintBytes, LINK_SOCKET_BYTES } from '../../src/engine/resp-client.js';
+import { SHARED_STATE_CLIENT_SETTINGS } from '../../src/engine/shared-state.js';
+import { sharedRevocationsFootprintBytes } from '../../src/engine/shared-revocations.js';
+import { sharedUsersFootprintBytes } from '../../src/engine/shared-users.js';
+import { MAX_USERS } from '../../src/users/index.js';
 
 t.test('every device profile validates and its computed footprint fits its budget', (t) => {
   for (const file of readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json'))) {
@@ -54,5 +59,29 @@ t.test('the reverse proxy is counted when it is deployed, and where the deployme
   t.equal(proxied.parts.find((x) => x.part === 'upstream')?.bytes, 100 * UPSTREAM_SOCKET_BYTES);
   t.equal(proxied.parts.find((x) => x.part === 'tunnels')?.bytes, 10 * TUNNEL_BYTES);
   t.equal(proxied.totalBytes - plain.totalBytes, 100 * UPSTREAM_SOCKET_BYTES + 10 * TUNNEL_BYTES, 'forward-auth only: neither is counted');
+  t.end();
+});
+
+t.test('--shared-state is counted when set: the engine client at its configured limits, the backlog and the remembered ids', (t) => {
+  const p = parseProfile({ name: 's', revocationEntries: 256 }, 'inline');
+  const without = computeFootprint(p, { reverseProxy: false });
+  const shared = computeFootprint(p, { reverseProxy: false, sharedState: true });
+  const part = shared.parts.find((x) => x.part === 'shared state')?.bytes ?? 0;
+  t.equal(without.parts.find((x) => x.part === 'shared state')?.bytes, 0, 'nothing without the option');
+  t.equal(computeFootprint(p).parts.find((x) => x.part === 'shared state')?.bytes, 0, 'nor where the deployment is unknown (one device)');
+  t.equal(shared.totalBytes - without.totalBytes, part);
+  const client = engineClientFootprintBytes(SHARED_STATE_CLIENT_SETTINGS);
+  t.equal(part, client + sharedRevocationsFootprintBytes(256) + sharedUsersFootprintBytes(MAX_USERS), 'client worst case + backlog + ids + the users mirror (every user a file may hold)');
+  t.equal(sharedUsersFootprintBytes(MAX_USERS), MAX_USERS * 512);
+  t.equal(client, 128 * 1024 + 2 * (256 * 1024 + LINK_SOCKET_BYTES) + CLIENT_FIXED_BYTES, 'the client: its queue, and per connection the reply it may hold and the socket');
+  t.ok(engineClientFootprintBytes() > 3 * 1024 * 1024 && engineClientFootprintBytes() < 4 * 1024 * 1024, 'at the client\'s own defaults it would be ~3.3 MiB');
+  const bigger = computeFootprint(parseProfile({ name: 'b', revocationEntries: 4096 }, 'inline'), { reverseProxy: false, sharedState: true });
+  t.ok((bigger.parts.find((x) => x.part === 'shared state')?.bytes ?? 0) > part, 'grows with revocationEntries');
+  for (const name of ['ap-cookie', 'openwrt-256mb', 'embedded-default', 'rpi-zero-2w', 'rpi-4']) {
+    const profile = loadProfileFile(`${PROFILES_DIR}${name}.json`);
+    t.ok(computeFootprint(profile, { reverseProxy: true, sharedState: true }).fits, `${name} fits with --shared-state and --upstream`);
+  }
+  const container = loadProfileFile(`${PROFILES_DIR}container-64mb.json`);
+  t.ok(computeFootprint({ ...container, mode: 'cookie' }, { reverseProxy: false, sharedState: true }).fits, 'container-64mb in cookie mode (the replica setup) fits with --shared-state');
   t.end();
 });

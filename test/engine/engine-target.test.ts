@@ -127,6 +127,9 @@ t.test('serve configuration: flag, variable, defaults, refusals', (t) => {
   t.match(fromFlag.warnings, [/password in --shared-state is visible to every local user/], 'a password on the command line is warned about');
   t.notMatch(fromFlag.warnings.join(''), PASSWORD);
   t.same(resolveServeConfig(['--shared-state', 'redis://cache.lan'], {}).warnings, [], 'no password, no warning');
+  t.equal(none.options.sharedStateFailClosed, false, 'serving from local state while the engine is away is the default');
+  t.equal(resolveServeConfig(['--shared-state', 'redis://cache.lan', '--shared-state-fail-closed'], {}).options.sharedStateFailClosed, true, 'fail closed by flag');
+  t.equal(resolveServeConfig([], { RINGLET_SHARED_STATE: 'redis://cache.lan', RINGLET_SHARED_STATE_FAIL_CLOSED: '1' }).options.sharedStateFailClosed, true, 'or by variable');
 
   const bad: Array<[string[], Record<string, string>, RegExp]> = [
     [['--shared-state', 'http://cache.lan'], {}, /^--shared-state: must be redis:\/\//],
@@ -135,6 +138,9 @@ t.test('serve configuration: flag, variable, defaults, refusals', (t) => {
     // Named as given, like every serve option (the prefix's own flag or variable).
     [['--shared-state-prefix', 'site-a:'], {}, /^--shared-state-prefix: needs sharedState \(--shared-state URL\)/],
     [[], { RINGLET_SHARED_STATE_PREFIX: 'site-a:' }, /^RINGLET_SHARED_STATE_PREFIX: needs sharedState/],
+    [['--shared-state-fail-closed'], {}, /^--shared-state-fail-closed: needs sharedState/],
+    [[], { RINGLET_SHARED_STATE_FAIL_CLOSED: 'true' }, /^RINGLET_SHARED_STATE_FAIL_CLOSED: needs sharedState/],
+    [['--shared-state', 'redis://h'], { RINGLET_SHARED_STATE_FAIL_CLOSED: 'maybe' }, /^RINGLET_SHARED_STATE_FAIL_CLOSED: must be true or false/],
   ];
   for (const [argv, env, message] of bad) {
     let err: Error | undefined;

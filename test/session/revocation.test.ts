@@ -276,3 +276,34 @@ t.test('remote events (another instance) are announced and refuse this boot\'s e
   t.same(published, [{ type: 'user-not-before', user: 'carol', wall: Math.floor(w.wall.now()) }], 'local revocations are published as events');
   t.end();
 });
+
+t.test('more than one keeper of the durable part (the file and the shared engine): each hears changes, settled() waits for all', async (t) => {
+  const w = setup();
+  const told: string[] = [];
+  let releaseEngine: () => void = () => {};
+  w.tables.attachPersistence({ changed: () => told.push('file'), settled: () => Promise.resolve() });
+  w.tables.attachPersistence({ changed: () => told.push('engine'), settled: () => new Promise<void>((resolve) => { releaseEngine = resolve; }) });
+  w.tables.revokeUser('alice');
+  t.same(told, ['file', 'engine'], 'both keepers hear the change');
+  let settled = false;
+  const waiting = w.tables.settled().then(() => { settled = true; });
+  await new Promise((r) => setImmediate(r));
+  t.equal(settled, false, 'not settled while one keeper is still delivering');
+  releaseEngine();
+  await waiting;
+  t.equal(settled, true);
+});
+
+t.test('refuseOtherBoots (shared state failing closed): credentials of other boots are refused while set, this boot\'s never', (t) => {
+  const w = setup();
+  const here = mint(w);
+  const foreign = elsewhere(here.issued);
+  t.equal(w.tables.isRevoked('alice', 'a', foreign), false, 'accepted normally');
+  w.tables.refuseOtherBoots = true;
+  t.equal(w.tables.isRevoked('alice', 'a', foreign), true, 'another boot\'s credential refused while set');
+  t.equal(w.tables.isRevoked('alice', 'a', here.issued), false, 'this boot\'s own credential still accepted');
+  t.equal(w.tables.isRevoked('bob', 'b', { monoMs: undefined, wallMs: Number.NaN }), true, 'whatever its wall time');
+  w.tables.refuseOtherBoots = false;
+  t.equal(w.tables.isRevoked('alice', 'a', foreign), false, 'accepted again once cleared');
+  t.end();
+});

@@ -8,6 +8,8 @@ import { request as httpRequest } from 'node:http';
 import type { Reply, RequestOptions } from './server.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The shipped one-module bundle (the package's `bin`): `node dist/ringlet.js serve ...`. */
+export const BUNDLE_CLI = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
 
 /** Longest wait for a child to listen (the machine may be shared and slow). */
 const START_TIMEOUT_MS = 30_000;
@@ -70,9 +72,12 @@ export class CliServer {
   }
 }
 
-/** Starts `ringlet serve ARGS --port 0` and resolves once it listens; rejects with its stderr if it exits first. */
-export async function startCliServer(args: string[], env: Record<string, string> = {}): Promise<CliServer> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+/**
+ * Starts `ringlet serve ARGS --port 0` and resolves once it listens; rejects with its stderr
+ * if it exits first. `cli`: the many-module build (default) or BUNDLE_CLI.
+ */
+export async function startCliServer(args: string[], env: Record<string, string> = {}, cli = CLI): Promise<CliServer> {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env['PATH'] ?? '', MALLOC_MMAP_THRESHOLD_: '131072', ...env },
   });

@@ -1,7 +1,8 @@
 /**
  * A real redis-server for tests: a temp dir, a free loopback port, no persistence
- * (`--save '' --appendonly no`), optional `--requirepass`, ACL users and TLS. It can be
- * killed (SIGKILL, as a crash) and restarted on the same port. Tests skip with a reason
+ * (`--save '' --appendonly no`; or an append-only file synced on every write, when asked),
+ * optional `--requirepass`, ACL users and TLS. It can be killed (SIGKILL, as a crash) and
+ * restarted on the same port. Tests skip with a reason
  * only when no redis-server binary can be found (.ci/run installs Debian's).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -58,6 +59,8 @@ export interface RedisOptions {
   password?: string;
   users?: RedisUser[];
   tls?: { cert: string; key: string };
+  /** Keep the data across kill() and restart() (append-only file, fsync on every write). */
+  persistent?: boolean;
 }
 
 export class RedisProcess {
@@ -79,7 +82,7 @@ export class RedisProcess {
     const port = await freePort();
     // A config file: ACL lines hold ">password" and "~pattern", awkward as arguments.
     const lines = [
-      'bind 127.0.0.1', 'protected-mode no', "save ''", 'appendonly no', `dir ${dir}`, 'loglevel notice', 'daemonize no',
+      'bind 127.0.0.1', 'protected-mode no', "save ''", ...(options.persistent === true ? ['appendonly yes', 'appendfsync always'] : ['appendonly no']), `dir ${dir}`, 'loglevel notice', 'daemonize no',
       ...(options.tls ? ['port 0', `tls-port ${port}`, `tls-cert-file ${options.tls.cert}`, `tls-key-file ${options.tls.key}`, `tls-ca-cert-file ${options.tls.cert}`, 'tls-auth-clients no'] : [`port ${port}`]),
       ...(options.password !== undefined ? [`requirepass ${options.password}`] : []),
       ...(options.users ?? []).map((u) => `user ${u.name} on >${u.password} ${u.rules.join(' ')}`),
@@ -134,7 +137,17 @@ export class RedisProcess {
     });
   }
 
-  /** Starts it again on the same port, with the same configuration (and no data). */
+  /** Stops the process (SIGSTOP): its sockets stay open and nothing is answered, like a stalled engine. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused process run again (SIGCONT). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
+  /** Starts it again on the same port, with the same configuration (and no data, unless persistent). */
   async restart(): Promise<void> {
     await this.kill();
     await this.#spawn();
