@@ -33,7 +33,7 @@ const BATCH_MS = Number(process.env['BENCH_BATCH_MS'] ?? 60);
 
 const ring = loadKeyRing(generateJwks());
 const nowSeconds = Math.floor(Date.now() / 1000);
-/** A typical admin session: user, role, CSRF token, times (DESIGN.md "Keys and tokens"). */
+/** A typical admin session: user, role, CSRF token, times (README, "Cookie mode, bearer tokens and keys"). */
 const claims = { sub: 'admin', role: 'admin', csrf: 'q1w2e3r4t5y6u7i8o9p0aZ', iat: nowSeconds, exp: nowSeconds + 3600 };
 const json = JSON.stringify(claims);
 

@@ -1,5 +1,5 @@
 /**
- * Two tiers of errors (STYLE.md):
+ * Two tiers of errors (README, "Architecture: the error model"):
  * - `ConfigError` (a `TypeError`) for programmer or operator misuse: bad options, bad
  *   files. The message names the field and the allowed range.
  * - `RingletError` for untrusted input: a stable `code` callers switch on. Messages never

@@ -76,7 +76,7 @@ const MiB = 1024 * KiB;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
-/** Node timers overflow above 2^31-1 ms (STYLE.md: clamp); no timeout may exceed it. */
+/** Node timers overflow above 2^31-1 ms (setTimeout clamps larger values to 1 ms); no timeout may exceed it. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**

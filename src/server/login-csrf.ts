@@ -1,5 +1,5 @@
 /**
- * Stateless CSRF defence for the login form (DESIGN.md: nothing is stored for a visitor who
+ * Stateless CSRF defence for the login form (README, "Security model": nothing is stored for a visitor who
  * has not logged in). A signed double-submit token: GET /login sets a random nonce in a
  * cookie and puts HMAC(key, nonce) in the form; POST /login needs both to match. A foreign
  * site can neither read the cookie nor compute the MAC. Origin / Sec-Fetch-Site are checked

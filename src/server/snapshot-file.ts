@@ -1,5 +1,5 @@
 /**
- * RAM-mode snapshot across restarts (DESIGN.md "Restarts"): the store's typed arrays are
+ * RAM-mode snapshot across restarts (README, "The RAM store: guarantees", Snapshots): the store's typed arrays are
  * written on SIGTERM/SIGHUP to a RAM-backed path (tmpfs, never flash) and restored at start.
  *
  * The file is bound to the keys (an HMAC with a key derived from the JWKS), so a snapshot

@@ -1,5 +1,5 @@
 /**
- * The untrusted-wall-clock rule (DESIGN.md "Keys and tokens").
+ * The untrusted-wall-clock rule (README, "Cookie mode, bearer tokens and keys", Untrusted wall clocks).
  *
  * Routers boot at 1970 (no RTC) and jump when NTP syncs. ringlet therefore times every
  * session on the monotonic clock of the running process (its "boot"), and writes wall-clock

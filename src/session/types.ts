@@ -1,4 +1,4 @@
-/** The one session interface routes see, whatever the mode (DESIGN.md: "a route never knows the mode"). */
+/** The one session interface routes see, whatever the mode (README, "Architecture": a route never knows the mode). */
 import type { Role } from '../access/roles.js';
 import type { SessionEndListener } from './session-end.js';
 

@@ -1,5 +1,5 @@
 /**
- * Store options: validated once, at construction (STYLE.md "validate once"). Every limit
+ * Store options: validated once, at construction (README, "Architecture": options are validated once). Every limit
  * is a named constant saying what it bounds; anything outside is a ConfigError naming the
  * field and the allowed range, so an unbounded or absurd store never starts.
  */

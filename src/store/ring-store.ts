@@ -1,7 +1,7 @@
 /**
  * The RAM session store: fixed slots in one ArrayBuffer, exact LRU, lazy expiry.
  *
- * Link surgery lives in this one file (STYLE.md allows it). Three intrusive lists thread
+ * Link surgery lives in this one file (it reads best in one place). Three intrusive lists thread
  * through the slots, all index-based in typed arrays:
  *
  *   LRU list   circular, sentinel S = capacity. next[S] = most recent, prev[S] = least.
@@ -16,7 +16,7 @@
  *   userFront(u, s):    if s == userPrev[head]: head = s            (rotate, O(1))
  *                       else unlink; insert before head; head = s
  *
- * Expiry is lazy (no timers, STYLE.md 7): an id that resolves to an expired session is
+ * Expiry is lazy (no timers: one per session would not be bounded): an id that resolves to an expired session is
  * reclaimed on the spot. create(), list() and stats() first sweep the two list ends that
  * can hold expired sessions: LRU end (smallest lastSeen, so the first to go idle) and the
  * age-list head (smallest created, so the first to hit the absolute limit). Each session
@@ -63,7 +63,7 @@ const IDLE = 1;
 const ABSOLUTE = 2;
 type Expiry = typeof LIVE | typeof IDLE | typeof ABSOLUTE;
 
-/** `console.log(store)` or of a view must never print secrets (STYLE.md 4). */
+/** `console.log(store)` or of a view must never print secrets (README, "What is logged, and what never is"). */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /**

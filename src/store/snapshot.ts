@@ -1,5 +1,5 @@
 /**
- * Snapshot format (DESIGN.md "Restarts"): the store's one buffer, with times rewritten as
+ * Snapshot format (README, "The RAM store: guarantees", Snapshots): the store's one buffer, with times rewritten as
  * ages so they survive a restart whose monotonic clock starts over.
  *
  *   offset size

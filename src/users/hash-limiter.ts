@@ -1,5 +1,5 @@
 /**
- * A bound on password hashes computed at once (DESIGN.md "Users and login": each scrypt
+ * A bound on password hashes computed at once (README, "Floods", hashing is bounded: each scrypt
  * holds `128 * N * r` bytes; on a 64 MB device four concurrent logins must not kill the
  * process). Beyond the bound a caller waits briefly in a fixed-size FIFO ring; when the
  * ring is full, or the wait would exceed `maxWaitMs`, it gets RingletError `ERR_HASHING_BUSY`

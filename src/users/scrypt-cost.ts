@@ -1,7 +1,7 @@
 /**
  * scrypt cost parameters, their ranges, and what one computation costs in memory.
  *
- * The cost is a device-profile setting (DESIGN.md "Users and login"): on a 64 MB device
+ * The cost is a device-profile setting (README, "Users and passwords"): on a 64 MB device
  * a handful of concurrent logins must not be able to exhaust memory, so every cost is
  * range-checked once and every computation runs with `maxmem` set to exactly what
  * OpenSSL needs for that cost.

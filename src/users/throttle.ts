@@ -1,5 +1,5 @@
 /**
- * Failed-login throttle in a fixed-size table (DESIGN.md "Users and login": 429 +
+ * Failed-login throttle in a fixed-size table (README, "Floods": 429 +
  * Retry-After, growing back-off, per client address and per user name).
  *
  * Policy, for a key with `f` recent failures (none older than `forgetAfterMs` apart):

@@ -3,7 +3,7 @@
  * after the MAC or the decryption has succeeded.
  *
  * Times are NumericDate seconds. The wall clock is injectable because routers boot in
- * 1970 and jump when NTP syncs (DESIGN.md): the session manager passes `checkTimes: false`
+ * 1970 and jump when NTP syncs (README, "Clock faults"): the session manager passes `checkTimes: false`
  * for tokens it binds to the boot instead, while `exp` stays required.
  */
 import { ConfigError } from '../../errors.js';
