@@ -135,10 +135,14 @@ t.test('graceful shutdown lets an in-flight request finish', async (t) => {
   const s = await startTestServer({ profile: { hashConcurrency: 1 } });
   await adminWithPassword(s);
   const inFlight = s.request('POST', '/login', { json: { username: 'admin', password: 'correct horse battery' } });
-  await new Promise((r) => setTimeout(r, 5));
+  // Close only once the login is really in flight (hashing): a fixed pause raced the
+  // connection itself under load, and a connection not yet accepted is refused by close().
+  const limiter = s.running.deps.hashLimiter;
+  for (let i = 0; i < 2000 && limiter.stats().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 1));
+  t.equal(limiter.stats().inFlight, 1, 'the login is hashing when the server starts closing');
   const closing = s.close();
   const reply = await inFlight;
   t.equal(reply.status, 200, 'the login in flight completed');
   await closing;
-  t.ok(s.logEvents('stopped').length === 1);
+  t.equal(s.logEvents('stopped').length, 1, 'stopped once');
 });
