@@ -12,7 +12,7 @@ import type { DeviceProfile } from '../config/profile-schema.js';
 import { computeFootprint, formatFootprint } from '../config/footprint.js';
 import { generateJwks, loadKeyRing, type KeyRing } from '../codec/index.js';
 import { describeScryptCost, HashLimiter, LoginThrottle, meetsOwaspScryptMinimum, UsersFileStore, type ReloadResult, type UsersStore } from '../users/index.js';
-import { createLogger, type Logger } from '../web/index.js';
+import { createLogger, zoneFormat, type Logger } from '../web/index.js';
 import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
 import { createSessionClocks, wallClockTrusted, type SessionClocks } from '../session/time-policy.js';
 import type { RevocationTables } from '../session/revocation.js';
@@ -263,6 +263,7 @@ function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: Se
   const requests = new RequestCounts();
   const deps: AppDeps = {
     profile, options, sessions, users, login, hashLimiter, scryptCost, requests, log, clocks, cookies,
+    zone: zoneFormat(options.timeZone),
     loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')),
     metrics: createMetrics({ sessions, hashLimiter, throttle, requests, connections }),
     originsAllowed: new Set(options.corsOrigins),

@@ -9,9 +9,11 @@ export { renderPasswordPage, type PasswordPageOptions } from './pages/password.j
 export { renderSessionsPage, type SessionRow, type SessionsPageOptions } from './pages/sessions.js';
 export { renderHomePage, type HomeLink, type HomePageOptions } from './pages/home.js';
 export { renderErrorPage } from './pages/error.js';
+export { DEFAULT_SITE_NAME, type PageFrame } from './pages/layout.js';
+export { absoluteTime, durationText, relativeTime, timeHtml, UTC_ZONE, zoneFormat, MAX_TIME_ZONE_CHARS, type PageClock, type ZoneFormat } from './pages/time.js';
 export { wantsHtml } from './accept.js';
 export { errorCodeForStatus, errorStatus, reasonPhrase } from './status.js';
-export { retryAfterSeconds, sendError, sendHtml, sendJson, sendRedirect, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
+export { retryAfterSeconds, sendError, setPageSite, sendHtml, sendJson, sendRedirect, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
 export { readBody, type ReadBodyOptions } from './body.js';
 export { parseForm, MAX_FORM_FIELDS } from './form.js';
 export { parseJsonObject } from './json.js';

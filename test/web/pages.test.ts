@@ -9,36 +9,48 @@ import {
   renderLoginPage,
   renderPasswordPage,
   renderSessionsPage,
+  UTC_ZONE,
+  type PageClock,
 } from '../../src/web/index.js';
 import { PALETTE } from '../../src/web/pages/style.js';
+import { DEFAULT_TRUSTED_FLOOR_MS } from '../../src/session/time-policy.js';
 
 const HOSTILE = `"><script>alert(1)</script><img src=x onerror=alert(2)>'&`;
 const HOSTILE_ESCAPED = '&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&#39;&amp;';
+
+/** 2026-11-30 12:00 UTC, a trusted wall clock. */
+const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
+const clock: PageClock = { nowMs: NOW, wallTrusted: true, trustedFloorMs: DEFAULT_TRUSTED_FLOOR_MS, zone: UTC_ZONE };
+/** The same moment on a device that booted at 1970 and has no NTP yet: times are estimates around "now". */
+const BOOT_1970 = 3_600_000;
+const untrusted: PageClock = { nowMs: BOOT_1970, wallTrusted: false, trustedFloorMs: DEFAULT_TRUSTED_FLOOR_MS, zone: UTC_ZONE };
 
 const sessions = (n: number, user = 'alice') => Array.from({ length: n }, (_, i) => ({
   ref: `r${i}`,
   user: i % 3 === 0 ? user : `user${i % 4}`,
   role: i % 2 === 0 ? 'admin' : 'viewer',
-  createdIso: '2024-05-01T10:00:00.000Z',
-  lastSeenIso: '2024-05-01T10:30:12.000Z',
+  createdAtMs: NOW - 2 * 3_600_000,
+  lastSeenAtMs: NOW - 5 * 60_000 - 12_000,
   clientAddress: `192.168.1.${10 + i}`,
   current: i === 0,
 }));
 
 /** Every page, rendered with hostile values everywhere a caller can put text. */
 const hostilePages: Array<[string, string]> = [
-  ['login', renderLoginPage({ next: HOSTILE, csrfToken: HOSTILE, username: HOSTILE, error: HOSTILE, notice: HOSTILE, title: HOSTILE })],
-  ['password', renderPasswordPage({ csrfToken: HOSTILE, next: HOSTILE, forced: true, error: HOSTILE, username: HOSTILE })],
+  ['login', renderLoginPage({ next: HOSTILE, csrfToken: HOSTILE, username: HOSTILE, error: HOSTILE, notice: HOSTILE, site: HOSTILE })],
+  ['password', renderPasswordPage({ csrfToken: HOSTILE, next: HOSTILE, forced: true, error: HOSTILE, username: HOSTILE, site: HOSTILE })],
   ['sessions', renderSessionsPage({
+    site: HOSTILE,
+    clock,
     csrfToken: HOSTILE,
-    sessions: [{ ref: HOSTILE, user: HOSTILE, role: HOSTILE, createdIso: HOSTILE, lastSeenIso: HOSTILE, clientAddress: HOSTILE, current: false }],
+    sessions: [{ ref: HOSTILE, user: HOSTILE, role: HOSTILE, createdAtMs: NOW, lastSeenAtMs: NOW, clientAddress: HOSTILE, current: false }],
     isAdmin: true,
     username: 'alice',
     listAvailable: true,
     note: HOSTILE,
   })],
-  ['home', renderHomePage({ username: HOSTILE, role: HOSTILE, csrfToken: HOSTILE, createdIso: HOSTILE, expiresIso: HOSTILE, links: [{ href: '/ok', label: HOSTILE }] })],
-  ['error', renderErrorPage(400, HOSTILE)],
+  ['home', renderHomePage({ site: HOSTILE, clock, username: HOSTILE, role: HOSTILE, csrfToken: HOSTILE, createdAtMs: NOW, expiresAtMs: NOW, links: [{ href: '/ok', label: HOSTILE }] })],
+  ['error', renderErrorPage(400, HOSTILE, { site: HOSTILE })],
 ];
 
 /** Every page as an appliance typically renders it, for size and structure checks. */
@@ -47,9 +59,10 @@ const typicalPages: Array<[string, string]> = [
   ['login with error', renderLoginPage({ next: '/sessions', csrfToken: 'a'.repeat(86), username: 'admin', error: 'Wrong user name or password.' })],
   ['password (forced)', renderPasswordPage({ csrfToken: 'c'.repeat(43), next: '/', forced: true, username: 'admin' })],
   ['password with error', renderPasswordPage({ csrfToken: 'c'.repeat(43), next: '/', forced: false, username: 'admin', error: 'The new passwords do not match.' })],
-  ['sessions (20 rows, admin)', renderSessionsPage({ csrfToken: 'c'.repeat(43), sessions: sessions(20), isAdmin: true, username: 'alice', listAvailable: true })],
-  ['sessions (cookie mode)', renderSessionsPage({ csrfToken: 'c'.repeat(43), sessions: [], isAdmin: true, username: 'alice', listAvailable: false, note: 'Cookie mode keeps no list.' })],
-  ['home', renderHomePage({ username: 'admin', role: 'admin', csrfToken: 'c'.repeat(43), createdIso: '2024-05-01T10:00:00.000Z', expiresIso: '2024-05-01T22:00:00.000Z', links: [{ href: '/sessions', label: 'Sessions' }, { href: '/password', label: 'Change password' }] })],
+  ['sessions (20 rows, admin)', renderSessionsPage({ clock, csrfToken: 'c'.repeat(43), sessions: sessions(20), isAdmin: true, username: 'alice', listAvailable: true })],
+  ['sessions (100 rows, the most shown)', renderSessionsPage({ clock, csrfToken: 'c'.repeat(43), sessions: sessions(150), isAdmin: true, username: 'alice', listAvailable: true })],
+  ['sessions (cookie mode)', renderSessionsPage({ clock, csrfToken: 'c'.repeat(43), sessions: [], isAdmin: true, username: 'alice', listAvailable: false, note: 'Cookie mode keeps no list.' })],
+  ['home', renderHomePage({ clock, username: 'admin', role: 'admin', csrfToken: 'c'.repeat(43), createdAtMs: NOW - 60_000, expiresAtMs: NOW + 11 * 3_600_000, links: [{ href: '/sessions', label: 'Sessions' }, { href: '/password', label: 'Change password' }] })],
   ['error', renderErrorPage(404, 'not found')],
 ];
 
@@ -75,15 +88,24 @@ t.test('hostile values are escaped on every page', (t) => {
   t.end();
 });
 
+/** A page without a table: under 10 KB (a login page over a weak Wi-Fi link to a router). */
+const MAX_PAGE_BYTES = 10 * 1024;
+/** A table page grows with its rows (at most 100 are rendered): a base and a cost per row. */
+const MAX_TABLE_PAGE_BASE_BYTES = 6 * 1024;
+const MAX_TABLE_ROW_BYTES = 512;
+
 t.test('each page is a small, script-free, accessible document', (t) => {
   for (const [name, html] of [...typicalPages, ...hostilePages]) {
-    t.ok(Buffer.byteLength(html) < 10 * 1024, `${name}: ${Buffer.byteLength(html)} bytes < 10 KB`);
+    const rows = html.match(/<tr>/g)?.length ?? 0;
+    const budget = rows === 0 ? MAX_PAGE_BYTES : MAX_TABLE_PAGE_BASE_BYTES + rows * MAX_TABLE_ROW_BYTES;
+    t.ok(Buffer.byteLength(html) < budget, `${name}: ${Buffer.byteLength(html)} bytes < ${budget}`);
     t.ok(html.startsWith('<!doctype html><html lang="en">'), `${name}: doctype and lang`);
     t.ok(html.includes('<meta name="viewport" content="width=device-width, initial-scale=1">'), `${name}: viewport`);
     t.notMatch(html, /<script/i, `${name}: no script element`);
     t.notMatch(html, /\sstyle=/i, `${name}: no style attributes (the CSP hash does not cover them)`);
     t.equal(html.match(/<style>/g)?.length, 1, `${name}: exactly one style element`);
-    t.match(html, /<title>[^<]+<\/title>/, `${name}: has a title`);
+    t.match(html, /<title>[^<]+ — [^<]+<\/title>/, `${name}: has a title ending in the device's name`);
+    t.match(html, /<body[^>]*><header><span class="site">[^<]+<\/span>/, `${name}: the banner names the device`);
     t.match(html, /<h1>/, `${name}: has a heading`);
     // Every visible input (not hidden) has exactly one label bound to it.
     const inputs = [...html.matchAll(/<input\b([^>]*)>/g)].map((m) => m[1] ?? '');
@@ -98,6 +120,27 @@ t.test('each page is a small, script-free, accessible document', (t) => {
     for (const [, attrs, inner] of forms) {
       t.match(attrs, /method="post" action="\/[a-z/-]+"/, `${name}: form posts to a path`);
       t.match(inner, /<input type="hidden" name="csrf" value="/, `${name}: form carries csrf`);
+    }
+  }
+  t.end();
+});
+
+t.test('the device name heads every page and ends every title, escaped; "ringlet" without one', (t) => {
+  const named: Array<[string, (site: string | undefined) => string]> = [
+    ['login', (site) => renderLoginPage({ site, next: '/', csrfToken: 'tok' })],
+    ['password', (site) => renderPasswordPage({ site, csrfToken: 'tok', next: '/', forced: false, username: 'ann' })],
+    ['sessions', (site) => renderSessionsPage({ site, clock, csrfToken: 'tok', sessions: [], isAdmin: false, username: 'ann', listAvailable: true })],
+    ['home', (site) => renderHomePage({ site, clock, username: 'ann', role: 'viewer', csrfToken: 'tok', links: [] })],
+    ['error', (site) => renderErrorPage(404, 'not found', { site })],
+  ];
+  for (const [name, render] of named) {
+    const html = render('Büro <Router> & "AP"');
+    t.match(html, / — Büro &lt;Router&gt; &amp; &quot;AP&quot;<\/title>/, `${name}: title`);
+    t.match(html, /<header><span class="site">Büro &lt;Router&gt; &amp; &quot;AP&quot;<\/span>/, `${name}: banner`);
+    for (const none of [undefined, '']) {
+      const plain = render(none);
+      t.match(plain, / — ringlet<\/title>/, `${name}: default title`);
+      t.match(plain, /<header><span class="site">ringlet<\/span>/, `${name}: default banner`);
     }
   }
   t.end();
@@ -170,7 +213,7 @@ t.test('login page', (t) => {
   t.notMatch(empty, /aria-describedby/);
   t.notMatch(empty, /Sign out/, 'no logout form before signing in');
 
-  const retry = renderLoginPage({ next: '/', csrfToken: 'tok', username: 'ann', error: 'Wrong user name or password.', title: 'Office router' });
+  const retry = renderLoginPage({ next: '/', csrfToken: 'tok', username: 'ann', error: 'Wrong user name or password.', site: 'Office router' });
   t.match(retry, /<p id="form-error" role="alert">Wrong user name or password.<\/p>/);
   t.match(retry, /name="username" type="text" value="ann"[^>]* required aria-describedby="form-error" aria-invalid="true">/, 'user name kept, not autofocused');
   t.match(retry, /type="password" autocomplete="current-password" required autofocus aria-describedby="form-error" aria-invalid="true">/, 'focus moves to the password');
@@ -205,8 +248,8 @@ t.test('password page', (t) => {
 
 t.test('sessions page', (t) => {
   const rows = sessions(6);
-  const admin = renderSessionsPage({ csrfToken: 'tok', sessions: rows, isAdmin: true, username: 'alice', listAvailable: true });
-  t.match(admin, /<caption id="sessions-caption">Active sessions \(6\)<\/caption>/);
+  const admin = renderSessionsPage({ clock, csrfToken: 'tok', sessions: rows, isAdmin: true, username: 'alice', listAvailable: true });
+  t.match(admin, /<table class="stack t-sessions"><caption id="sessions-caption">Active sessions \(6\)<\/caption>/);
   t.equal(admin.match(/<th scope="col">/g)?.length, 6, 'column headers');
   t.equal(admin.match(/<th scope="row">/g)?.length, 6, 'row headers');
   t.equal(admin.match(/<form method="post" action="\/sessions\/revoke"><input type="hidden" name="csrf" value="tok">/g)?.length, 1, 'one revoke form around the table');
@@ -215,23 +258,32 @@ t.test('sessions page', (t) => {
   t.match(admin, /alice <span class="muted">\(this session\)<\/span>/);
   t.match(admin, /Sign out<span class="vh"> this session<\/span>/);
   t.match(admin, /Revoke<span class="vh"> session of user1 from 192.168.1.11<\/span>/);
-  t.match(admin, /<td>2024-05-01 10:30 UTC<\/td>/);
+  t.match(admin, /<td><time datetime="2026-11-30T10:00Z">2 h ago<\/time> <small>2026-11-30 10:00 UTC<\/small><\/td>/, 'signed in: relative, absolute beside it');
+  t.match(admin, /<td><time datetime="2026-11-30T11:54Z">5 min ago<\/time> <small>2026-11-30 11:54 UTC<\/small><\/td>/, 'last seen');
+  t.notMatch(admin, /class="scroll"|tabindex/, 'no sideways scroll region any more');
+  t.match(admin, /<body class="wide">/, 'a wide page at desktop widths');
+
+  // The device booted at 1970 and NTP has not synced: relative times only, never a date.
+  const early = renderSessionsPage({ clock: untrusted, csrfToken: 'tok', isAdmin: true, username: 'alice', listAvailable: true,
+    sessions: [{ ref: 'r', user: 'alice', role: 'admin', createdAtMs: BOOT_1970 - 2 * 3_600_000, lastSeenAtMs: BOOT_1970 - 30_000, current: true }] });
+  t.match(early, /<td>2 h ago<\/td><td>just now<\/td>/);
+  t.notMatch(early, /1970|1969|<time|<small/, 'no 1970 date, no datetime attribute');
   // One "sign out all of" per other user, the signed-in user gets "everywhere".
-  const perUser = [...admin.matchAll(/<input type="hidden" name="user" value="([^"]+)"><button type="submit">Sign out all of ([^<]+)</g)].map((m) => m[1]);
+  const perUser = [...admin.matchAll(/<input type="hidden" name="user" value="([^"]+)"><button class="secondary" type="submit">Sign out all of ([^<]+)</g)].map((m) => m[1]);
   t.same(perUser, ['user1', 'user2', 'user0'], 'distinct other users, first-seen order');
   t.match(admin, /<input type="hidden" name="user" value="alice"><button type="submit">Sign out everywhere<\/button>/);
 
-  const user = renderSessionsPage({ csrfToken: 'tok', sessions: rows.slice(0, 1), isAdmin: false, username: 'alice', listAvailable: true });
+  const user = renderSessionsPage({ clock, csrfToken: 'tok', sessions: rows.slice(0, 1), isAdmin: false, username: 'alice', listAvailable: true });
   t.notMatch(user, /Sign out all of/, 'no per-user forms for non-admins');
   t.match(user, /Sign out everywhere/);
 
-  const cookie = renderSessionsPage({ csrfToken: 'tok', sessions: [], isAdmin: true, username: 'alice', listAvailable: false, note: 'No list in cookie mode.' });
+  const cookie = renderSessionsPage({ clock, csrfToken: 'tok', sessions: [], isAdmin: true, username: 'alice', listAvailable: false, note: 'No list in cookie mode.' });
   t.match(cookie, /<p role="status">No list in cookie mode.<\/p>/);
   t.notMatch(cookie, /<table/);
   t.notMatch(cookie, /action="\/sessions\/revoke">/);
   t.equal(cookie.match(/action="\/sessions\/revoke-user">/g)?.length, 1, 'only "sign out everywhere"');
 
-  const capped = renderSessionsPage({ csrfToken: 'tok', sessions: sessions(30), isAdmin: true, username: 'alice', listAvailable: true, maxRows: 5 });
+  const capped = renderSessionsPage({ clock, csrfToken: 'tok', sessions: sessions(30), isAdmin: true, username: 'alice', listAvailable: true, maxRows: 5 });
   t.equal(capped.match(/<th scope="row">/g)?.length, 5, 'rows capped');
   t.match(capped, /showing 5 of 30/);
   t.end();
@@ -239,11 +291,13 @@ t.test('sessions page', (t) => {
 
 t.test('home page', (t) => {
   const html = renderHomePage({
+    clock,
+    site: 'Office router',
     username: 'ann',
     role: 'viewer',
     csrfToken: 'tok',
-    createdIso: '2024-05-01T10:00:00.000Z',
-    expiresIso: '',
+    createdAtMs: NOW - 5 * 60_000,
+    expiresAtMs: Number.NaN,
     links: [
       { href: '/sessions', label: 'Sessions' },
       { href: 'https://docs.example/x', label: 'Docs' },
@@ -255,8 +309,13 @@ t.test('home page', (t) => {
   });
   t.match(html, /<dd>ann<\/dd>/);
   t.match(html, /<dd>viewer<\/dd>/);
-  t.match(html, /<time datetime="2024-05-01T10:00:00.000Z">/);
-  t.match(html, /<dd class="muted">unknown<\/dd>/);
+  t.match(html, /<dt>Signed in<\/dt><dd><time datetime="2026-11-30T11:55Z">5 min ago<\/time> <small>2026-11-30 11:55 UTC<\/small><\/dd>/);
+  t.match(html, /<dt>Session ends at the latest<\/dt><dd><span class="muted">unknown<\/span><\/dd>/);
+  t.match(html, /<title>Signed in — Office router<\/title>/);
+  t.match(html, /<header><span class="site">Office router<\/span>/);
+  const later = renderHomePage({ clock, username: 'ann', role: 'viewer', csrfToken: 'tok', createdAtMs: NOW, expiresAtMs: NOW + 11 * 3_600_000 + 10 * 60_000, links: [] });
+  t.match(later, /<dd><time datetime="2026-11-30T23:10Z">in 11 h<\/time> <small>2026-11-30 23:10 UTC<\/small><\/dd>/);
+  t.match(later, /<time datetime="2026-11-30T12:00Z">just now<\/time>/);
   t.match(html, /<a href="\/sessions">Sessions<\/a>/);
   t.match(html, /<a href="https:\/\/docs.example\/x">Docs<\/a>/);
   t.notMatch(html, /bad\d/, 'unsafe links dropped');
