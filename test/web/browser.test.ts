@@ -5,7 +5,10 @@
  */
 import t from 'tap';
 import { Browser, findChromium } from '../support/chromium.js';
-import { renderErrorPage, renderHomePage, renderLoginPage, renderPasswordPage, renderSessionsPage, sendHtml, UTC_ZONE, type PageClock } from '../../src/web/index.js';
+import {
+  renderErrorPage, renderHomePage, renderLoginPage, renderOneTimePasswordPage, renderPasswordPage, renderSessionsPage, renderUserConfirmPage, renderUsersPage,
+  sendHtml, UTC_ZONE, type PageClock,
+} from '../../src/web/index.js';
 import { DEFAULT_TRUSTED_FLOOR_MS } from '../../src/session/time-policy.js';
 import { listen } from './serve.js';
 
@@ -31,10 +34,19 @@ const pages: Record<string, string> = {
   '/sessions': renderSessionsPage({ site, clock, csrfToken: 'c'.repeat(43), sessions: rows, isAdmin: true, username: 'alice', listAvailable: true }),
   '/home': renderHomePage({ site, clock, username: 'admin', role: 'admin', csrfToken: 'c', createdAtMs: NOW - 60_000, expiresAtMs: NOW + 11 * 3_600_000, links: [{ href: '/sessions', label: 'Sessions' }] }),
   '/error': renderErrorPage(403, 'cross-origin request refused', { site }),
+  '/users': renderUsersPage({
+    site, clock, csrfToken: 'c'.repeat(43), username: 'alice', roles: ['admin', 'viewer'], canWrite: true, notice: 'bob was removed; their sessions ended.',
+    users: rows.map((r, i) => ({ name: r.user, role: i < 2 ? 'admin' : 'viewer', mustChangePassword: i % 3 === 1, activeSessions: i % 3, lastSignInAtMs: i === 4 ? undefined : NOW - i * 86_400_000 })),
+  }),
+  '/users/confirm': renderUserConfirmPage({ site, csrfToken: 'c', username: 'alice', operation: 'remove', user: 'a-rather-long-user-name-7', activeSessions: 2 }),
+  '/users/one-time-password': renderOneTimePasswordPage({ site, csrfToken: 'c', username: 'alice', notice: 'bob was added as viewer.', user: 'bob', password: '7kq2-9vxm-h3tb-04ne' }),
 };
 
-/** Pages with a table: every column and action in view at desktop widths, stacked rows on a phone. */
-const TABLE_PAGES = ['/sessions'];
+/** Pages with a table: every column and action in view at desktop widths, stacked rows on a phone, each cell labelled. */
+const TABLE_PAGES: Record<string, string[]> = {
+  '/sessions': ['"Role"', '"Signed in"', '"Last seen"', '"Client"', 'none'],
+  '/users': ['"Role"', '"Password"', '"Sessions"', '"Last sign-in"', 'none'],
+};
 
 /** Facts about the table on screen: does it overflow, is it stacked, is every button in view. */
 const TABLE_FACTS = `(() => {
@@ -122,7 +134,7 @@ t.test('pages in Chromium at 360 px', { skip: executable === undefined ? 'chromi
 
   // Tables: at 1280 and 1000 px wide every column and action is in view without scrolling
   // sideways; at 360 px the rows stack, each cell labelled by its column's name.
-  for (const path of TABLE_PAGES) {
+  for (const [path, labels] of Object.entries(TABLE_PAGES)) {
     for (const width of [1280, 1000]) {
       await page.call('Emulation.setDeviceMetricsOverride', { width, height: 800, deviceScaleFactor: 1, mobile: false });
       await page.goto(`http://127.0.0.1:${server.port}${path}`);
@@ -139,7 +151,7 @@ t.test('pages in Chromium at 360 px', { skip: executable === undefined ? 'chromi
     t.ok(phone.overflow <= 0 && phone.tableOverflow <= 0, `${path} at 360 px: no sideways scrolling`);
     t.equal(phone.headersVisible, false, `${path} at 360 px: the header row is left to assistive technology`);
     t.equal(phone.buttonsOutOfView, 0, `${path} at 360 px: every action in view`);
-    t.same(phone.labels, ['"Role"', '"Signed in"', '"Last seen"', '"Client"', 'none'], `${path} at 360 px: each cell labelled by its column`);
+    t.same(phone.labels, labels, `${path} at 360 px: each cell labelled by its column`);
   }
 
   problems.length = 0;

@@ -9,7 +9,11 @@ import {
   renderLoginPage,
   renderPasswordPage,
   renderSessionsPage,
+  renderOneTimePasswordPage,
+  renderUserConfirmPage,
+  renderUsersPage,
   UTC_ZONE,
+  type UserRow,
   type PageClock,
 } from '../../src/web/index.js';
 import { PALETTE } from '../../src/web/pages/style.js';
@@ -35,6 +39,15 @@ const sessions = (n: number, user = 'alice') => Array.from({ length: n }, (_, i)
   current: i === 0,
 }));
 
+const ROLES = ['admin', 'viewer'];
+const users = (n: number): UserRow[] => Array.from({ length: n }, (_, i) => ({
+  name: i === 0 ? 'admin' : `user${i}`,
+  role: i < 2 ? 'admin' : 'viewer',
+  mustChangePassword: i % 3 === 2,
+  activeSessions: i % 4,
+  lastSignInAtMs: i % 5 === 4 ? undefined : NOW - (i + 1) * 3_600_000,
+}));
+
 /** Every page, rendered with hostile values everywhere a caller can put text. */
 const hostilePages: Array<[string, string]> = [
   ['login', renderLoginPage({ next: HOSTILE, csrfToken: HOSTILE, username: HOSTILE, error: HOSTILE, notice: HOSTILE, site: HOSTILE })],
@@ -51,6 +64,12 @@ const hostilePages: Array<[string, string]> = [
   })],
   ['home', renderHomePage({ site: HOSTILE, clock, username: HOSTILE, role: HOSTILE, csrfToken: HOSTILE, createdAtMs: NOW, expiresAtMs: NOW, links: [{ href: '/ok', label: HOSTILE }] })],
   ['error', renderErrorPage(400, HOSTILE, { site: HOSTILE })],
+  ['users', renderUsersPage({
+    site: HOSTILE, clock, csrfToken: HOSTILE, username: HOSTILE, roles: [...ROLES, HOSTILE], canWrite: true, notice: HOSTILE, error: HOSTILE, addName: HOSTILE, addRole: HOSTILE,
+    users: [{ name: HOSTILE, role: HOSTILE, mustChangePassword: true, activeSessions: 1, lastSignInAtMs: NOW }, { name: 'admin', role: 'admin', mustChangePassword: false, activeSessions: undefined, lastSignInAtMs: undefined }],
+  })],
+  ['user confirm', renderUserConfirmPage({ site: HOSTILE, csrfToken: HOSTILE, username: HOSTILE, operation: 'role', user: HOSTILE, role: HOSTILE, activeSessions: 2 })],
+  ['one-time password', renderOneTimePasswordPage({ site: HOSTILE, csrfToken: HOSTILE, username: HOSTILE, notice: HOSTILE, user: HOSTILE, password: HOSTILE })],
 ];
 
 /** Every page as an appliance typically renders it, for size and structure checks. */
@@ -64,6 +83,11 @@ const typicalPages: Array<[string, string]> = [
   ['sessions (cookie mode)', renderSessionsPage({ clock, csrfToken: 'c'.repeat(43), sessions: [], isAdmin: true, username: 'alice', listAvailable: false, note: 'Cookie mode keeps no list.' })],
   ['home', renderHomePage({ clock, username: 'admin', role: 'admin', csrfToken: 'c'.repeat(43), createdAtMs: NOW - 60_000, expiresAtMs: NOW + 11 * 3_600_000, links: [{ href: '/sessions', label: 'Sessions' }, { href: '/password', label: 'Change password' }] })],
   ['error', renderErrorPage(404, 'not found')],
+  ['users (8, admin)', renderUsersPage({ clock, csrfToken: 'c'.repeat(43), username: 'admin', roles: ROLES, canWrite: true, users: users(8) })],
+  ['users (100)', renderUsersPage({ clock, csrfToken: 'c'.repeat(43), username: 'admin', roles: ROLES, canWrite: true, users: users(100) })],
+  ['users (read only)', renderUsersPage({ clock, csrfToken: 'c'.repeat(43), username: 'admin', roles: ROLES, canWrite: false, users: users(8) })],
+  ['user confirm (remove)', renderUserConfirmPage({ csrfToken: 'c'.repeat(43), username: 'admin', operation: 'remove', user: 'bob', activeSessions: 2 })],
+  ['one-time password', renderOneTimePasswordPage({ csrfToken: 'c'.repeat(43), username: 'admin', notice: 'alice was added as viewer.', user: 'alice', password: '7kq2-9vxm-h3tb-04ne' })],
 ];
 
 t.test('escapeHtml', (t) => {
@@ -91,8 +115,8 @@ t.test('hostile values are escaped on every page', (t) => {
 /** A page without a table: under 10 KB (a login page over a weak Wi-Fi link to a router). */
 const MAX_PAGE_BYTES = 10 * 1024;
 /** A table page grows with its rows (at most 100 are rendered): a base and a cost per row. */
-const MAX_TABLE_PAGE_BASE_BYTES = 6 * 1024;
-const MAX_TABLE_ROW_BYTES = 512;
+const MAX_TABLE_PAGE_BASE_BYTES = 8 * 1024;
+const MAX_TABLE_ROW_BYTES = 640;
 
 t.test('each page is a small, script-free, accessible document', (t) => {
   for (const [name, html] of [...typicalPages, ...hostilePages]) {
@@ -253,8 +277,8 @@ t.test('sessions page', (t) => {
   t.equal(admin.match(/<th scope="col">/g)?.length, 6, 'column headers');
   t.equal(admin.match(/<th scope="row">/g)?.length, 6, 'row headers');
   t.equal(admin.match(/<form method="post" action="\/sessions\/revoke"><input type="hidden" name="csrf" value="tok">/g)?.length, 1, 'one revoke form around the table');
-  t.equal(admin.match(/<button class="secondary" type="submit" name="ref" value="r\d">/g)?.length, 6, 'one revoke button per row');
-  t.match(admin, /<button class="secondary" type="submit" name="ref" value="r3">/);
+  t.equal(admin.match(/<button name="ref" value="r\d">/g)?.length, 6, 'one revoke button per row');
+  t.match(admin, /<button name="ref" value="r3">/);
   t.match(admin, /alice <span class="muted">\(this session\)<\/span>/);
   t.match(admin, /Sign out<span class="vh"> this session<\/span>/);
   t.match(admin, /Revoke<span class="vh"> session of user1 from 192.168.1.11<\/span>/);
@@ -286,6 +310,77 @@ t.test('sessions page', (t) => {
   const capped = renderSessionsPage({ clock, csrfToken: 'tok', sessions: sessions(30), isAdmin: true, username: 'alice', listAvailable: true, maxRows: 5 });
   t.equal(capped.match(/<th scope="row">/g)?.length, 5, 'rows capped');
   t.match(capped, /showing 5 of 30/);
+  t.end();
+});
+
+t.test('users page', (t) => {
+  const html = renderUsersPage({ clock, csrfToken: 'tok', username: 'admin', roles: ROLES, canWrite: true, notice: 'bob was removed.', users: [
+    { name: 'admin', role: 'admin', mustChangePassword: false, activeSessions: 1, lastSignInAtMs: NOW - 50 * 60_000 },
+    { name: 'alice', role: 'viewer', mustChangePassword: true, activeSessions: 0, lastSignInAtMs: undefined },
+    { name: 'carol', role: 'viewer', mustChangePassword: false, activeSessions: 2, lastSignInAtMs: NOW - 3 * 86_400_000 },
+  ] });
+  t.match(html, /<title>Users — ringlet<\/title>/);
+  t.match(html, /<p role="status">bob was removed.<\/p>/);
+  t.match(html, /<table class="stack t-users"><caption id="users-caption">Users \(3\)<\/caption>/);
+  t.equal(html.match(/<th scope="row">/g)?.length, 3);
+  // One form per operation carries the CSRF token; rows' buttons point at them.
+  t.equal(html.match(/name="csrf" value="tok"/g)?.length, 6, 'csrf once per operation form (role ×2, reset, remove, add) and the logout form');
+  t.match(html, /<form id="op-role-viewer" method="post" action="\/users\/role"><input type="hidden" name="csrf" value="tok"><input type="hidden" name="role" value="viewer"><\/form>/);
+  t.match(html, /<form id="op-remove" method="post" action="\/users\/remove"><input type="hidden" name="csrf" value="tok"><\/form>/);
+  t.match(html, /<button form="op-role-admin" name="user" value="alice">Make admin<span class="vh"> alice<\/span><\/button>/);
+  t.match(html, /<button form="op-reset" name="user" value="carol">Reset password<span class="vh"> carol<\/span><\/button>/);
+  t.match(html, /<button form="op-remove" name="user" value="carol">Remove<span class="vh"> carol<\/span><\/button>/);
+  // The only admin: not demoted, not removed, and one's own password is changed, not reset.
+  t.notMatch(html, /value="admin">(Make viewer|Remove|Reset password)/, 'no demote, remove or reset offered for the only admin (who is also the viewer of the page)');
+  t.match(html, /<th scope="row">admin <span class="muted">\(you\)<\/span><\/th><td>admin<\/td><td>set<\/td><td>1 active<\/td><td><time datetime="2026-11-30T11:10Z">50 min ago<\/time> <small>2026-11-30 11:10 UTC<\/small><\/td><td><div class="actions"><a href="\/password">Change password<\/a><span class="muted">The only admin<\/span><\/div><\/td>/);
+  t.match(html, /<th scope="row">alice<\/th><td>viewer<\/td><td>must change<\/td><td>none<\/td><td><span class="muted">unknown<\/span><\/td>/);
+  t.match(html, /<td>2 active<\/td><td><time datetime="2026-11-27T12:00Z">3 days ago<\/time>/);
+  // The add form: labelled, viewer preselected, the name's rule said and checked without script.
+  t.match(html, /<form class="fields" method="post" action="\/users\/add" aria-labelledby="add-heading"><input type="hidden" name="csrf" value="tok">/);
+  t.match(html, /<label for="new-name">User name<\/label><input id="new-name" name="name" type="text" value=""[^>]* maxlength="64" pattern="\[A-Za-z0-9._@\\-\]\{1,64\}" required aria-describedby="new-name-hint">/);
+  t.match(html, /<label for="new-role">Role<\/label><select id="new-role" name="role"><option value="admin">admin<\/option><option value="viewer" selected>viewer<\/option><\/select>/);
+
+  // Two admins: each may be demoted or removed.
+  const two = renderUsersPage({ clock, csrfToken: 'tok', username: 'admin', roles: ROLES, canWrite: true, users: users(3) });
+  t.match(two, /form="op-role-viewer" name="user" value="admin">Make viewer/);
+  t.match(two, /form="op-remove" name="user" value="user1">Remove/);
+
+  const refused = renderUsersPage({ clock, csrfToken: 'tok', username: 'admin', roles: ROLES, canWrite: true, users: users(2), error: 'user "Alice" already exists', addName: 'alice', addRole: 'admin' });
+  t.match(refused, /<title>Error: Users — ringlet<\/title>/);
+  t.match(refused, /<p id="form-error" role="alert">user &quot;Alice&quot; already exists<\/p>/);
+  t.match(refused, /value="alice"[^>]* aria-describedby="new-name-hint form-error" aria-invalid="true">/);
+  t.match(refused, /<option value="admin" selected>admin<\/option><option value="viewer">viewer<\/option>/, 'the chosen role is kept');
+
+  const readOnly = renderUsersPage({ clock, csrfToken: 'tok', username: 'admin', roles: ROLES, canWrite: false, users: users(3) });
+  t.notMatch(readOnly, /<button form=|action="\/users\//, 'no operations without users:write');
+
+  const cookie = renderUsersPage({ clock, csrfToken: 'tok', username: 'admin', roles: ROLES, canWrite: true, users: users(2).map((u) => ({ ...u, activeSessions: undefined })) });
+  t.match(cookie, /<td><span class="muted">not counted<\/span><\/td>/);
+  t.match(cookie, /Cookie mode keeps no list of sessions/);
+  t.end();
+});
+
+t.test('confirming an operation on a user', (t) => {
+  const base = { csrfToken: 'tok', username: 'admin', user: 'bob' };
+  const remove = renderUserConfirmPage({ ...base, operation: 'remove', activeSessions: 2 });
+  t.match(remove, /<title>Remove bob\? — ringlet<\/title>/);
+  t.match(remove, /<h1>Remove bob\?<\/h1><p>bob can no longer sign in. Their 2 sessions end at once.<\/p>/);
+  t.match(remove, /<form class="actions" method="post" action="\/users\/remove"><input type="hidden" name="csrf" value="tok"><input type="hidden" name="user" value="bob"><input type="hidden" name="confirm" value="yes"><button type="submit">Remove bob<\/button><a class="button" href="\/users">Cancel<\/a><\/form>/);
+  const demote = renderUserConfirmPage({ ...base, operation: 'role', role: 'viewer', activeSessions: 1 });
+  t.match(demote, /<h1>Make bob viewer\?<\/h1><p>bob will sign in as viewer from now on. Their 1 session ends at once.<\/p>/);
+  t.match(demote, /<input type="hidden" name="role" value="viewer"><input type="hidden" name="confirm" value="yes">/);
+  const reset = renderUserConfirmPage({ ...base, operation: 'reset', activeSessions: undefined });
+  t.match(reset, /<h1>Reset the password of bob\?<\/h1><p>Their password stops working[^<]* Their sessions end at once.<\/p>/);
+  const idle = renderUserConfirmPage({ ...base, operation: 'remove', activeSessions: 0 });
+  t.match(idle, /<p>bob can no longer sign in.<\/p>/, 'nothing said about sessions when there are none');
+  t.end();
+});
+
+t.test('the one-time password page', (t) => {
+  const html = renderOneTimePasswordPage({ csrfToken: 'tok', username: 'admin', notice: 'alice was added as viewer.', user: 'alice', password: '7kq2-9vxm-h3tb-04ne' });
+  t.match(html, /<h1>One-time password for alice<\/h1><p role="status">alice was added as viewer.<\/p>/);
+  t.match(html, /<dt>One-time password<\/dt><dd class="otp">7kq2-9vxm-h3tb-04ne<\/dd>/);
+  t.match(html, /<a href="\/users">Back to users<\/a>/);
   t.end();
 });
 

@@ -46,7 +46,7 @@ const DEFAULT_MAX_ROWS = 100;
 function revokeButton(row: SessionRow): string {
   const label = row.current ? 'Sign out' : 'Revoke';
   const context = row.current ? ' this session' : ` session of ${escapeHtml(row.user)}${row.clientAddress ? ` from ${escapeHtml(row.clientAddress)}` : ''}`;
-  return `<button class="secondary" type="submit" name="ref" value="${escapeHtml(row.ref)}">${label}<span class="vh">${context}</span></button>`;
+  return `<button name="ref" value="${escapeHtml(row.ref)}">${label}<span class="vh">${context}</span></button>`;
 }
 
 function revokeUserForm(csrfToken: string, user: string, label: string, secondary = false): string {

@@ -4,7 +4,7 @@
  * only to this origin. Pages carry no `style=` attributes, which a hash would not cover.
  */
 import { createHash } from 'node:crypto';
-import { STACK_BELOW_REM, TABLES, stackedLabelCss } from './table.js';
+import { breakAnywhereSelector, STACK_BELOW_REM, TABLES, stackedLabelCss } from './table.js';
 
 /**
  * Colour pairs used for text and controls; each foreground/background pair is checked in
@@ -57,14 +57,24 @@ export const PAGE_STYLE = [
   // The absolute time under (in a table) or beside (stacked) the relative one.
   `small{display:block;font-size:.875rem;color:${p.muted}}`,
   'table{border-collapse:collapse;width:100%}caption{text-align:left;font-weight:600;padding:.25rem 0}',
-  // Cells wrap (long user names, IPv6 addresses) instead of pushing the table sideways.
-  `th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px solid ${p.border};overflow-wrap:anywhere}`,
-  'td button{margin:0}',
+  `th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px solid ${p.border};overflow-wrap:break-word}`,
+  // Long user names and IPv6 addresses break anywhere rather than push the table sideways;
+  // other cells keep their words whole.
+  `th[scope=row],${breakAnywhereSelector(TABLES)}{overflow-wrap:anywhere}`,
+  // Buttons in a table row are secondary (no class per button: a 100-row table repeats them).
+  `td button{color:${p.link};background:${p.panel};margin:0;padding:.3rem .75rem;white-space:nowrap}td small{white-space:nowrap}`,
+  // Where there is room, a row's buttons stay on one line.
+  '@media (min-width:64rem){td .actions{flex-wrap:nowrap}}',
   '.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
   'ul.links{padding-left:1.25rem}',
   'dt{font-weight:600}dd{margin:0 0 .5rem}',
   '@media (min-width:30rem){dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1.5rem}dd{margin:0}}',
-  '.actions{display:flex;flex-wrap:wrap;gap:.5rem}.actions button{margin:0}',
+  '.actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}.actions button{margin:0}',
+  `a.button{display:inline-block;padding:.5rem 1rem;border:1px solid ${p.link};border-radius:4px;font-weight:600;text-decoration:none}`,
+  // The add-user form: fields side by side where there is room, stacked on a phone.
+  '.fields{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}.fields>div{flex:1 1 12rem;max-width:20rem}.fields input,.fields select{width:100%;height:2.75rem}',
+  // A one-time password is read off the screen: large, monospaced, easy to select whole.
+  '.otp{font:600 1.5rem/1.4 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.05em;user-select:all;overflow-wrap:anywhere}',
   // Phones: each table row a block, each cell a labelled line (labels from table.ts).
   `@media (max-width:${STACK_BELOW_REM - 0.01}rem){`
     + '.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}'

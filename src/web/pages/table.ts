@@ -16,6 +16,12 @@ export interface TableColumns {
   rowHeader: string;
   /** The data columns, in order, each a `<td>`. */
   columns: readonly string[];
+  /**
+   * Data columns (by name) holding text without spaces of unbounded length (IPv6 addresses):
+   * they may break anywhere. Elsewhere words stay whole ("viewer" is never "view/er"); the
+   * row header (a user name of up to 64 characters) always may break.
+   */
+  breakAnywhere?: readonly string[];
   /** The last column's header, read only by assistive technology (its buttons say what they do). */
   action: string;
 }
@@ -27,6 +33,7 @@ export const SESSIONS_TABLE: TableColumns = {
   id: 'sessions',
   rowHeader: 'User',
   columns: ['Role', 'Signed in', 'Last seen', 'Client'],
+  breakAnywhere: ['Client'],
   action: 'Action',
 };
 
@@ -51,6 +58,15 @@ export function stackedLabelCss(tables: readonly TableColumns[]): string {
     if (!CSS_LABEL_RegExp.test(label) || !CSS_LABEL_RegExp.test(table.id)) throw new Error(`table ${table.id}: column name ${label} is not plain text`);
     return `.t-${table.id} td:nth-child(${i + 2})::before{content:"${label}"}`;
   })).join('');
+}
+
+/** The cells that may break anywhere (see `breakAnywhere`), as one selector list. */
+export function breakAnywhereSelector(tables: readonly TableColumns[]): string {
+  return tables.flatMap((table) => (table.breakAnywhere ?? []).map((label) => {
+    const i = table.columns.indexOf(label);
+    if (i < 0) throw new Error(`table ${table.id}: breakAnywhere names no column ${label}`);
+    return `.t-${table.id} td:nth-child(${i + 2})`;
+  })).join(',');
 }
 
 /** `<table class="stack t-ID">`, its caption and header row; the caller adds `<tbody>…</tbody></table>`. */
