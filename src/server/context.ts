@@ -13,6 +13,7 @@ import { clientAddressOf } from './forwarded.js';
 import type { RequestCounts } from './metrics.js';
 import type { Fields } from './request-body.js';
 import type { TokenRate } from './token-rate.js';
+import type { LastSignIns } from './sign-ins.js';
 
 export interface AppDeps {
   profile: DeviceProfile;
@@ -30,6 +31,8 @@ export interface AppDeps {
   clocks: SessionClocks;
   /** Writes absolute times on pages in the configured zone (`options.timeZone`). */
   zone: ZoneFormat;
+  /** When each user last signed in, since start (the users page). */
+  signIns: LastSignIns;
   cookies: CookieNames;
   /** Origins besides the request's own that may send credentialed state changes (the configured CORS origins). */
   originsAllowed: ReadonlySet<string>;

@@ -65,6 +65,7 @@ export async function postLogin(ctx: RequestContext): Promise<void> {
     ctx.deps.log.info('session_evicted', { user: issued.evicted.user, reason: issued.evicted.reason });
   }
   ctx.deps.log.info('login', { result: 'success', user: outcome.user, client: ctx.clientAddress, ref: issued.session.ref });
+  ctx.deps.signIns.record(outcome.user);
   const setCookie = [sessionCookie(ctx.deps.cookies, issued.cookieValue), clearLoginNonceCookie(ctx.deps.cookies)];
   if (html) {
     const target = outcome.mustChangePassword ? `/password?next=${encodeURIComponent(next)}` : next;
