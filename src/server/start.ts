@@ -324,6 +324,10 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   // 4. The server.
   const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log, sharedThrottle: shared?.throttle });
   if (shared !== undefined) declareSharedStateMetrics(deps.metrics, shared);
+  // A user removed by anyone (this server, `ringlet users remove`, an editor) takes their last sign-in along.
+  users.onChange((before, after) => {
+    for (const name of before.names()) if (!after.has(name)) deps.signIns.forget(name);
+  });
   const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);
   declareTunnelMetrics(deps.metrics, () => proxy?.tunnels);
   const handler = createApp(deps, proxy?.handle);

@@ -337,7 +337,7 @@ t.test('users page', (t) => {
   t.match(html, /<td>2 active<\/td><td><time datetime="2026-11-27T12:00Z">3 days ago<\/time>/);
   // The add form: labelled, viewer preselected, the name's rule said and checked without script.
   t.match(html, /<form class="fields" method="post" action="\/users\/add" aria-labelledby="add-heading"><input type="hidden" name="csrf" value="tok">/);
-  t.match(html, /<label for="new-name">User name<\/label><input id="new-name" name="name" type="text" value=""[^>]* maxlength="64" pattern="\[A-Za-z0-9._@\\-\]\{1,64\}" required aria-describedby="new-name-hint">/);
+  t.match(html, /<label for="new-name">User name<\/label><input id="new-name" name="user" type="text" value=""[^>]* maxlength="64" pattern="\[A-Za-z0-9._@\\-\]\{1,64\}" required aria-describedby="new-name-hint">/);
   t.match(html, /<label for="new-role">Role<\/label><select id="new-role" name="role"><option value="admin">admin<\/option><option value="viewer" selected>viewer<\/option><\/select>/);
 
   // Two admins: each may be demoted or removed.

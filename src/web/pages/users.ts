@@ -43,7 +43,9 @@ export interface UsersPageOptions extends PageFrame {
   canWrite: boolean;
   /** Outcome of the last operation (`role="status"`). */
   notice?: string | undefined;
-  /** Why the add form was refused (`role="alert"`, referenced by its inputs). */
+  /** Why an operation on a listed user was refused (`role="alert"`, at the top). */
+  alert?: string | undefined;
+  /** Why the add form was refused (`role="alert"` by the form, referenced by its inputs). */
   error?: string | undefined;
   /** The add form's values to show again after a refusal. */
   addName?: string | undefined;
@@ -109,7 +111,7 @@ function addForm(options: UsersPageOptions): string {
   return `<h2 id="add-heading">Add a user</h2>${errorBlock(options.error)}`
     + `<form class="fields" method="post" action="/users/add" aria-labelledby="add-heading">${hiddenInput('csrf', options.csrfToken)}`
     + '<div><label for="new-name">User name</label>'
-    + `<input id="new-name" name="name" type="text" value="${escapeHtml(options.addName ?? '')}" autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="64" pattern="[A-Za-z0-9._@\\-]{1,64}" required aria-describedby="new-name-hint${hasError ? ' form-error' : ''}"${hasError ? ' aria-invalid="true"' : ''}></div>`
+    + `<input id="new-name" name="user" type="text" value="${escapeHtml(options.addName ?? '')}" autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="64" pattern="[A-Za-z0-9._@\\-]{1,64}" required aria-describedby="new-name-hint${hasError ? ' form-error' : ''}"${hasError ? ' aria-invalid="true"' : ''}></div>`
     + `<div><label for="new-role">Role</label><select id="new-role" name="role"${described}>${choices}</select></div>`
     + '<div><button type="submit">Add user</button></div></form>'
     + '<p id="new-name-hint" class="muted">Letters, digits and . _ @ - (up to 64). A one-time password is made for them and shown once; they choose their own at the first sign-in.</p>';
@@ -117,7 +119,8 @@ function addForm(options: UsersPageOptions): string {
 
 /** Render the users page. */
 export function renderUsersPage(options: UsersPageOptions): string {
-  let body = `<h1>Users</h1>${noticeBlock(options.notice)}`;
+  const alert = options.alert !== undefined && options.alert !== '' ? `<p role="alert">${escapeHtml(options.alert)}</p>` : '';
+  let body = `<h1>Users</h1>${alert}${noticeBlock(options.notice)}`;
   if (options.canWrite) {
     body += options.roles.map((role) => operationForm(options.csrfToken, 'role', role)).join('')
       + operationForm(options.csrfToken, 'reset') + operationForm(options.csrfToken, 'remove');
@@ -128,7 +131,7 @@ export function renderUsersPage(options: UsersPageOptions): string {
   }
   if (options.canWrite) body += addForm(options);
   return renderLayout({
-    title: `${options.error ? 'Error: ' : ''}Users`,
+    title: `${options.error || options.alert ? 'Error: ' : ''}Users`,
     site: options.site,
     body,
     account: { username: options.username, csrfToken: options.csrfToken },
