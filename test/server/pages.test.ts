@@ -62,16 +62,20 @@ for (const mode of ['ram', 'cookie'] as const) {
     const admin = await adminWithPassword(s);
     wallMs += 3 * 60_000;
     monoMs += 3 * 60_000;
-    for (const path of ['/', '/sessions']) {
+    for (const path of ['/', '/sessions', '/users']) {
       const reply = await s.request('GET', path, { headers: { ...HTML, cookie: admin.cookie } });
       t.equal(reply.status, 200, path);
       t.notMatch(reply.text, /19[67]\d-|<time|<small>/, `${path}: no 1970 date, no datetime attribute`);
       if (path === '/') {
         t.match(reply.text, /<dt>Signed in<\/dt><dd>3 min ago<\/dd>/, `${path}: relative only`);
         t.match(reply.text, /<dt>Session ends at the latest<\/dt><dd>in \d+ h<\/dd>/, `${path}: relative only`);
+      } else if (path === '/users') {
+        t.match(reply.text, /<th scope="row">admin <span class="muted">\(you\)<\/span><\/th>.*?<td>3 min ago<\/td>/, `${path}: the last sign-in, relative only`);
       } else if (mode === 'ram') {
         t.match(reply.text, /<td>3 min ago<\/td><td>just now<\/td>/, `${path}: signed in 3 min ago, seen just now`);
       }
     }
+    const json = await s.request('GET', '/users', { headers: { cookie: admin.cookie } });
+    t.same(json.json.users.map((u: Record<string, unknown>) => [u['lastSignInSecondsAgo'], u['lastSignInAt']]), [[180, null]], 'JSON: how long ago, and no 1970 date');
   });
 }

@@ -101,12 +101,12 @@ export function getUsers(ctx: RequestContext): void {
   const session = sessionOf(ctx);
   if (wantsHtml(ctx.req.headers.accept)) return usersPage(ctx, session, { notice: doneNotice(ctx) });
   const counts = sessionCounts(ctx);
-  const trusted = pageClock(ctx);
+  const clock = pageClock(ctx);
   sendJson(ctx.res, 200, {
     sessionsCounted: counts !== undefined,
     users: ctx.deps.users.current().records().map((r) => {
       const ago = ctx.deps.signIns.agoMs(r.name);
-      const at = ago === undefined ? undefined : trusted.nowMs - ago;
+      const at = ago === undefined ? undefined : clock.nowMs - ago;
       return {
         name: r.name,
         role: r.role,
@@ -114,7 +114,7 @@ export function getUsers(ctx: RequestContext): void {
         activeSessions: counts === undefined ? null : counts.get(r.name) ?? 0,
         // Since this start only. A date only from a trusted wall clock (never "1970").
         lastSignInSecondsAgo: ago === undefined ? null : Math.floor(ago / 1000),
-        lastSignInAt: at !== undefined && trusted.wallTrusted && at >= trusted.trustedFloorMs ? new Date(at).toISOString() : null,
+        lastSignInAt: at !== undefined && clock.wallTrusted && at >= clock.trustedFloorMs ? new Date(at).toISOString() : null,
       };
     }),
   });
@@ -184,7 +184,7 @@ async function applied(ctx: RequestContext, c: Change, user: string, apply: (db:
     if (err instanceof ConfigError && (err.field === 'name' || err.field === 'role')) {
       // The rule's own words ("\"admin\" is the last admin; add another admin first").
       const reason = err.message.slice(err.field.length + 2);
-      const gone = ctx.deps.users.current().get(user) === undefined && !reason.includes('already exists');
+      const gone = ctx.deps.users.current().get(user) === undefined;
       refuse(ctx, c, gone ? 404 : 409, reason);
       return undefined;
     }
