@@ -7,8 +7,10 @@
  * Every change goes through the users store's locked read-modify-write, so a change made
  * meanwhile by `ringlet users` on the device is neither lost nor undone, and the last admin
  * is never removed or demoted (user-changes.ts checks it against the file as it is now).
- * Removing a user, changing their role or resetting their password ends their sessions at
- * once (`revokeUser`); requests already refuse a session whose user is gone or re-roled.
+ * Removing a user or changing their role ends their sessions at once: the server revokes
+ * every user a change removes or re-roles (start.ts, on the store's `onChange`, whoever
+ * wrote the change), and `update()` resolves once that revocation is durable. A password
+ * reset is no such change (same user, same role), so its route revokes the sessions itself.
  * A one-time password is shown once, in the answer to the request that made it: never in
  * a URL, a log line or the page a redirect leads to.
  */
@@ -211,9 +213,20 @@ async function oneTimePassword(ctx: RequestContext, c: Change): Promise<{ passwo
   }
 }
 
-/** Ends every session of `user` now: the count in RAM mode, undefined in cookie mode. */
+/**
+ * Ends every session of `user` issued up to now, this millisecond included (nothing is
+ * issued to them after it), and waits until that is durable. The count in RAM mode,
+ * undefined in cookie mode.
+ */
 async function endSessions(ctx: RequestContext, user: string): Promise<number | undefined> {
-  return ctx.deps.sessions.revokeUser(user);
+  const count = ctx.deps.sessions.revokeUser(user, { includeThisMillisecond: true });
+  await ctx.deps.sessions.revocationsSettled();
+  return count;
+}
+
+/** The user's live sessions before a change ends them (RAM mode), for the answer. */
+function liveSessions(ctx: RequestContext, user: string): number | undefined {
+  return sessionCounts(ctx)?.get(user) ?? (ctx.deps.sessions.mode === 'ram' ? 0 : undefined);
 }
 
 /** After a change that ended the caller's own session: the browser goes to the sign-in page. */
@@ -250,7 +263,8 @@ export async function postAddUser(ctx: RequestContext): Promise<void> {
   }
   // A user once removed under this name never signed in as this user.
   ctx.deps.signIns.forget(user);
-  // Sessions of an earlier user of this name end (their role may even match the new one).
+  // Credentials of an earlier user of this name stay dead even if that user was removed
+  // while the server was not running (a file edited offline: no change event saw it).
   await endSessions(ctx, user);
   ctx.deps.log.info('user_added', { by: c.session.user, user, role, users: added.size });
   if (c.html) {
@@ -272,8 +286,9 @@ export async function postUserRole(ctx: RequestContext): Promise<void> {
     if (c.html) return sendRedirect(ctx.res, 303, `/users?done=same&user=${encodeURIComponent(user)}`);
     return sendJson(ctx.res, 200, { user, role, changed: false, endedSessions: 0 });
   }
+  const ended = liveSessions(ctx, user);
+  // The store's change listener revokes a re-roled user's sessions before update() resolves.
   if ((await applied(ctx, c, user, (db) => setUserRole(db, user, role))) === undefined) return;
-  const ended = await endSessions(ctx, user);
   ctx.deps.log.info('user_role_changed', { by: c.session.user, user, role, endedSessions: ended ?? 'all' });
   if (c.html) return user === c.session.user ? signedOut(ctx) : sendRedirect(ctx.res, 303, `/users?done=role&user=${encodeURIComponent(user)}`);
   sendJson(ctx.res, 200, { user, role, changed: true, endedSessions: ended ?? null });
@@ -303,10 +318,11 @@ export async function postRemoveUser(ctx: RequestContext): Promise<void> {
   const c = change(ctx);
   const user = namedUser(ctx, c);
   if (user === undefined || !confirmed(ctx, c, 'remove', user)) return;
+  const ended = liveSessions(ctx, user);
+  // The store's change listener revokes a removed user's sessions before update() resolves.
   const left = await applied(ctx, c, user, (db) => removeUser(db, user));
   if (left === undefined) return;
   ctx.deps.signIns.forget(user);
-  const ended = await endSessions(ctx, user);
   ctx.deps.log.info('user_removed', { by: c.session.user, user, endedSessions: ended ?? 'all', users: left.size });
   if (c.html) return user === c.session.user ? signedOut(ctx) : sendRedirect(ctx.res, 303, `/users?done=removed&user=${encodeURIComponent(user)}`);
   sendJson(ctx.res, 200, { user, removed: true, endedSessions: ended ?? null });
