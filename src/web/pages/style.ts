@@ -73,8 +73,8 @@ export const PAGE_STYLE = [
   `a.button{display:inline-block;padding:.5rem 1rem;border:1px solid ${p.link};border-radius:4px;font-weight:600;text-decoration:none}`,
   // The add-user form: fields side by side where there is room, stacked on a phone.
   '.fields{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}.fields>div{flex:1 1 12rem;max-width:20rem}.fields input,.fields select{width:100%;height:2.75rem}',
-  // A one-time password is read off the screen: large, monospaced, easy to select whole.
-  '.otp{font:600 1.5rem/1.4 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.05em;user-select:all;overflow-wrap:anywhere}',
+  // A one-time password is read off the screen: large, monospaced, on one line (19 characters fit 320 px), easy to select whole.
+  '.otp{font:600 1.25rem/1.4 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.05em;user-select:all;white-space:nowrap}',
   // Phones: each table row a block, each cell a labelled line (labels from table.ts).
   `@media (max-width:${STACK_BELOW_REM - 0.01}rem){`
     + '.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}'
