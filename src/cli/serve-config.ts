@@ -29,6 +29,8 @@ const SERVER_FLAGS = {
   revocations: ['revocationsPath', 'RINGLET_REVOCATIONS', 'path-or-none'],
   'refuse-earlier-boots': ['refuseEarlierBoots', 'RINGLET_REFUSE_EARLIER_BOOTS', 'boolean'],
   'log-level': ['logLevel', 'RINGLET_LOG_LEVEL', 'string'],
+  'device-name': ['deviceName', 'RINGLET_DEVICE_NAME', 'string'],
+  'time-zone': ['timeZone', 'RINGLET_TIME_ZONE', 'string'],
   'user-header': ['identityUser', 'RINGLET_USER_HEADER', 'string'],
   'groups-header': ['identityGroups', 'RINGLET_GROUPS_HEADER', 'string'],
   'shared-state': ['sharedState', 'RINGLET_SHARED_STATE', 'engine'],

@@ -31,6 +31,8 @@ const HELP = `Usage: ringlet serve [options]
   --shared-state-prefix P prefix of every engine key and channel (default ringlet:)
   --shared-state-fail-closed  while the engine is unreachable, refuse credentials minted
                           by other instances (default: serve from local state)
+  --device-name NAME      the device's name on every page (default: the host name)
+  --time-zone ZONE        zone for dates on pages, e.g. Europe/Berlin (default UTC)
 
 Every profile field is also a flag and an environment variable, e.g.
 ${Object.keys(INTEGER_FIELDS).slice(0, 3).map((f) => `  --${kebabCase(f)} N  (${envName(f)})`).join('\n')}

@@ -20,6 +20,7 @@ import { getPassword, postPassword } from './routes/password.js';
 import { getSession } from './routes/session.js';
 import { getSessions, postRevokeSession, postRevokeToken, postRevokeUser } from './routes/sessions.js';
 import { postToken } from './routes/token.js';
+import { getUsers, postAddUser, postRemoveUser, postResetUser, postUserRole } from './routes/users.js';
 import { policyFor, ROUTE_TABLE, type RouteDeclaration } from './route-policy.js';
 import { PipelineContext, type AppDeps, type RequestContext } from './context.js';
 
@@ -37,6 +38,11 @@ const HANDLERS: Readonly<Record<string, { GET?: Handler; POST?: Handler }>> = {
   sessions_revoke: { POST: postRevokeSession },
   sessions_revoke_user: { POST: postRevokeUser },
   tokens_revoke: { POST: postRevokeToken },
+  users: { GET: getUsers },
+  users_add: { POST: postAddUser },
+  users_role: { POST: postUserRole },
+  users_reset: { POST: postResetUser },
+  users_remove: { POST: postRemoveUser },
   metrics: { GET: getMetrics },
   healthz: { GET: getHealth },
   home: { GET: getHome },

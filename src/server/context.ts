@@ -4,7 +4,7 @@ import type { DeviceProfile } from '../config/profile-schema.js';
 import type { SessionClocks } from '../session/time-policy.js';
 import type { Resolution, SessionManager } from '../session/types.js';
 import type { HashLimiter, ScryptCost, UsersStore } from '../users/index.js';
-import type { Logger, MetricsRegistry } from '../web/index.js';
+import { setPageSite, type Logger, type MetricsRegistry, type ZoneFormat } from '../web/index.js';
 import type { CookieNames } from './cookies.js';
 import type { LoginCsrf } from './login-csrf.js';
 import type { LoginService } from './login-service.js';
@@ -13,6 +13,7 @@ import { clientAddressOf } from './forwarded.js';
 import type { RequestCounts } from './metrics.js';
 import type { Fields } from './request-body.js';
 import type { TokenRate } from './token-rate.js';
+import type { LastSignIns } from './sign-ins.js';
 
 export interface AppDeps {
   profile: DeviceProfile;
@@ -28,6 +29,10 @@ export interface AppDeps {
   requests: RequestCounts;
   log: Logger;
   clocks: SessionClocks;
+  /** Writes absolute times on pages in the configured zone (`options.timeZone`). */
+  zone: ZoneFormat;
+  /** When each user last signed in, since start (the users page). */
+  signIns: LastSignIns;
   cookies: CookieNames;
   /** Origins besides the request's own that may send credentialed state changes (the configured CORS origins). */
   originsAllowed: ReadonlySet<string>;
@@ -79,6 +84,8 @@ export class PipelineContext implements RequestContext {
     this.path = q === -1 ? url : url.slice(0, q);
     this.#rawQuery = q === -1 ? undefined : url.slice(q + 1);
     this.#peer = req.socket.remoteAddress;
+    // Error pages written by any module through sendError(req, …) name the device.
+    setPageSite(req, deps.options.deviceName);
   }
 
   get hasQuery(): boolean {

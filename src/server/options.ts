@@ -3,7 +3,9 @@
  * addresses, files, TLS, proxies, origins. Validated once at start; errors name the field.
  */
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_SITE_NAME, MAX_TIME_ZONE_CHARS, zoneFormat } from '../web/index.js';
 
 import { DEFAULT_KEY_PREFIX, EngineTarget, parseKeyPrefix } from '../engine/engine-target.js';
 import type { Role } from '../access/roles.js';
@@ -63,6 +65,35 @@ export interface ServerOptions {
    * credential minted by another instance instead of serving it from local state.
    */
   sharedStateFailClosed: boolean;
+  /**
+   * The device's name on every page (title and banner). A deployment option, not a profile
+   * field: a profile describes a class of hardware shared by many devices, and each of them
+   * has its own name. Default: the host name.
+   */
+  deviceName: string;
+  /** Absolute times on pages are written in this IANA zone (`UTC`, `Europe/Berlin`). */
+  timeZone: string;
+}
+
+/** Longest device name, in characters (a title and a banner line, not a paragraph). */
+export const MAX_DEVICE_NAME_CHARS = 64;
+
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators: a name is one line.
+const CONTROL_RegExp = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROLS_RegExp = new RegExp(CONTROL_RegExp.source, 'g');
+
+/** The host name as a device name: trimmed, cut to the limit; "ringlet" when there is none. */
+export function defaultDeviceName(host: string = safeHostname()): string {
+  const name = [...host.replace(CONTROLS_RegExp, '').trim()].slice(0, MAX_DEVICE_NAME_CHARS).join('').trim();
+  return name === '' ? DEFAULT_SITE_NAME : name;
+}
+
+function safeHostname(): string {
+  try {
+    return hostname();
+  } catch {
+    return '';
+  }
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -87,6 +118,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   sharedState: undefined,
   sharedStatePrefix: DEFAULT_KEY_PREFIX,
   sharedStateFailClosed: false,
+  deviceName: '',
+  timeZone: 'UTC',
 };
 
 const HEADER_NAME_RE = /^[A-Za-z0-9-]{1,64}$/;
@@ -100,6 +133,8 @@ function need(ok: boolean, field: string, message: string): void {
 /** Validates the whole set; returns a frozen copy with defaults filled in. */
 export function validateServerOptions(partial: Partial<ServerOptions>): ServerOptions {
   const o: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...partial };
+  // Unset or empty: the host name, read now (not at import: a library user may never serve pages).
+  if (o.deviceName === undefined || o.deviceName === '') o.deviceName = defaultDeviceName();
   need(typeof o.host === 'string' && o.host.length > 0 && o.host.length <= 255, 'host', 'must be a host name or IP address');
   need(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535, 'port', 'must be an integer from 0 to 65535');
   need(typeof o.usersPath === 'string' && o.usersPath.length > 0, 'usersPath', 'must be a file path');
@@ -118,6 +153,10 @@ export function validateServerOptions(partial: Partial<ServerOptions>): ServerOp
   need(o.revocationsPath === undefined || o.revocationsPath === null || (typeof o.revocationsPath === 'string' && o.revocationsPath.length > 0), 'revocationsPath', 'must be a file path, or none');
   need(typeof o.refuseEarlierBoots === 'boolean', 'refuseEarlierBoots', 'must be true or false');
   need(['debug', 'info', 'warn', 'error'].includes(o.logLevel), 'logLevel', 'must be debug, info, warn or error');
+  need(typeof o.deviceName === 'string' && o.deviceName.trim() === o.deviceName && [...o.deviceName].length <= MAX_DEVICE_NAME_CHARS && !CONTROL_RegExp.test(o.deviceName),
+    'deviceName', `must be 1 to ${MAX_DEVICE_NAME_CHARS} characters on one line, without leading or trailing spaces`);
+  need(typeof o.timeZone === 'string' && o.timeZone.length <= MAX_TIME_ZONE_CHARS, 'timeZone', 'must be UTC or an IANA time zone name such as Europe/Berlin');
+  zoneFormat(o.timeZone, 'timeZone');
   need(Number.isInteger(o.shutdownGraceMs) && o.shutdownGraceMs >= 0 && o.shutdownGraceMs <= 600_000, 'shutdownGraceMs', 'must be an integer from 0 to 600000 (ms)');
   need(o.sharedState === undefined || o.sharedState instanceof EngineTarget, 'sharedState', 'must be an engine address from parseEngineUrl (redis://... or rediss://...)');
   parseKeyPrefix(o.sharedStatePrefix, 'sharedStatePrefix');

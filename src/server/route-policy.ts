@@ -134,6 +134,22 @@ export const ROUTE_TABLE: readonly RouteDeclaration[] = [
   { name: 'tokens_revoke', path: '/tokens/revoke', methods: {
     POST: change({ role: 'admin', permission: 'sessions:write' }),
   } },
+  // Users admin: admins only, whatever a permissions configuration grants other roles.
+  { name: 'users', path: '/users', methods: {
+    GET: policy({ role: 'admin', permission: 'users:read', unauthenticated: 'login-page' }),
+  } },
+  { name: 'users_add', path: '/users/add', methods: {
+    POST: change({ role: 'admin', permission: 'users:write' }),
+  } },
+  { name: 'users_role', path: '/users/role', methods: {
+    POST: change({ role: 'admin', permission: 'users:write' }),
+  } },
+  { name: 'users_reset', path: '/users/reset', methods: {
+    POST: change({ role: 'admin', permission: 'users:write' }),
+  } },
+  { name: 'users_remove', path: '/users/remove', methods: {
+    POST: change({ role: 'admin', permission: 'users:write' }),
+  } },
   { name: 'metrics', path: '/metrics', methods: {
     GET: policy({ permission: 'metrics:read', beforePasswordChange: true, openToLoopback: true, touch: false }),
   } },

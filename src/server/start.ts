@@ -11,8 +11,8 @@ import { writeSecretFileAtomic } from '../util/secret-file.js';
 import type { DeviceProfile } from '../config/profile-schema.js';
 import { computeFootprint, formatFootprint } from '../config/footprint.js';
 import { generateJwks, loadKeyRing, type KeyRing } from '../codec/index.js';
-import { describeScryptCost, HashLimiter, LoginThrottle, meetsOwaspScryptMinimum, UsersFileStore, type ReloadResult, type UsersStore } from '../users/index.js';
-import { createLogger, type Logger } from '../web/index.js';
+import { describeScryptCost, HashLimiter, LoginThrottle, MAX_USERS, meetsOwaspScryptMinimum, UsersFileStore, type ReloadResult, type UsersStore } from '../users/index.js';
+import { createLogger, zoneFormat, type Logger } from '../web/index.js';
 import { systemMonotonicClock, systemWallClock, type MonotonicClock, type WallClock } from '../util/clock.js';
 import { createSessionClocks, wallClockTrusted, type SessionClocks } from '../session/time-policy.js';
 import type { RevocationTables } from '../session/revocation.js';
@@ -31,6 +31,7 @@ import { closeGracefully, createLimitedServer, type TlsFiles } from './http-serv
 import { ConnectionLimits } from './connection-limits.js';
 import { LoginCsrf } from './login-csrf.js';
 import { LoginService, type SharedLoginThrottle } from './login-service.js';
+import { LastSignIns } from './sign-ins.js';
 import { createMetrics, declareSharedStateMetrics, declareTunnelMetrics, RequestCounts } from './metrics.js';
 import type { AppDeps } from './context.js';
 import type { ServerOptions } from './options.js';
@@ -263,6 +264,8 @@ function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: Se
   const requests = new RequestCounts();
   const deps: AppDeps = {
     profile, options, sessions, users, login, hashLimiter, scryptCost, requests, log, clocks, cookies,
+    zone: zoneFormat(options.timeZone),
+    signIns: new LastSignIns(clocks.monotonic, MAX_USERS),
     loginCsrf: new LoginCsrf(keys.deriveSecret('ringlet login csrf')),
     metrics: createMetrics({ sessions, hashLimiter, throttle, requests, connections }),
     originsAllowed: new Set(options.corsOrigins),
@@ -321,6 +324,10 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   // 4. The server.
   const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log, sharedThrottle: shared?.throttle });
   if (shared !== undefined) declareSharedStateMetrics(deps.metrics, shared);
+  // A user removed by anyone (this server, `ringlet users remove`, an editor) takes their last sign-in along.
+  users.onChange((before, after) => {
+    for (const name of before.names()) if (!after.has(name)) deps.signIns.forget(name);
+  });
   const proxy = options.upstream === undefined ? undefined : createUpstreamProxy(deps, options.upstream);
   declareTunnelMetrics(deps.metrics, () => proxy?.tunnels);
   const handler = createApp(deps, proxy?.handle);

@@ -8,10 +8,23 @@ export { renderLoginPage, type LoginPageOptions } from './pages/login.js';
 export { renderPasswordPage, type PasswordPageOptions } from './pages/password.js';
 export { renderSessionsPage, type SessionRow, type SessionsPageOptions } from './pages/sessions.js';
 export { renderHomePage, type HomeLink, type HomePageOptions } from './pages/home.js';
+export {
+  operationFormId,
+  renderOneTimePasswordPage,
+  renderUserConfirmPage,
+  renderUsersPage,
+  type OneTimePasswordPageOptions,
+  type UserConfirmPageOptions,
+  type UserOperation,
+  type UserRow,
+  type UsersPageOptions,
+} from './pages/users.js';
 export { renderErrorPage } from './pages/error.js';
+export { DEFAULT_SITE_NAME, type PageFrame } from './pages/layout.js';
+export { absoluteTime, durationText, relativeTime, timeHtml, UTC_ZONE, zoneFormat, MAX_TIME_ZONE_CHARS, type PageClock, type ZoneFormat } from './pages/time.js';
 export { wantsHtml } from './accept.js';
 export { errorCodeForStatus, errorStatus, reasonPhrase } from './status.js';
-export { retryAfterSeconds, sendError, sendHtml, sendJson, sendRedirect, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
+export { retryAfterSeconds, sendError, setPageSite, sendHtml, sendJson, sendRedirect, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
 export { readBody, type ReadBodyOptions } from './body.js';
 export { parseForm, MAX_FORM_FIELDS } from './form.js';
 export { parseJsonObject } from './json.js';

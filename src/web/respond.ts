@@ -25,6 +25,22 @@ export interface AcceptSource {
   headers: Pick<IncomingHttpHeaders, 'accept'>;
 }
 
+const PAGE_SITE = Symbol('ringlet.pageSite');
+
+interface SiteCarrier {
+  [PAGE_SITE]?: string;
+}
+
+/**
+ * Names the device on the error pages `sendError` writes for this request. The server does
+ * this once per request (context.ts); every `sendError(req, …)` then finds it, including
+ * those in modules that know nothing of the server's options, and a library embedding the
+ * pages without it gets the default name.
+ */
+export function setPageSite(request: object, site: string): void {
+  (request as SiteCarrier)[PAGE_SITE] = site;
+}
+
 /** For non-HTML answers: nothing may load, nothing may frame it. */
 const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -117,6 +133,10 @@ export function sendRedirect(res: ServerResponse, status: 302 | 303, location: s
 export function sendError(request: AcceptSource | string | undefined, res: ServerResponse, status: number, message: string, headers?: ExtraHeaders): void {
   const accept = typeof request === 'object' ? request.headers.accept : request;
   const code = errorStatus(status);
-  if (wantsHtml(accept)) sendHtml(res, code, renderErrorPage(code, message), headers);
-  else sendJson(res, code, { error: errorCodeForStatus(code), message }, headers);
+  if (wantsHtml(accept)) {
+    const site = typeof request === 'object' ? (request as SiteCarrier)[PAGE_SITE] : undefined;
+    sendHtml(res, code, renderErrorPage(code, message, { site }), headers);
+  } else {
+    sendJson(res, code, { error: errorCodeForStatus(code), message }, headers);
+  }
 }

@@ -8,7 +8,9 @@
  */
 import t, { type Test } from 'tap';
 import { jsonLogin } from '../support/server.js';
-import { ADMIN_PATH, ADMIN_TEXT, MODES, PASSWORD, formPage, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startAdminUi, startStack, browserForFile } from './harness.js';
+import {
+  ADMIN_PATH, ADMIN_TEXT, MODES, PASSWORD, adminOverHttp, formPage, pathOf, sessionCookieValue, signIn, skipWithoutChromium, startAdminUi, startStack, browserForFile, userWithPassword,
+} from './harness.js';
 
 const openPage = await browserForFile();
 const newPage = (t: Test) => openPage!(t);
@@ -29,11 +31,20 @@ const ATTACKS: Attack[] = [
   { name: 'sign out everywhere with the stolen token', path: '/sessions/revoke-user', fields: { csrf: '', user: 'admin' }, stolenToken: true, reason: 'origin' },
   { name: 'password change with the stolen token', path: '/password', fields: { csrf: '', current_password: PASSWORD, new_password: 'attacker chosen pw', confirm_password: 'attacker chosen pw', next: '/' }, stolenToken: true, reason: 'origin' },
   { name: 'login CSRF (sign the victim in as someone)', path: '/login', fields: { username: 'admin', password: PASSWORD, csrf: 'x', next: '/' }, stolenToken: false, reason: 'login' },
+  // The users page's forms: an admin's browser must never add, re-role, reset or remove for another site.
+  { name: 'add an admin with the stolen token', path: '/users/add', fields: { csrf: '', user: 'mallory', role: 'admin' }, stolenToken: true, reason: 'origin' },
+  { name: 'make someone admin with the stolen token', path: '/users/role', fields: { csrf: '', user: 'victim', role: 'admin', confirm: 'yes' }, stolenToken: true, reason: 'origin' },
+  { name: 'reset a password with the stolen token', path: '/users/reset', fields: { csrf: '', user: 'victim', confirm: 'yes' }, stolenToken: true, reason: 'origin' },
+  { name: 'remove a user with the stolen token', path: '/users/remove', fields: { csrf: '', user: 'victim', confirm: 'yes' }, stolenToken: true, reason: 'origin' },
+  { name: 'add a user without a token', path: '/users/add', fields: { user: 'mallory2', role: 'admin' }, stolenToken: false, reason: 'origin' },
 ];
 
 for (const mode of MODES) {
   t.test(`${mode} mode: forms from another origin on the same site are refused, the session stays`, { skip: skipWithoutChromium }, async (t) => {
     const stack = await startStack(t, mode);
+    const api = await adminOverHttp(stack);
+    await userWithPassword(stack, api, 'victim', 'viewer', 'the victim\'s passphrase');
+    const usersBefore = (await stack.ringlet.request('GET', '/users', { headers: { cookie: api.cookie } })).json;
     const other = await startAdminUi();
     t.teardown(() => other.close());
     t.not(new URL(other.origin).port, new URL(stack.base).port, 'another origin, same host: the same site');
@@ -62,6 +73,10 @@ for (const mode of MODES) {
     t.equal(await pathOf(page), ADMIN_PATH, 'still signed in');
     t.match(await page.html(), ADMIN_TEXT);
     t.equal((await jsonLogin(stack.ringlet, 'admin', PASSWORD)).status, 200, 'and the password was not changed');
+    const usersAfter = (await stack.ringlet.request('GET', '/users', { headers: { cookie: api.cookie } })).json;
+    t.same(usersAfter.users.map((u: Record<string, unknown>) => [u['name'], u['role'], u['mustChangePassword']]),
+      usersBefore.users.map((u: Record<string, unknown>) => [u['name'], u['role'], u['mustChangePassword']]), 'no user added, re-roled, reset or removed');
+    t.equal((await jsonLogin(stack.ringlet, 'victim', 'the victim\'s passphrase')).status, 200, 'the victim\'s password still works');
 
     // Control: the same stolen-token logout form, served from ringlet's own origin (a page
     // of the proxied device UI), is accepted: the refusals above were about the origin.

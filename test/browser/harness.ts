@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import tap, { type Test } from 'tap';
 import { Browser, findChromium, type Page } from '../support/chromium.js';
-import { adminWithPassword, startTestServer, type TestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, type SignedIn, type TestServer } from '../support/server.js';
 
 /**
  * tap's `skip` option for every browser test: a reason only when no Chromium binary exists
@@ -163,4 +163,39 @@ export async function browserForFile(extraArgs: readonly string[] = []): Promise
     t.teardown(() => page.close());
     return page;
   };
+}
+
+/** The admin's session over plain HTTP (not the browser's): for setting the scene. */
+export async function adminOverHttp(stack: Stack): Promise<SignedIn> {
+  const r = await jsonLogin(stack.ringlet, 'admin', PASSWORD);
+  if (r.status !== 200) throw new Error(`admin login: ${r.status} ${r.text}`);
+  return { cookie: sessionCookieOf(stack.ringlet, r), csrf: r.json.csrfToken, user: 'admin' };
+}
+
+/** A JSON call to a users route as `who`, the way an API client makes it. */
+export function usersApi(stack: Stack, who: SignedIn, path: string, json: unknown): ReturnType<TestServer['request']> {
+  return stack.ringlet.request('POST', path, { headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, origin: stack.ringlet.origin }, json });
+}
+
+/**
+ * A user added over the API who has chosen `password` already (over HTTP, not in the
+ * browser): the scene for a flow that is about something else.
+ */
+export async function userWithPassword(stack: Stack, admin: SignedIn, user: string, role: 'admin' | 'viewer', password: string): Promise<void> {
+  const added = await usersApi(stack, admin, '/users/add', { user, role });
+  if (added.status !== 201) throw new Error(`add ${user}: ${added.status} ${added.text}`);
+  const first = await jsonLogin(stack.ringlet, user, added.json.oneTimePassword);
+  const changed = await stack.ringlet.request('POST', '/password', {
+    headers: { cookie: sessionCookieOf(stack.ringlet, first), 'x-csrf-token': first.json.csrfToken, origin: stack.ringlet.origin },
+    json: { currentPassword: added.json.oneTimePassword, newPassword: password },
+  });
+  if (changed.status !== 200) throw new Error(`password of ${user}: ${changed.status} ${changed.text}`);
+}
+
+/** Signs `user` in through the login form from the protected page, and checks where it ended. */
+export async function signInAs(page: Page, stack: Stack, user: string, password: string): Promise<void> {
+  await page.goto(stack.base + ADMIN_PATH);
+  await submitLogin(page, user, password);
+  const at = await pathOf(page);
+  if (at !== ADMIN_PATH) throw new Error(`sign-in of ${user} ended on ${at}, not ${ADMIN_PATH}`);
 }

@@ -1,5 +1,7 @@
 import t from 'tap';
+import { hostname } from 'node:os';
 import { resolveServeConfig } from '../../src/cli/serve-config.js';
+import { defaultDeviceName } from '../../src/server/options.js';
 
 t.test('defaults: the embedded profile on 127.0.0.1:8080', (t) => {
   const { profile, options, help } = resolveServeConfig([], {});
@@ -47,7 +49,37 @@ const BAD: Array<[string, string[], Record<string, string>, RegExp]> = [
   ['missing profile env', [], { RINGLET_PROFILE: 'no-such-device' }, /^RINGLET_PROFILE: cannot read .*no-such-device\.json: ENOENT/],
   ['bad log level', ['--log-level', 'loud'], {}, /^--log-level: must be debug, info, warn or error$/],
   ['bad header name', ['--user-header', 'X User'], {}, /^--user-header: must be a header name$/],
+  ['unknown time zone', ['--time-zone', 'Mars/Olympus_Mons'], {}, /^--time-zone: unknown time zone "Mars\/Olympus_Mons"/],
+  ['device name on two lines', [], { RINGLET_DEVICE_NAME: 'router\nline two' }, /^RINGLET_DEVICE_NAME: must be 1 to 64 characters on one line/],
+  ['device name too long', ['--device-name', 'x'.repeat(65)], {}, /^--device-name: must be 1 to 64 characters/],
 ];
+
+t.test('the device name and time zone: flag, environment, defaults', (t) => {
+  const d = resolveServeConfig([], {});
+  t.equal(d.options.deviceName, defaultDeviceName(hostname()), 'the host name by default');
+  t.equal(d.options.timeZone, 'UTC');
+  const env = resolveServeConfig([], { RINGLET_DEVICE_NAME: 'Büro-AP', RINGLET_TIME_ZONE: 'Europe/Berlin' });
+  t.equal(env.options.deviceName, 'Büro-AP');
+  t.equal(env.options.timeZone, 'Europe/Berlin');
+  const flag = resolveServeConfig(['--device-name', 'Office router <2>', '--time-zone', 'Asia/Kolkata'], { RINGLET_DEVICE_NAME: 'Büro-AP' });
+  t.equal(flag.options.deviceName, 'Office router <2>', 'kept as given: pages escape it');
+  t.equal(flag.options.timeZone, 'Asia/Kolkata');
+  t.end();
+});
+
+t.test('a host name becomes a device name: one line, at most 64 characters, "ringlet" when empty', (t) => {
+  const cases: Array<[string, string]> = [
+    ['gw-01', 'gw-01'],
+    ['  padded  ', 'padded'],
+    ['new\nline\u0000', 'newline'],
+    ['', 'ringlet'],
+    ['\u0007', 'ringlet'],
+    ['é'.repeat(70), 'é'.repeat(64)],
+    ['🙂'.repeat(70), '🙂'.repeat(64)],
+  ];
+  for (const [host, name] of cases) t.equal(defaultDeviceName(host), name, JSON.stringify(host));
+  t.end();
+});
 
 t.test('bad configuration is refused naming the flag or variable', (t) => {
   for (const [title, argv, env, message] of BAD) t.throws(() => resolveServeConfig(argv, env), message, title);

@@ -46,6 +46,13 @@ const EXPECTATIONS: Expectation[] = [
   { route: 'sessions_revoke', method: 'POST', call: { method: 'POST', path: '/sessions/revoke', body: 'revoke-ref' }, allowed: ['viewer', 'admin', 'token', 'token:sessions:own'] },
   { route: 'sessions_revoke_user', method: 'POST', call: { method: 'POST', path: '/sessions/revoke-user', body: 'empty' }, allowed: ['viewer', 'admin', 'token', 'token:sessions:own'] },
   { route: 'tokens_revoke', method: 'POST', call: { method: 'POST', path: '/tokens/revoke', body: 'revoke-token' }, allowed: ['admin', 'token', 'token:sessions:write'] },
+  // Users admin: admins only (a viewer never sees the page), tokens within users:read / users:write.
+  // Empty bodies: the handler refuses them (400), so no cell changes the users file.
+  { route: 'users', method: 'GET', call: { method: 'GET', path: '/users' }, allowed: ['admin', 'token', 'token:users:read'] },
+  { route: 'users_add', method: 'POST', call: { method: 'POST', path: '/users/add', body: 'empty' }, allowed: ['admin', 'token', 'token:users:write'] },
+  { route: 'users_role', method: 'POST', call: { method: 'POST', path: '/users/role', body: 'empty' }, allowed: ['admin', 'token', 'token:users:write'] },
+  { route: 'users_reset', method: 'POST', call: { method: 'POST', path: '/users/reset', body: 'empty' }, allowed: ['admin', 'token', 'token:users:write'] },
+  { route: 'users_remove', method: 'POST', call: { method: 'POST', path: '/users/remove', body: 'empty' }, allowed: ['admin', 'token', 'token:users:write'] },
   { route: 'metrics', method: 'GET', call: { method: 'GET', path: '/metrics' }, allowed: ['viewer', 'admin', 'token', 'token:metrics:read'] },
   { route: 'healthz', method: 'GET', call: { method: 'GET', path: '/healthz' }, allowed: CALLERS },
   { route: 'home', method: 'GET', call: { method: 'GET', path: '/' }, allowed: ['viewer', 'admin', ...EVERY_TOKEN] },

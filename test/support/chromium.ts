@@ -253,6 +253,39 @@ export class Page {
     await this.call('Input.insertText', { text });
   }
 
+  /**
+   * Presses a key the way a keyboard does (keyDown, then keyUp), on whatever has focus:
+   * Tab, Shift+Tab, Enter, Space, the arrows. Enter and Space carry their text, so a focused
+   * button is pressed and a form submitted as a person's keyboard would.
+   */
+  async press(key: 'Tab' | 'Enter' | ' ' | 'ArrowDown' | 'ArrowUp' | 'Escape', options: { shift?: boolean } = {}): Promise<void> {
+    const KEYS = {
+      Tab: { code: 'Tab', windowsVirtualKeyCode: 9, text: undefined },
+      Enter: { code: 'Enter', windowsVirtualKeyCode: 13, text: '\r' },
+      ' ': { code: 'Space', windowsVirtualKeyCode: 32, text: ' ' },
+      ArrowDown: { code: 'ArrowDown', windowsVirtualKeyCode: 40, text: undefined },
+      ArrowUp: { code: 'ArrowUp', windowsVirtualKeyCode: 38, text: undefined },
+      Escape: { code: 'Escape', windowsVirtualKeyCode: 27, text: undefined },
+    } as const;
+    const k = KEYS[key];
+    const modifiers = options.shift === true ? 8 : 0;
+    const base = { key, code: k.code, windowsVirtualKeyCode: k.windowsVirtualKeyCode, nativeVirtualKeyCode: k.windowsVirtualKeyCode, modifiers };
+    await this.call('Input.dispatchKeyEvent', k.text === undefined ? { type: 'rawKeyDown', ...base } : { type: 'keyDown', ...base, text: k.text, unmodifiedText: k.text });
+    await this.call('Input.dispatchKeyEvent', { type: 'keyUp', ...base });
+  }
+
+  /** Presses a key that navigates (Enter on a submit button) and waits for the page it loads. */
+  async pressAndWait(key: 'Enter' | ' '): Promise<void> {
+    const loaded = this.waitForLoad();
+    await this.press(key);
+    await loaded;
+  }
+
+  /** Types text into whatever has focus (a field reached by Tab). */
+  async type(text: string): Promise<void> {
+    await this.call('Input.insertText', { text });
+  }
+
   async value(selector: string): Promise<string | undefined> {
     const html = await this.call('DOM.getOuterHTML', { nodeId: await this.nodeId(selector) });
     const match = /\svalue="([^"]*)"/.exec(html['outerHTML'] as string);

@@ -5,26 +5,72 @@
  */
 import t from 'tap';
 import { Browser, findChromium } from '../support/chromium.js';
-import { renderErrorPage, renderHomePage, renderLoginPage, renderPasswordPage, renderSessionsPage, sendHtml } from '../../src/web/index.js';
+import {
+  renderErrorPage, renderHomePage, renderLoginPage, renderOneTimePasswordPage, renderPasswordPage, renderSessionsPage, renderUserConfirmPage, renderUsersPage,
+  sendHtml, UTC_ZONE, type PageClock,
+} from '../../src/web/index.js';
+import { DEFAULT_TRUSTED_FLOOR_MS } from '../../src/session/time-policy.js';
 import { listen } from './serve.js';
+
+const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
+const clock: PageClock = { nowMs: NOW, wallTrusted: true, trustedFloorMs: DEFAULT_TRUSTED_FLOOR_MS, zone: UTC_ZONE };
+/** A long device name: the banner must wrap it, not scroll. */
+const site = 'Office gateway (rack 2, building B, second floor)';
 
 const rows = Array.from({ length: 8 }, (_, i) => ({
   ref: `ref-${i}-abcdefghijklmnop`,
   user: i === 0 ? 'alice' : `a-rather-long-user-name-${i}`,
   role: 'admin',
-  createdIso: '2024-05-01T10:00:00.000Z',
-  lastSeenIso: '2024-05-01T10:30:00.000Z',
-  clientAddress: `2001:db8:85a3::8a2e:370:${7330 + i}`,
+  createdAtMs: NOW - 3 * 3_600_000,
+  lastSeenAtMs: NOW - 4 * 60_000,
+  // The widest client column there is: full IPv6 addresses.
+  clientAddress: `2001:0db8:85a3:0000:0000:8a2e:0370:${7330 + i}`,
   current: i === 0,
 }));
 
 const pages: Record<string, string> = {
-  '/login': renderLoginPage({ next: '/', csrfToken: 'x'.repeat(86), error: 'Wrong user name or password.', username: 'admin' }),
-  '/password': renderPasswordPage({ csrfToken: 'c'.repeat(43), next: '/', forced: true, username: 'admin', error: 'The new passwords do not match.' }),
-  '/sessions': renderSessionsPage({ csrfToken: 'c'.repeat(43), sessions: rows, isAdmin: true, username: 'alice', listAvailable: true }),
-  '/home': renderHomePage({ username: 'admin', role: 'admin', csrfToken: 'c', createdIso: '2024-05-01T10:00:00.000Z', expiresIso: '2024-05-01T22:00:00.000Z', links: [{ href: '/sessions', label: 'Sessions' }] }),
-  '/error': renderErrorPage(403, 'cross-origin request refused'),
+  '/login': renderLoginPage({ site, next: '/', csrfToken: 'x'.repeat(86), error: 'Wrong user name or password.', username: 'admin' }),
+  '/password': renderPasswordPage({ site, csrfToken: 'c'.repeat(43), next: '/', forced: true, username: 'admin', error: 'The new passwords do not match.' }),
+  '/sessions': renderSessionsPage({ site, clock, csrfToken: 'c'.repeat(43), sessions: rows, isAdmin: true, username: 'alice', listAvailable: true }),
+  '/home': renderHomePage({ site, clock, username: 'admin', role: 'admin', csrfToken: 'c', createdAtMs: NOW - 60_000, expiresAtMs: NOW + 11 * 3_600_000, links: [{ href: '/sessions', label: 'Sessions' }] }),
+  '/error': renderErrorPage(403, 'cross-origin request refused', { site }),
+  '/users': renderUsersPage({
+    site, clock, csrfToken: 'c'.repeat(43), username: 'alice', roles: ['admin', 'viewer'], canWrite: true, notice: 'bob was removed; their sessions ended.',
+    users: rows.map((r, i) => ({ name: r.user, role: i < 2 ? 'admin' : 'viewer', mustChangePassword: i % 3 === 1, activeSessions: i % 3, lastSignInAtMs: i === 4 ? undefined : NOW - i * 86_400_000 })),
+  }),
+  '/users/confirm': renderUserConfirmPage({ site, csrfToken: 'c', username: 'alice', operation: 'remove', user: 'a-rather-long-user-name-7', activeSessions: 2 }),
+  '/users/one-time-password': renderOneTimePasswordPage({ site, csrfToken: 'c', username: 'alice', notice: 'bob was added as viewer.', user: 'bob', password: '7kq2-9vxm-h3tb-04ne' }),
 };
+
+/** Pages with a table: every column and action in view at desktop widths, stacked rows on a phone, each cell labelled. */
+const TABLE_PAGES: Record<string, string[]> = {
+  '/sessions': ['"Role"', '"Signed in"', '"Last seen"', '"Client"', 'none'],
+  '/users': ['"Role"', '"Password"', '"Sessions"', '"Last sign-in"', 'none'],
+};
+
+/** Facts about the table on screen: does it overflow, is it stacked, is every button in view. */
+const TABLE_FACTS = `(() => {
+  const table = document.querySelector('table');
+  const row = table.querySelector('tbody tr');
+  const buttons = [...table.querySelectorAll('button')];
+  return {
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    tableOverflow: table.scrollWidth - table.parentElement.clientWidth,
+    stacked: getComputedStyle(row).display === 'block',
+    buttonsOutOfView: buttons.filter((b) => { const r = b.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth; }).length,
+    headersVisible: table.querySelector('thead').getBoundingClientRect().height > 2,
+    labels: [...row.querySelectorAll('td')].map((td) => getComputedStyle(td, '::before').content),
+  };
+})()`;
+
+interface TableFacts {
+  overflow: number;
+  tableOverflow: number;
+  stacked: boolean;
+  buttonsOutOfView: number;
+  headersVisible: boolean;
+  labels: string[];
+}
 
 const executable = findChromium();
 
@@ -84,6 +130,28 @@ t.test('pages in Chromium at 360 px', { skip: executable === undefined ? 'chromi
     t.equal(facts.scripts, 0);
     await new Promise((r) => setTimeout(r, 50));
     t.same(problems.filter((p) => /Content Security Policy/i.test(p)), [], `${path}: no CSP violations`);
+  }
+
+  // Tables: at 1280 and 1000 px wide every column and action is in view without scrolling
+  // sideways; at 360 px the rows stack, each cell labelled by its column's name.
+  for (const [path, labels] of Object.entries(TABLE_PAGES)) {
+    for (const width of [1280, 1000]) {
+      await page.call('Emulation.setDeviceMetricsOverride', { width, height: 800, deviceScaleFactor: 1, mobile: false });
+      await page.goto(`http://127.0.0.1:${server.port}${path}`);
+      const wide = (await page.evaluate(TABLE_FACTS)) as TableFacts;
+      t.ok(wide.overflow <= 0 && wide.tableOverflow <= 0, `${path} at ${width} px: no sideways scrolling (page ${wide.overflow}, table ${wide.tableOverflow})`);
+      t.equal(wide.stacked, false, `${path} at ${width} px: a table`);
+      t.equal(wide.headersVisible, true, `${path} at ${width} px: column headers shown`);
+      t.equal(wide.buttonsOutOfView, 0, `${path} at ${width} px: every action in view`);
+    }
+    await page.call('Emulation.setDeviceMetricsOverride', { width: 360, height: 740, deviceScaleFactor: 1, mobile: true });
+    await page.goto(`http://127.0.0.1:${server.port}${path}`);
+    const phone = (await page.evaluate(TABLE_FACTS)) as TableFacts;
+    t.equal(phone.stacked, true, `${path} at 360 px: rows stack`);
+    t.ok(phone.overflow <= 0 && phone.tableOverflow <= 0, `${path} at 360 px: no sideways scrolling`);
+    t.equal(phone.headersVisible, false, `${path} at 360 px: the header row is left to assistive technology`);
+    t.equal(phone.buttonsOutOfView, 0, `${path} at 360 px: every action in view`);
+    t.same(phone.labels, labels, `${path} at 360 px: each cell labelled by its column`);
   }
 
   problems.length = 0;

@@ -8,19 +8,20 @@ import { clearLoginNonceCookie, loginNonceCookie, sessionCookie } from '../cooki
 import { currentSession } from '../guards.js';
 import { stringField, type Fields } from '../request-body.js';
 import type { RequestContext } from '../context.js';
+import { siteOf } from '../page-frame.js';
 import type { LoginOutcome } from '../login-service.js';
 
 function renderForm(ctx: RequestContext, status: number, next: string, error?: string, username?: string, headers: Record<string, string | string[]> = {}): void {
   const { nonce, token } = ctx.deps.loginCsrf.issue();
   const cookies = [loginNonceCookie(ctx.deps.cookies, nonce)];
-  sendHtml(ctx.res, status, renderLoginPage({ next, csrfToken: token, error, username }), { ...headers, 'Set-Cookie': cookies });
+  sendHtml(ctx.res, status, renderLoginPage({ site: siteOf(ctx), next, csrfToken: token, error, username }), { ...headers, 'Set-Cookie': cookies });
 }
 
 export function getLogin(ctx: RequestContext): void {
   const next = safeNextPath(ctx.query.get('next'));
   const notice = ctx.query.get('loggedout') === '1' ? 'You have been signed out.' : undefined;
   const { nonce, token } = ctx.deps.loginCsrf.issue();
-  sendHtml(ctx.res, 200, renderLoginPage({ next, csrfToken: token, notice }), { 'Set-Cookie': [loginNonceCookie(ctx.deps.cookies, nonce)] });
+  sendHtml(ctx.res, 200, renderLoginPage({ site: siteOf(ctx), next, csrfToken: token, notice }), { 'Set-Cookie': [loginNonceCookie(ctx.deps.cookies, nonce)] });
 }
 
 /** The gate refused the login form's CSRF proof: a fresh form (HTML) or 403 (JSON). */
@@ -64,6 +65,7 @@ export async function postLogin(ctx: RequestContext): Promise<void> {
     ctx.deps.log.info('session_evicted', { user: issued.evicted.user, reason: issued.evicted.reason });
   }
   ctx.deps.log.info('login', { result: 'success', user: outcome.user, client: ctx.clientAddress, ref: issued.session.ref });
+  ctx.deps.signIns.record(outcome.user);
   const setCookie = [sessionCookie(ctx.deps.cookies, issued.cookieValue), clearLoginNonceCookie(ctx.deps.cookies)];
   if (html) {
     const target = outcome.mustChangePassword ? `/password?next=${encodeURIComponent(next)}` : next;

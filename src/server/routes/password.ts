@@ -10,10 +10,12 @@ import { sessionCookie } from '../cookies.js';
 import { passwordChangeRequired, sessionOf } from '../guards.js';
 import { stringField, type Fields } from '../request-body.js';
 import type { RequestContext } from '../context.js';
+import { siteOf } from '../page-frame.js';
 import type { Session } from '../../session/types.js';
 
 function page(ctx: RequestContext, session: Session, status: number, next: string, error?: string): void {
   sendHtml(ctx.res, status, renderPasswordPage({
+    site: siteOf(ctx),
     csrfToken: session.csrfToken ?? '',
     next,
     forced: passwordChangeRequired(ctx, session),

@@ -7,6 +7,7 @@
 import { renderSessionsPage, sendError, sendHtml, sendJson, sendRedirect, wantsHtml } from '../../web/index.js';
 import { holds } from '../gate.js';
 import { sessionOf } from '../guards.js';
+import { pageClock, siteOf } from '../page-frame.js';
 import type { Fields } from '../request-body.js';
 import { CLEAR_CACHE } from './logout.js';
 import type { RequestContext } from '../context.js';
@@ -32,8 +33,12 @@ export function getSessions(ctx: RequestContext): void {
   }));
   if (wantsHtml(ctx.req.headers.accept)) {
     sendHtml(ctx.res, 200, renderSessionsPage({
+      site: siteOf(ctx),
+      clock: pageClock(ctx),
       csrfToken: session.csrfToken ?? '',
-      sessions: rows.map((r) => ({ ref: r.ref, user: r.user, role: r.role, createdIso: r.createdAt, lastSeenIso: r.lastSeenAt, clientAddress: r.clientAddress, current: r.current })),
+      sessions: (listing ?? []).map((s) => ({
+        ref: s.ref, user: s.user, role: s.role, createdAtMs: s.createdAtMs, lastSeenAtMs: s.lastSeenAtMs, clientAddress: s.clientAddress, current: s.ref === session.ref,
+      })),
       isAdmin: holds(ctx, session, 'sessions:write'),
       username: session.user,
       listAvailable: listing !== undefined,

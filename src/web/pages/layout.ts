@@ -13,8 +13,21 @@ export interface PageAccount {
   csrfToken: string;
 }
 
-export interface LayoutOptions {
-  /** Plain text; escaped here. */
+/** The device's name when none is configured (the server defaults it to the host name). */
+export const DEFAULT_SITE_NAME = 'ringlet';
+
+/** What every page may be told besides its own content. */
+export interface PageFrame {
+  /**
+   * The device's name (`--device-name`, default the host name): heads every page and ends
+   * every title, so a person with five routers open knows which one they are signing in to.
+   * Plain text; escaped here. Default {@link DEFAULT_SITE_NAME}.
+   */
+  site?: string | undefined;
+}
+
+export interface LayoutOptions extends PageFrame {
+  /** The page's own part of the title, plain text ("Sessions"); the device's name is added. */
   title: string;
   /** Trusted HTML for `<main>`, built from escaped values. */
   body: string;
@@ -22,6 +35,13 @@ export interface LayoutOptions {
   account?: PageAccount | undefined;
   /** Adds a link back to the landing page in the account bar. */
   homeLink?: boolean;
+  /** A page whose table needs the room: wider at desktop widths (still one column on a phone). */
+  wide?: boolean;
+}
+
+/** The device's name to show: the given one, or the default when none or an empty one is given. */
+export function siteName(frame: PageFrame): string {
+  return frame.site !== undefined && frame.site !== '' ? frame.site : DEFAULT_SITE_NAME;
 }
 
 /** `<input type="hidden">` with an escaped value. */
@@ -54,18 +74,25 @@ export function describedByError(hasError: boolean): string {
   return hasError ? ` aria-describedby="${FORM_ERROR_ID}" aria-invalid="true"` : '';
 }
 
-function accountBar(account: PageAccount, homeLink: boolean): string {
-  const home = homeLink ? '<a href="/">Home</a>' : '';
-  return `<header><nav aria-label="Account">${home}<span class="muted"> Signed in as <strong>${escapeHtml(account.username)}</strong></span></nav>${logoutForm(account.csrfToken)}</header>`;
+/**
+ * The banner on every page: the device's name, and on authenticated pages who is signed in
+ * with a sign-out button (and a way home where the page allows one).
+ */
+function banner(site: string, account: PageAccount | undefined, homeLink: boolean): string {
+  const name = `<span class="site">${escapeHtml(site)}</span>`;
+  if (account === undefined) return `<header>${name}</header>`;
+  const home = homeLink ? '<a href="/">Home</a> ' : '';
+  return `<header>${name}<nav aria-label="Account">${home}<span class="muted">Signed in as <strong>${escapeHtml(account.username)}</strong></span> ${logoutForm(account.csrfToken)}</nav></header>`;
 }
 
 /** A complete HTML document: no script, one inline style covered by `PAGE_CSP`. */
 export function renderLayout(options: LayoutOptions): string {
-  const header = options.account === undefined ? '' : accountBar(options.account, options.homeLink ?? false);
+  const site = siteName(options);
   return '<!doctype html><html lang="en"><head><meta charset="utf-8">'
     + '<meta name="viewport" content="width=device-width, initial-scale=1">'
     // Not no-referrer: that makes form POSTs carry `Origin: null` (see REFERRER_POLICY).
     + '<meta name="referrer" content="same-origin"><meta name="robots" content="noindex, nofollow">'
-    + `<title>${escapeHtml(options.title)}</title><style>${PAGE_STYLE}</style></head>`
-    + `<body>${header}<main id="main">${options.body}</main></body></html>`;
+    + `<title>${escapeHtml(`${options.title} — ${site}`)}</title><style>${PAGE_STYLE}</style></head>`
+    + `<body${options.wide === true ? ' class="wide"' : ''}>${banner(site, options.account, options.homeLink ?? false)}`
+    + `<main id="main">${options.body}</main></body></html>`;
 }

@@ -1,8 +1,8 @@
 /** The sign-in form (GET /login, and again after a refused POST /login). */
 import { escapeHtml } from './escape.js';
-import { describedByError, errorBlock, hiddenInput, noticeBlock, renderLayout } from './layout.js';
+import { describedByError, errorBlock, hiddenInput, noticeBlock, renderLayout, type PageFrame } from './layout.js';
 
-export interface LoginPageOptions {
+export interface LoginPageOptions extends PageFrame {
   /** Where to go after signing in; pass it through `safeNextPath` first. */
   next: string;
   /** The signed double-submit token for the form's `csrf` field. */
@@ -13,8 +13,6 @@ export interface LoginPageOptions {
   error?: string | undefined;
   /** A non-error message, such as "You have been signed out." */
   notice?: string | undefined;
-  /** The device name for the title; defaults to "ringlet". */
-  title?: string | undefined;
 }
 
 /**
@@ -25,7 +23,6 @@ export interface LoginPageOptions {
  */
 export function renderLoginPage(options: LoginPageOptions): string {
   const username = options.username ?? '';
-  const site = options.title !== undefined && options.title !== '' ? options.title : 'ringlet';
   const hasError = options.error !== undefined && options.error !== '';
   const described = describedByError(hasError);
   const body = `<h1>Sign in</h1>${errorBlock(options.error)}${noticeBlock(options.notice)}`
@@ -36,5 +33,5 @@ export function renderLoginPage(options: LoginPageOptions): string {
     + '<label for="password">Password</label>'
     + `<input id="password" name="password" type="password" autocomplete="current-password" required${username === '' ? '' : ' autofocus'}${described}>`
     + '<button type="submit">Sign in</button></form>';
-  return renderLayout({ title: `${hasError ? 'Error: ' : ''}Sign in — ${site}`, body });
+  return renderLayout({ title: `${hasError ? 'Error: ' : ''}Sign in`, site: options.site, body });
 }

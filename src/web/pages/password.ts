@@ -1,8 +1,8 @@
 /** The change-password form (GET /password, and again after a refused POST /password). */
 import { escapeHtml } from './escape.js';
-import { describedByError, errorBlock, hiddenInput, renderLayout } from './layout.js';
+import { describedByError, errorBlock, hiddenInput, renderLayout, type PageFrame } from './layout.js';
 
-export interface PasswordPageOptions {
+export interface PasswordPageOptions extends PageFrame {
   csrfToken: string;
   /** Where to go afterwards; pass it through `safeNextPath` first. */
   next: string;
@@ -45,7 +45,8 @@ export function renderPasswordPage(options: PasswordPageOptions): string {
     + '<label class="check"><input type="checkbox" name="end_other_sessions" value="on" checked> Sign out my other sessions</label>'
     + '<button type="submit">Change password</button></form>';
   return renderLayout({
-    title: `${hasError ? 'Error: ' : ''}Change password — ringlet`,
+    title: `${hasError ? 'Error: ' : ''}Change password`,
+    site: options.site,
     body,
     account: { username: options.username, csrfToken: options.csrfToken },
     homeLink: !options.forced,

@@ -4,22 +4,27 @@
  * Never shows a session id or CSRF secret: rows carry only the non-secret `ref`.
  */
 import { escapeHtml } from './escape.js';
-import { hiddenInput, noticeBlock, renderLayout } from './layout.js';
+import { hiddenInput, noticeBlock, renderLayout, type PageFrame } from './layout.js';
+import { SESSIONS_TABLE, tableStart } from './table.js';
+import { timeHtml, type PageClock } from './time.js';
 
 export interface SessionRow {
   /** Non-secret handle the revoke form posts back. */
   ref: string;
   user: string;
   role: string;
-  createdIso?: string | undefined;
-  lastSeenIso?: string | undefined;
+  /** Wall-clock estimates (ms); undefined or NaN when unknown. */
+  createdAtMs?: number | undefined;
+  lastSeenAtMs?: number | undefined;
   clientAddress?: string | undefined;
   /** The session viewing the page. */
   current: boolean;
 }
 
-export interface SessionsPageOptions {
+export interface SessionsPageOptions extends PageFrame {
   csrfToken: string;
+  /** Now, and whether dates may be shown (see time.ts). */
+  clock: PageClock;
   sessions: readonly SessionRow[];
   isAdmin: boolean;
   /** The signed-in user. */
@@ -33,14 +38,6 @@ export interface SessionsPageOptions {
 }
 
 const DEFAULT_MAX_ROWS = 100;
-const isoMinuteRegExp = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?Z$/;
-
-/** An ISO instant shown to the minute in UTC; other text is shown as given. */
-function timeCell(iso: string | undefined): string {
-  if (iso === undefined || iso === '') return '<td class="muted">—</td>';
-  const m = isoMinuteRegExp.exec(iso);
-  return m === null ? `<td>${escapeHtml(iso)}</td>` : `<td>${m[1]} ${m[2]} UTC</td>`;
-}
 
 /**
  * A row's revoke button. All rows share one form (its `csrf` field once, not per row: a
@@ -49,32 +46,28 @@ function timeCell(iso: string | undefined): string {
 function revokeButton(row: SessionRow): string {
   const label = row.current ? 'Sign out' : 'Revoke';
   const context = row.current ? ' this session' : ` session of ${escapeHtml(row.user)}${row.clientAddress ? ` from ${escapeHtml(row.clientAddress)}` : ''}`;
-  return `<button class="secondary" type="submit" name="ref" value="${escapeHtml(row.ref)}">${label}<span class="vh">${context}</span></button>`;
+  return `<button name="ref" value="${escapeHtml(row.ref)}">${label}<span class="vh">${context}</span></button>`;
 }
 
-function revokeUserForm(csrfToken: string, user: string, label: string): string {
+function revokeUserForm(csrfToken: string, user: string, label: string, secondary = false): string {
   return `<form method="post" action="/sessions/revoke-user">${hiddenInput('csrf', csrfToken)}${hiddenInput('user', user)}`
-    + `<button type="submit">${label}</button></form>`;
+    + `<button${secondary ? ' class="secondary"' : ''} type="submit">${label}</button></form>`;
 }
 
 function sessionTable(options: SessionsPageOptions, maxRows: number): string {
   const shown = options.sessions.slice(0, maxRows);
   const rows = shown.map((row) => '<tr>'
     + `<th scope="row">${escapeHtml(row.user)}${row.current ? ' <span class="muted">(this session)</span>' : ''}</th>`
-    + `<td>${escapeHtml(row.role)}</td>${timeCell(row.createdIso)}${timeCell(row.lastSeenIso)}`
-    + `<td>${row.clientAddress ? escapeHtml(row.clientAddress) : '<span class="muted">—</span>'}</td>`
+    + `<td>${escapeHtml(row.role)}</td><td>${timeHtml(row.createdAtMs, options.clock)}</td><td>${timeHtml(row.lastSeenAtMs, options.clock)}</td>`
+    + `<td>${row.clientAddress ? escapeHtml(row.clientAddress) : '<span class="muted">unknown</span>'}</td>`
     + `<td>${revokeButton(row)}</td></tr>`).join('');
   const total = options.sessions.length;
   const caption = total === 0
     ? 'No active sessions'
     : total > shown.length ? `Active sessions (showing ${shown.length} of ${total})` : `Active sessions (${total})`;
-  // A keyboard-focusable scroll region: the table is wider than a 360 px screen.
+  // No scroll region: the table fits a desktop and stacks on a phone (table.ts).
   return `<form method="post" action="/sessions/revoke">${hiddenInput('csrf', options.csrfToken)}`
-    + '<div class="scroll" role="region" aria-labelledby="sessions-caption" tabindex="0"><table>'
-    + `<caption id="sessions-caption">${caption}</caption>`
-    + '<thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Signed in</th>'
-    + '<th scope="col">Last seen</th><th scope="col">Client</th><th scope="col"><span class="vh">Action</span></th></tr></thead>'
-    + `<tbody>${rows}</tbody></table></div></form>`;
+    + `${tableStart(SESSIONS_TABLE, caption)}<tbody>${rows}</tbody></table></form>`;
 }
 
 /** Distinct users in first-seen order, the signed-in user excluded (they get their own form). */
@@ -95,17 +88,19 @@ export function renderSessionsPage(options: SessionsPageOptions): string {
     if (options.isAdmin) {
       const users = otherUsers(options);
       if (users.length > 0) {
-        body += '<h2>Other users</h2>'
-          + users.map((user) => revokeUserForm(options.csrfToken, user, `Sign out all of ${escapeHtml(user)}`)).join('');
+        body += '<h2>Other users</h2><div class="actions">'
+          + users.map((user) => revokeUserForm(options.csrfToken, user, `Sign out all of ${escapeHtml(user)}`, true)).join('') + '</div>';
       }
     }
   }
   body += '<h2>Everywhere</h2><p>Ends all of your sessions, this one included.</p>'
     + revokeUserForm(options.csrfToken, options.username, 'Sign out everywhere');
   return renderLayout({
-    title: 'Sessions — ringlet',
+    title: 'Sessions',
+    site: options.site,
     body,
     account: { username: options.username, csrfToken: options.csrfToken },
     homeLink: true,
+    wide: true,
   });
 }
