@@ -5,10 +5,13 @@
  * X-Forwarded-*, Cookie, Authorization) are set afterwards, so nothing a client writes —
  * `Connection` included — can remove or replace them.
  *
- * Names are compared after lowercasing and treating `_` as `-`: CGI gateways (uhttpd and
- * lighttpd running LuCI, PHP, many embedded servers) map both characters to `_`, so
- * `Remote_User` reaches a CGI script as the same variable as `Remote-User`, and
- * `Transfer_Encoding` as the same as `Transfer-Encoding`.
+ * Names are compared after lowercasing and treating every character but a letter or a digit
+ * as `-`: CGI gateways name a header's variable that way (lighttpd, running LuCI, PHP and
+ * many embedded UIs, upper-cases letters and maps every other character to `_`:
+ * `http_cgi_encode_varname`), so `Remote_User`, `Remote.User` and `Remote~User` reach a CGI
+ * script as the same `HTTP_REMOTE_USER` as `Remote-User`, and `Transfer_Encoding` as the
+ * same variable as `Transfer-Encoding`. HTTP allows all of them in a field name (RFC 9110
+ * §5.1 tchar).
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
@@ -39,10 +42,12 @@ const IDENTITY_NAMES: ReadonlySet<string> = new Set(IDENTITY_HEADER_NAMES);
 /** Headers ringlet always sets itself toward the upstream. */
 const SET_BY_RINGLET: ReadonlySet<string> = new Set(['host', 'cookie', 'authorization']);
 
-/** `Remote_User`, `REMOTE-USER` → `remote-user`. node:http already lowercases names. */
+/** Any character a CGI gateway maps to `_` (all but letters and digits; names are lowercased first). */
+const CGI_SEPARATOR_RegExp = /[^a-z0-9]/g;
+
+/** `Remote_User`, `Remote.User`, `REMOTE-USER` → `remote-user`. node:http already lowercases names. */
 export function normaliseHeaderName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.includes('_') ? lower.replace(/_/g, '-') : lower;
+  return name.toLowerCase().replace(CGI_SEPARATOR_RegExp, '-');
 }
 
 function isIdentityHeader(normalised: string, configured: readonly string[]): boolean {
