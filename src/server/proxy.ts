@@ -233,6 +233,7 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
       ...forwardedFacts(req.headers, normalisePeer(req.socket.remoteAddress), fromTrustedProxy(ctx), deps.cookies.secure ? 'https' : 'http', host),
       cookie: withoutOwnCookies(req.headers.cookie, ownCookies),
       authorizationConsumed: bearerToken(req) !== undefined,
+      methodIsRead: req.method === 'GET' || req.method === 'HEAD',
       framing,
     });
     Object.assign(headers, extra);

@@ -39,6 +39,15 @@ export const IDENTITY_HEADER_NAMES: readonly string[] = [
 ];
 const IDENTITY_NAMES: ReadonlySet<string> = new Set(IDENTITY_HEADER_NAMES);
 
+/**
+ * Headers that make a framework treat a request as another method (Slim and Google's APIs:
+ * `X-HTTP-Method-Override`; OData, ASP.NET: `X-HTTP-Method`; `X-Method-Override`). A read
+ * (GET, HEAD) is all `ui:read` admits, so on a read they are dropped: a viewer's GET must
+ * not become a DELETE. A write keeps them (its caller may send any method).
+ */
+export const METHOD_OVERRIDE_HEADER_NAMES: readonly string[] = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+const METHOD_OVERRIDE_NAMES: ReadonlySet<string> = new Set(METHOD_OVERRIDE_HEADER_NAMES);
+
 /** Headers ringlet always sets itself toward the upstream. */
 const SET_BY_RINGLET: ReadonlySet<string> = new Set(['host', 'cookie', 'authorization']);
 
@@ -88,6 +97,8 @@ export interface UpstreamRequestFacts {
   cookie: string | undefined;
   /** True when Authorization carried the credential ringlet consumed (then it is dropped). */
   authorizationConsumed: boolean;
+  /** True for GET and HEAD (what `ui:read` admits): method-override headers are dropped. */
+  methodIsRead: boolean;
   framing: BodyFraming;
 }
 
@@ -104,6 +115,7 @@ export function upstreamRequestHeaders(clientHeaders: IncomingHttpHeaders, facts
     if (value === undefined) continue;
     const n = normaliseHeaderName(name);
     if (HOP_BY_HOP.has(n) || SET_BY_RINGLET.has(n) || listed.has(n) || isIdentityHeader(n, configured)) continue;
+    if (facts.methodIsRead && METHOD_OVERRIDE_NAMES.has(n)) continue;
     out[name] = value;
   }
   if (!facts.authorizationConsumed && clientHeaders.authorization !== undefined && !listed.has('authorization')) {

@@ -8,7 +8,7 @@ function facts(framing: BodyFraming = { kind: 'none' }, over: Partial<UpstreamRe
   return {
     user: 'vic', role: 'viewer', userHeader: 'Remote-User', groupsHeader: 'Remote-Groups', host: '192.168.1.1',
     forwardedFor: '10.0.0.5', forwardedProto: 'http', forwardedHost: '192.168.1.1', cookie: 'theme=dark',
-    authorizationConsumed: false, framing, ...over,
+    authorizationConsumed: false, methodIsRead: false, framing, ...over,
   };
 }
 
