@@ -2,14 +2,14 @@
  * The one enforcement point of the route-policy table (route-policy.ts): before any handler
  * runs, the gate decides from the route's declaration whether this caller may go on, and
  * answers the request itself when not. Order: session → forced password change → role →
- * permission → query narrowing (`/auth`) → body → CSRF. Authorization is decided before a
+ * permission → query narrowing and the forwarded method (`/auth`) → body → CSRF. Authorization is decided before a
  * body is read, so a caller without the right never makes ringlet read their body.
  */
 import { Grants } from '../access/grants.js';
 import type { Permission } from '../access/permissions.js';
 import { isRole, roleAtLeast } from '../access/roles.js';
 import { getCookieValues, timingSafeEqualText } from '../codec/index.js';
-import { isSameOrigin, safeNextPath, sendError, sendRedirect, wantsHtml } from '../web/index.js';
+import { defaultHostAllowed, hostAllowed, isSameOrigin, safeNextPath, sendError, sendRedirect, wantsHtml } from '../web/index.js';
 import type { Session } from '../session/types.js';
 import { wantsNoTouch } from './credentials.js';
 import { fromTrustedProxy } from './forwarded.js';
@@ -18,7 +18,7 @@ import { readFields } from './request-body.js';
 import { answerForwardAuthUnauthenticated, loginUrlFor } from './routes/auth.js';
 import { answerLoginRefused } from './routes/login.js';
 import type { RequestContext } from './context.js';
-import type { RoutePolicy } from './route-policy.js';
+import { upstreamPolicyFor, type RoutePolicy } from './route-policy.js';
 
 /** The gate's verdict: go on to the handler, or the request has been answered. */
 export type GateVerdict = boolean | Promise<boolean>;
@@ -94,8 +94,43 @@ function narrowingMet(ctx: RequestContext, session: Session): boolean {
   return true;
 }
 
-function sameOrigin(ctx: RequestContext): boolean {
-  return isSameOrigin(ctx.req, { allowedOrigins: ctx.deps.originsAllowed });
+function sameOrigin(ctx: RequestContext, publicOrigin?: string): boolean {
+  return isSameOrigin(ctx.req, { allowedOrigins: ctx.deps.originsAllowed, publicOrigin });
+}
+
+/** Where a forward-auth proxy names the original request's method (Traefik and Caddy; nginx recipes). */
+const FORWARDED_METHOD_HEADERS = ['x-forwarded-method', 'x-original-method'] as const;
+
+/**
+ * The origin the browser used, as a trusted proxy names it: Traefik's ForwardAuth request
+ * carries its own address as Host (`ringlet:8080`) and the public name in X-Forwarded-Host.
+ * Undefined from anyone else, or for a name this server does not serve.
+ */
+function forwardedPublicOrigin(ctx: RequestContext): string | undefined {
+  if (!fromTrustedProxy(ctx)) return undefined;
+  const { 'x-forwarded-proto': proto, 'x-forwarded-host': host } = ctx.req.headers;
+  if ((proto !== 'http' && proto !== 'https') || typeof host !== 'string') return undefined;
+  if (!defaultHostAllowed(host) && !hostAllowed(host, ctx.deps.options.allowedHosts)) return undefined;
+  return `${proto}://${host}`;
+}
+
+/**
+ * `/auth` for a write: the proxy asks with GET before every request it forwards. A method
+ * other than GET or HEAD named in either header (the stricter one wins; believed from
+ * anyone, since it can only narrow) must pass what the upstream route's policy for it asks:
+ * `ui:write`, and for a cookie session a same-origin request.
+ */
+function forwardedMethodMet(ctx: RequestContext, session: Session): boolean {
+  for (const name of FORWARDED_METHOD_HEADERS) {
+    const method = ctx.req.headers[name];
+    if (method === undefined || method === '' || method === 'GET' || method === 'HEAD') continue;
+    const policy = upstreamPolicyFor(typeof method === 'string' ? method : 'OTHER');
+    if (policy === undefined) return refuse(ctx, 'method not allowed');
+    if (policy.role !== undefined && !roleAtLeast(session.role, policy.role)) return refuse(ctx, `${policy.role} role required`);
+    if (policy.permission !== undefined && !holds(ctx, session, policy.permission)) return refuse(ctx, `${policy.permission} permission required`);
+    if (policy.csrf !== 'none' && session.via !== 'bearer' && !sameOrigin(ctx, forwardedPublicOrigin(ctx))) return csrfRefused(ctx, 'origin');
+  }
+  return true;
 }
 
 function csrfRefused(ctx: RequestContext, reason: 'origin' | 'token'): false {
@@ -174,6 +209,7 @@ export function passGate(ctx: RequestContext, policy: RoutePolicy): GateVerdict 
       if (policy.role !== undefined && !roleAtLeast(session.role, policy.role)) return refuse(ctx, `${policy.role} role required`);
       if (policy.permission !== undefined && !holds(ctx, session, policy.permission)) return refuse(ctx, `${policy.permission} permission required`);
       if (policy.narrowedByQuery && ctx.hasQuery && !narrowingMet(ctx, session)) return false;
+      if (policy.narrowedByForwardedMethod && !forwardedMethodMet(ctx, session)) return false;
     }
   }
   if (policy.readsFields) return fieldsRead(ctx).then((ok) => ok && afterFields(ctx, policy, session));

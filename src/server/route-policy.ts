@@ -57,6 +57,12 @@ export interface RoutePolicy {
   touch: boolean;
   /** `/auth` only: `?role=` and `?scope=` narrow this policy further (never widen it). */
   narrowedByQuery: boolean;
+  /**
+   * `/auth` only: a forward-auth proxy asks before every request to the upstream, writes
+   * included, and names the original method (`X-Forwarded-Method`, `X-Original-Method`); a
+   * method other than GET/HEAD must also pass the upstream route's policy for it.
+   */
+  narrowedByForwardedMethod: boolean;
   /** `/metrics` only: a loopback client (judged after the trusted-proxy rules) needs no credential. */
   openToLoopback: boolean;
 }
@@ -82,6 +88,7 @@ const BASE: RoutePolicy = {
   readsFields: false,
   touch: true,
   narrowedByQuery: false,
+  narrowedByForwardedMethod: false,
   openToLoopback: false,
 };
 
@@ -115,7 +122,7 @@ export const ROUTE_TABLE: readonly RouteDeclaration[] = [
     POST: change({ permission: 'password:change', beforePasswordChange: true }),
   } },
   { name: 'auth', path: '/auth', methods: {
-    GET: policy({ permission: 'ui:read', unauthenticated: 'forward-auth', narrowedByQuery: true }),
+    GET: policy({ permission: 'ui:read', unauthenticated: 'forward-auth', narrowedByQuery: true, narrowedByForwardedMethod: true }),
   } },
   { name: 'token', path: '/token', methods: {
     // Credentials in the body authenticate by password (the handler); a request that carries
@@ -176,4 +183,11 @@ export function policyFor(route: RouteDeclaration, method: string): RoutePolicy 
   if (method === 'GET' || method === 'HEAD') return route.methods.GET;
   if (method === 'POST') return route.methods.POST ?? route.methods.OTHER;
   return route.methods.OTHER;
+}
+
+const UPSTREAM_ROUTE = ROUTE_TABLE.find((r) => r.path === '*') as RouteDeclaration;
+
+/** The upstream catch-all's policy for `method`: what a request forwarded with that method needs. */
+export function upstreamPolicyFor(method: string): RoutePolicy | undefined {
+  return policyFor(UPSTREAM_ROUTE, method);
 }

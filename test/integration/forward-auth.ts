@@ -5,7 +5,8 @@
  * through the proxy on a non-default port, the admin UI receives Remote-User/Remote-Groups
  * from ringlet and never an identity header the client made up, every path ringlet owns
  * reaches ringlet, /metrics stays closed to the network, an active cookie-mode user stays
- * signed in past the idle window, and sign-out works.
+ * signed in past the idle window, a write from another origin of the same site is refused, and
+ * sign-out works.
  */
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
@@ -224,6 +225,17 @@ async function runChecks(t: Test, o: { proxyPort: number; ringlet: TestServer; a
     if (lower === 'remote-user' || lower === 'remote-groups') continue;
     t.equal(upstream?.headers[lower], undefined, `the client's ${name} does not reach the admin UI`);
   }
+
+  // 4b. A write through the proxy is judged as a write: the recipe names the method to
+  // /auth, so a cookie cannot write from another origin of the same site (a page on
+  // another port of the router), while the same form from this origin goes through.
+  const writesBefore = app.seen.length;
+  const crossSite = await post('/config/wifi', { ssid: 'evil' }, { cookie, origin: `http://${PUBLIC_NAME}:9999`, 'sec-fetch-site': 'same-site' });
+  t.equal(crossSite.status, 403, 'a POST from another origin of the same site: 403');
+  t.same(app.seen.slice(writesBefore), [], 'and the admin UI never saw it');
+  const ownWrite = await post('/config/wifi', { ssid: 'home' }, { cookie, origin });
+  t.equal(ownWrite.status, 200, 'the same POST from this origin reaches the admin UI');
+  t.equal(app.seen[writesBefore]?.url, '/config/wifi', 'the admin UI got the write');
 
   // 5. Every path ringlet owns reaches ringlet (with a session, a path routed to the admin
   // UI would arrive there); look-alikes are the admin UI's.
