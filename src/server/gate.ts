@@ -19,6 +19,7 @@ import { answerForwardAuthUnauthenticated, loginUrlFor } from './routes/auth.js'
 import { answerLoginRefused } from './routes/login.js';
 import type { RequestContext } from './context.js';
 import { upstreamPolicyFor, type RoutePolicy } from './route-policy.js';
+import { METHOD_OVERRIDE_HEADER_NAMES, normaliseHeaderName } from './upstream-headers.js';
 
 /** The gate's verdict: go on to the handler, or the request has been answered. */
 export type GateVerdict = boolean | Promise<boolean>;
@@ -99,7 +100,7 @@ function sameOrigin(ctx: RequestContext, publicOrigin?: string): boolean {
 }
 
 /** Where a forward-auth proxy names the original request's method (Traefik and Caddy; nginx recipes). */
-const FORWARDED_METHOD_HEADERS = ['x-forwarded-method', 'x-original-method'] as const;
+const FORWARDED_METHOD_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-method', 'x-original-method']);
 
 /**
  * The origin the browser used, as a trusted proxy names it: Traefik's ForwardAuth request
@@ -114,17 +115,38 @@ function forwardedPublicOrigin(ctx: RequestContext): string | undefined {
   return `${proto}://${host}`;
 }
 
+/** Method-override headers (see upstream-headers.ts), by their normalised name. */
+const METHOD_OVERRIDES: ReadonlySet<string> = new Set(METHOD_OVERRIDE_HEADER_NAMES);
+
+/**
+ * The methods a forward-auth request names for the request the proxy will forward: the
+ * proxy's own headers, and the method-override headers of the original request, which the
+ * proxy passes on to the admin UI (frameworks act on them). Only names with "method" in them
+ * are normalised: this runs on every `/auth`.
+ */
+function forwardedMethods(ctx: RequestContext): string[] {
+  const headers = ctx.req.headers;
+  const methods: string[] = [];
+  for (const name of Object.keys(headers)) {
+    if (!name.includes('method')) continue;
+    const n = normaliseHeaderName(name);
+    if (!FORWARDED_METHOD_HEADERS.has(n) && !METHOD_OVERRIDES.has(n)) continue;
+    const value = headers[name];
+    methods.push(typeof value === 'string' ? value : 'OTHER');
+  }
+  return methods;
+}
+
 /**
  * `/auth` for a write: the proxy asks with GET before every request it forwards. A method
- * other than GET or HEAD named in either header (the stricter one wins; believed from
- * anyone, since it can only narrow) must pass what the upstream route's policy for it asks:
- * `ui:write`, and for a cookie session a same-origin request.
+ * other than GET or HEAD named by any of `forwardedMethods` (the strictest wins; believed
+ * from anyone, since it can only narrow) must pass what the upstream route's policy for it
+ * asks: `ui:write`, and for a cookie session a same-origin request.
  */
 function forwardedMethodMet(ctx: RequestContext, session: Session): boolean {
-  for (const name of FORWARDED_METHOD_HEADERS) {
-    const method = ctx.req.headers[name];
-    if (method === undefined || method === '' || method === 'GET' || method === 'HEAD') continue;
-    const policy = upstreamPolicyFor(typeof method === 'string' ? method : 'OTHER');
+  for (const method of forwardedMethods(ctx)) {
+    if (method === '' || method === 'GET' || method === 'HEAD') continue;
+    const policy = upstreamPolicyFor(method);
     if (policy === undefined) return refuse(ctx, 'method not allowed');
     if (policy.role !== undefined && !roleAtLeast(session.role, policy.role)) return refuse(ctx, `${policy.role} role required`);
     if (policy.permission !== undefined && !holds(ctx, session, policy.permission)) return refuse(ctx, `${policy.permission} permission required`);

@@ -7,7 +7,9 @@
  * writes for `ui:write` from this origin; a viewer, or a token narrowed to `ui:read`, must
  * not get a 200 for a POST or a DELETE through the proxy, and a cookie must not write from
  * another origin of the same site (a page on another port of the router: `SameSite=Strict`
- * sends the cookie there).
+ * sends the cookie there). A read that names another method in a method-override header
+ * (`X-HTTP-Method-Override`: see method-override.test.ts) is judged as that method: the
+ * proxy passes the header to the admin UI.
  */
 import t from 'tap';
 import { setPassword } from '../../src/users/index.js';
@@ -39,6 +41,10 @@ for (const mode of ['ram', 'cookie'] as const) {
       ['viewer, DELETE (nginx: X-Original-Method)', { cookie: viewer, ...sameOrigin, 'x-original-method': 'DELETE' }, 403],
       ['viewer, PUT named by one header, GET by the other', { cookie: viewer, ...sameOrigin, 'x-original-method': 'PUT', 'x-forwarded-method': 'GET' }, 403],
       ['viewer, a method spelled in lower case', { cookie: viewer, ...sameOrigin, 'x-forwarded-method': 'post' }, 403],
+      // The original request's method-override headers reach /auth too (the proxy passes the client's headers).
+      ['viewer, GET carrying X-HTTP-Method-Override: DELETE', { cookie: viewer, ...sameOrigin, 'x-forwarded-method': 'GET', 'x-http-method-override': 'DELETE' }, 403],
+      ['viewer, GET carrying X_HTTP_Method: PUT', { cookie: viewer, ...sameOrigin, 'x-forwarded-method': 'GET', 'X_HTTP_Method': 'PUT' }, 403],
+      ['viewer, GET carrying X-Method-Override: GET', { cookie: viewer, ...sameOrigin, 'x-forwarded-method': 'GET', 'x-method-override': 'GET' }, 200],
       ['viewer token, POST', { authorization: `Bearer ${viewerToken}`, host: PUBLIC, 'x-forwarded-method': 'POST' }, 403],
       ['admin token narrowed to ui:read, GET', { authorization: `Bearer ${readToken}`, host: PUBLIC, 'x-forwarded-method': 'GET' }, 200],
       ['admin token narrowed to ui:read, PATCH', { authorization: `Bearer ${readToken}`, host: PUBLIC, 'x-forwarded-method': 'PATCH' }, 403],
