@@ -40,6 +40,10 @@ export const FORGED_IDENTITY: Readonly<Record<string, string>> = {
   'Remote_User': 'root',
   'REMOTE_GROUPS': 'admin',
   'X_Forwarded_User': 'root',
+  // A CGI gateway (lighttpd) reads every separator as `_`: these are HTTP_REMOTE_USER too.
+  'Remote.User': 'root',
+  'Remote~Groups': 'admin',
+  ...Object.fromEntries([...'!#$%&\'*+^`|'].map((c) => [`Remote${c}User`, 'root'])),
 };
 
 export interface Reply {

@@ -70,7 +70,7 @@ t.test('the labels agree with ringlet', (t) => {
     .map(([k]) => k.slice('traefik.http.middlewares.ringlet-strip.headers.customrequestheaders.'.length).toLowerCase());
   const replaced = (auth('authResponseHeaders') ?? '').toLowerCase().split(',');
   for (const name of Object.keys(FORGED_IDENTITY)) {
-    if (name.includes('_')) continue; // Traefik cannot match names by pattern: the README says so.
+    if (/[^A-Za-z0-9-]/.test(name)) continue; // Traefik cannot match names by pattern: the README says so.
     t.ok(stripped.includes(name.toLowerCase()) || replaced.includes(name.toLowerCase()), `a client's ${name} is removed or replaced`);
   }
   t.end();
