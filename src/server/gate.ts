@@ -82,13 +82,13 @@ function refuse(ctx: RequestContext, message: string): false {
   return false;
 }
 
-/** `/auth?role=R&scope=S`: each asks for more than the route's own policy. */
+/** `/auth?role=R&scope=S`: each asks for more than the route's own policy; one named twice asks twice. */
 function narrowingMet(ctx: RequestContext, session: Session): boolean {
-  const role = ctx.query.get('role');
-  if (role !== null && !(isRole(role) && roleAtLeast(session.role, role))) return refuse(ctx, 'role not permitted');
-  const scope = ctx.query.get('scope');
-  if (scope !== null) {
-    const grants = grantsOf(ctx);
+  for (const role of ctx.query.getAll('role')) {
+    if (!(isRole(role) && roleAtLeast(session.role, role))) return refuse(ctx, 'role not permitted');
+  }
+  const grants = grantsOf(ctx);
+  for (const scope of ctx.query.getAll('scope')) {
     const ok = scope.split(' ').every((p) => p.length > 0 && grants.holds(session, p as Permission));
     if (!ok) return refuse(ctx, 'scope not permitted');
   }

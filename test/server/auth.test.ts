@@ -18,6 +18,10 @@ for (const mode of ['ram', 'cookie'] as const) {
       ['scope held by role', '/auth?scope=sessions:write', { cookie: admin.cookie }, 200, {}],
       ['bearer, scope granted', '/auth?scope=metrics:read', { authorization: `Bearer ${token}` }, 200, { 'remote-user': 'admin' }],
       ['bearer, scope narrower than asked', '/auth?scope=sessions:write', { authorization: `Bearer ${token}` }, 403, {}],
+      // A narrowing named twice is two narrowings: the second is not dropped.
+      ['bearer, scope asked twice, the second not granted', '/auth?scope=metrics:read&scope=sessions:write', { authorization: `Bearer ${token}` }, 403, {}],
+      ['cookie, role asked twice, the second unknown', '/auth?role=admin&role=root', { cookie: admin.cookie }, 403, {}],
+      ['bearer, empty scope item', '/auth?scope=metrics:read%20', { authorization: `Bearer ${token}` }, 403, {}],
       ['bearer without ui:read (a monitoring token)', '/auth', { authorization: `Bearer ${metricsOnly}` }, 403, { 'remote-user': undefined }],
       ['bearer without ui:read, asking for what it holds', '/auth?scope=metrics:read', { authorization: `Bearer ${metricsOnly}` }, 403, { 'remote-user': undefined }],
       ['none', '/auth', {}, 401, { 'www-authenticate': 'Bearer realm="ringlet"' }],
