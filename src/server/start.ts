@@ -156,13 +156,13 @@ function restoreSnapshot(path: string, store: SessionStore, key: Buffer, clocks:
 /**
  * A user removed or given another role keeps no credential, whoever changed the file: this
  * server (`update()` resolves once the revocation is durable) or another writer (the CLI,
- * seen by a reload).
+ * seen by a reload). A password another writer set ends the old password's credentials too.
  */
 function revokeOnUserChanges(users: UsersStore, sessions: SessionManager, log: Logger): void {
-  users.onChange(async (before, after) => {
-    const ended = revokeChangedUsers(before, after, sessions);
+  users.onChange(async (before, after, origin) => {
+    const ended = revokeChangedUsers(before, after, sessions, { passwords: origin === 'file' });
     if (ended.length > 0) {
-      log.info('user_sessions_revoked', { users: ended, reason: 'user removed or role changed' });
+      log.info('user_sessions_revoked', { users: ended, reason: origin === 'file' ? 'user removed, role changed or password set in the users file' : 'user removed or role changed' });
       await sessions.revocationsSettled();
     }
   });

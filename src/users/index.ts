@@ -54,7 +54,7 @@ export {
   USERS_FILE_MODE,
 } from './users-file.js';
 export { addUser, removeUser, setUserHash, setUserRole, upgradeUserHash } from './user-changes.js';
-export type { ReloadResult, UsersChangeListener, UsersFileStoreOptions, UsersStore, UsersStoreLog } from './users-store.js';
+export type { ReloadResult, UsersChangeListener, UsersChangeOrigin, UsersFileStoreOptions, UsersStore, UsersStoreLog } from './users-store.js';
 export { USERS_RELOAD_DEBOUNCE_MS, UsersFileStore } from './users-store.js';
 export type { HashLimiterOptions, HashLimiterStats } from './hash-limiter.js';
 export { HashLimiter } from './hash-limiter.js';

@@ -155,6 +155,8 @@ export interface UpdateUsersFileOptions {
 }
 
 export interface UsersFileUpdate {
+  /** The table as the file held it when the change was applied (others' changes included). */
+  before: UsersDb;
   /** The table as the file holds it after the change. */
   db: UsersDb;
   /** The file's text after the change (unchanged text when nothing was written). */
@@ -184,10 +186,10 @@ export async function updateUsersFile(path: string, change: UsersFileChange, opt
     if (text === undefined && options.create !== true) throw new ConfigError(path, 'file not found');
     const before = text === undefined ? new UsersDb() : parseUsersFile(text, path);
     const after = change(before, text !== undefined);
-    if (after === before) return { db: before, text: text ?? '', written: false };
+    if (after === before) return { before, db: before, text: text ?? '', written: false };
     const written = formatUsersFile(after);
     writeSecretFileAtomic(path, written);
-    return { db: after, text: written, written: true };
+    return { before, db: after, text: written, written: true };
   } finally {
     await lock.release();
   }

@@ -14,7 +14,7 @@
  *   is refused with one log line per distinct damage, and the last good table stays in
  *   use; a missing file likewise. Nothing is written over a damaged file.
  * - Listeners hear every change of the table, from this process's writes and from reloads
- *   alike, as `(before, after)`.
+ *   alike, as `(before, after, origin)`: `own` for this store's writes, `file` for others'.
  */
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
@@ -29,10 +29,17 @@ import { createFirstStartUsers, parseUsersFile, readUsersFileText, updateUsersFi
 export const USERS_RELOAD_DEBOUNCE_MS = 50;
 
 /**
- * Hears `(before, after)` whenever the table changes. A listener may return a promise
- * (e.g. a revocation being made durable): `update()` resolves only after it settles.
+ * Who made a change: `own` — this store's `update()` (this process's password change, hash
+ * upgrade, a change applied from another instance); `file` — another writer of the file
+ * (the CLI, an editor), found at a reload or under `update()`'s lock before its own change.
  */
-export type UsersChangeListener = (before: UsersDb, after: UsersDb) => void | Promise<void>;
+export type UsersChangeOrigin = 'own' | 'file';
+
+/**
+ * Hears `(before, after, origin)` whenever the table changes. A listener may return a
+ * promise (e.g. a revocation being made durable): `update()` resolves only after it settles.
+ */
+export type UsersChangeListener = (before: UsersDb, after: UsersDb, origin: UsersChangeOrigin) => void | Promise<void>;
 
 /**
  * The users table as the server sees it: a current snapshot, a locked read-modify-write,
@@ -49,7 +56,7 @@ export interface UsersStore {
    */
   update(change: (db: UsersDb) => UsersDb): Promise<UsersDb>;
   /**
-   * Calls `listener(before, after)` after every change, own writes and reloads alike; an
+   * Calls `listener(before, after, origin)` after every change, own writes and reloads alike; an
    * own write's `update()` resolves after the promises listeners return. Returns the remover.
    */
   onChange(listener: UsersChangeListener): () => void;
@@ -141,8 +148,10 @@ export class UsersFileStore implements UsersStore {
         lock: this.#lock,
         onStaleLock: (reason, pid) => this.#log.warn('users_lock_stale_removed', { path: this.path, reason, pid }),
       });
-      // Adopted even when nothing was written: the file may hold others' changes not yet seen.
-      await this.#adopt(result.text, result.db, 'update');
+      // Others' changes the file held before this one are theirs (heard as `file`), then
+      // this change is ours; adopted even when nothing was written.
+      await this.#adopt(result.text, result.before, 'update', 'file');
+      await this.#adopt(result.text, result.db, 'update', 'own');
       return result.db;
     };
     const done = this.#queue.then(run, run);
@@ -184,7 +193,7 @@ export class UsersFileStore implements UsersStore {
     }
     this.#refused = undefined;
     const before = this.#db;
-    void this.#adopt(text, db, trigger);
+    void this.#adopt(text, db, trigger, 'file');
     const changed = this.#db !== before;
     if (changed) this.#log.info('users_reloaded', { path: this.path, trigger, users: db.size });
     return changed ? 'reloaded' : 'unchanged';
@@ -245,7 +254,7 @@ export class UsersFileStore implements UsersStore {
    * differs. Resolves when the promises listeners returned have settled; never rejects (a
    * listener's failure is logged).
    */
-  #adopt(text: string, db: UsersDb, trigger: string): Promise<void> {
+  #adopt(text: string, db: UsersDb, trigger: string, origin: UsersChangeOrigin): Promise<void> {
     this.#text = text;
     const before = this.#db;
     if (sameUsers(before, db)) return Promise.resolve();
@@ -256,7 +265,7 @@ export class UsersFileStore implements UsersStore {
     const pending: Promise<void>[] = [];
     for (const listener of this.#listeners) {
       try {
-        const result = listener(before, db);
+        const result = listener(before, db, origin);
         if (result instanceof Promise) pending.push(result.catch(failed));
       } catch (err) {
         failed(err);

@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashPasswordSync, UsersDb, type UserRecord } from '../../src/users/index.js';
+import { hashPasswordSync, setUserPassword, updateUsersFile, UsersDb, type UserRecord } from '../../src/users/index.js';
 import { revokeChangedUsers } from '../../src/session/user-changes.js';
 import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, type TestServer } from '../support/server.js';
@@ -25,6 +25,8 @@ t.test('revokeChangedUsers: removed and re-roled users, nobody else', (t) => {
   t.same(ended, ['bob', 'carol', 'Erin'], 'demoted, removed, renamed (another name is another subject)');
   t.same(revoked, ended);
   t.same(revokeChangedUsers(after, after, { revokeUser: () => { throw new Error('nothing changed'); } }), []);
+  const fromFile = revokeChangedUsers(before, after, { revokeUser: () => undefined }, { passwords: true });
+  t.same(fromFile, ['bob', 'carol', 'dave', 'Erin'], 'a password set by another writer of the file: dave too');
   t.end();
 });
 
@@ -79,5 +81,65 @@ for (const mode of ['ram', 'cookie'] as const) {
     const b = await start();
     for (const [title, headers] of back) t.equal(await status(b, headers), 401, `after a restart: ${title}`);
     t.equal(await status(b, { authorization: `Bearer ${fresh}` }), 200, 'after a restart: the later credential works');
+  });
+}
+
+/**
+ * A password set by another writer — `ringlet users passwd alice` while the server runs, the
+ * admin's answer to a leaked password — ends every credential of the old password, like a
+ * password change through the web with "end my other sessions". So does a user removed and
+ * re-created before the server re-read the file (one reload sees only the new hash). The
+ * server's own writes (a hash upgrade at login, a password change that keeps the other
+ * sessions) end nothing.
+ */
+for (const mode of ['ram', 'cookie'] as const) {
+  t.test(`${mode} mode: a password set from outside the server ends the old password's credentials`, async (t) => {
+    const wall = new ManualClock(T);
+    const mono = new ManualClock(1000);
+    const s = await startTestServer({ mode, wall, monotonic: mono });
+    t.teardown(() => s.close());
+    await adminWithPassword(s, PASSWORD);
+    const path = join(s.dir, 'users.json');
+    await s.running.deps.users.update((db) => db.upsert(user('alice', 'viewer')).upsert(user('bob', 'viewer')).upsert(user('carol', 'viewer')));
+    const signIn = async (name: string, password = PASSWORD) => {
+      const token = (await s.request('POST', '/token', { json: { username: name, password } })).json.access_token as string;
+      return { token, cookie: sessionCookieOf(s, await jsonLogin(s, name, password)) };
+    };
+    const alice = await signIn('alice');
+    const bob = await signIn('bob');
+    const carol = await signIn('carol');
+    const status = async (headers: Record<string, string>) => (await s.request('GET', '/session', { headers })).status;
+    mono.advance(1);
+    wall.advance(1);
+
+    // Another writer (what the CLI does): a locked read-modify-write of the file.
+    const NEW = 'a brand new passphrase';
+    const newHash = hashPasswordSync(NEW, { logN: 10, r: 8, p: 1 });
+    await updateUsersFile(path, (db) => setUserPassword(db, 'alice', newHash));
+    await updateUsersFile(path, (db) => db.remove('bob'));
+    await updateUsersFile(path, (db) => setUserPassword(db, 'bob', newHash, { role: 'viewer' }));
+    t.equal(s.running.reloadUsers(), 'reloaded', 'the server reads the file');
+    await s.running.deps.sessions.revocationsSettled();
+
+    t.equal(await status({ cookie: alice.cookie }), 401, 'alice\'s session of the old password is refused');
+    t.equal(await status({ authorization: `Bearer ${alice.token}` }), 401, 'and her token');
+    t.equal(await status({ cookie: bob.cookie }), 401, 'bob, removed and re-created between two reads: his old session is refused');
+    t.equal(await status({ authorization: `Bearer ${bob.token}` }), 401, 'and his old token');
+    t.equal(await status({ cookie: carol.cookie }), 200, 'carol, unchanged, keeps hers');
+    t.equal(await status({ authorization: `Bearer ${carol.token}` }), 200);
+    t.ok(s.logEvents('user_sessions_revoked').some((e) => JSON.stringify(e['users']) === JSON.stringify(['alice', 'bob'])), 'logged, naming the users');
+
+    mono.advance(1);
+    wall.advance(1);
+    const again = await signIn('alice', NEW);
+    t.equal(await status({ cookie: again.cookie }), 200, 'alice signs in with the new password');
+    // The server's own write (a password change keeping the other sessions) ends nothing else.
+    const changed = await s.request('POST', '/password', {
+      headers: { cookie: carol.cookie, 'x-csrf-token': (await s.request('GET', '/session', { headers: { cookie: carol.cookie } })).json.csrfToken, origin: s.origin },
+      json: { currentPassword: PASSWORD, newPassword: 'carol changes her own passphrase', endOtherSessions: false },
+    });
+    t.equal(changed.status, 200, 'carol changes her password, keeping her other sessions');
+    t.equal(await status({ authorization: `Bearer ${carol.token}` }), 200, 'her token lives on, as she asked');
+    t.equal(await status({ cookie: again.cookie }), 200, 'alice is untouched');
   });
 }
