@@ -60,6 +60,10 @@ export interface AuthenticateOptions {
 export class LoginService {
   /** Users whose hash upgrade is in flight: concurrent logins of one user upgrade once. */
   readonly #upgrading = new Map<string, Promise<void>>();
+  /** The stored hash each successful outcome verified (see `confirm`). */
+  readonly #verified = new WeakMap<LoginOutcome, string>();
+  /** Per user, the last hash upgrade made here (from → to): the same password, so still verified. */
+  readonly #upgraded = new Map<string, { from: string; to: string }>();
 
   constructor(private readonly deps: LoginServiceDeps) {}
 
@@ -109,7 +113,31 @@ export class LoginService {
     this.deps.throttle.recordSuccess(userKey);
     await shared?.recordSuccess(userKey);
     if (options.upgradeHash !== false && hashIsWeaker(user.hash, this.deps.cost)) this.#upgrade(user.name, user.hash, password);
-    return { result: 'success', user: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
+    const outcome: LoginOutcome = { result: 'success', user: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
+    this.#verified.set(outcome, user.hash);
+    return outcome;
+  }
+
+  /**
+   * The outcome as the users table stands *now*. Hashing takes a while, and the user may
+   * have been changed meanwhile — the password changed or reset (and every credential of
+   * the old one revoked), the user removed, the role changed — so the caller confirms
+   * right before it issues a session or token, with no `await` in between: a password that
+   * is no longer the user's, or a user who is gone, is a failure; a role or must-change
+   * flag that changed is taken as it is now. A revocation made before the issue then
+   * covers nothing this login hands out, since it hands out nothing for the old password.
+   */
+  confirm(outcome: LoginOutcome): LoginOutcome {
+    if (outcome.result !== 'success') return outcome;
+    const verified = this.#verified.get(outcome);
+    const record = this.deps.users.current().get(outcome.user);
+    if (verified === undefined || record === undefined) return { result: 'failure' };
+    const upgraded = this.#upgraded.get(outcome.user);
+    const same = record.hash === verified || (upgraded !== undefined && upgraded.from === verified && record.hash === upgraded.to);
+    if (!same) return { result: 'failure' };
+    const confirmed: LoginOutcome = { result: 'success', user: record.name, role: record.role, mustChangePassword: record.mustChangePassword };
+    this.#verified.set(confirmed, record.hash);
+    return confirmed;
   }
 
   /** Resolves when every hash upgrade started so far has finished (tests, shutdown). */
@@ -131,6 +159,7 @@ export class LoginService {
         const hash = await this.deps.limiter.run(() => hashPassword(password, this.deps.cost));
         const after = await this.deps.users.update((db) => upgradeUserHash(db, user, verifiedHash, hash));
         if (after.get(user)?.hash === hash) {
+          this.#upgraded.set(user, { from: verifiedHash, to: hash });
           this.deps.log?.info('password_hash_upgraded', { user, from, to: describeScryptCost(this.deps.cost) });
         }
       } catch (err) {

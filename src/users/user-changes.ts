@@ -75,10 +75,16 @@ export function setUserRole(db: UsersDb, name: string, role: Role): UsersDb {
 /**
  * A new password hash for an existing user (role kept). `mustChangePassword` defaults to
  * false: a password the user chose clears the flag. Refuses an unknown user rather than
- * creating one: the user may have been removed since the request began.
+ * creating one: the user may have been removed since the request began. With
+ * `expectedHash` (the hash a password change verified the current password against),
+ * refuses (field `hash`) when the user's hash is another one now: someone else set the
+ * password meanwhile (an admin's reset), and that change wins.
  */
-export function setUserHash(db: UsersDb, name: string, hash: string, options: { mustChangePassword?: boolean } = {}): UsersDb {
+export function setUserHash(db: UsersDb, name: string, hash: string, options: { mustChangePassword?: boolean; expectedHash?: string } = {}): UsersDb {
   const record = existing(db, name);
+  if (options.expectedHash !== undefined && record.hash !== options.expectedHash) {
+    throw new ConfigError('hash', `the password of "${name}" was changed meanwhile`);
+  }
   return upsert(db, { ...record, hash, mustChangePassword: options.mustChangePassword ?? false });
 }
 

@@ -240,8 +240,10 @@ t.test('the pure changes check their preconditions against the table they are gi
     ['demote the last admin', () => setUserRole(db, 'admin', 'viewer'), 'name', /last admin/],
     ['an unknown role', () => setUserRole(db, 'bob', 'root' as never), 'role', /one of admin, viewer/],
     ['a password for a removed user', () => setUserHash(db, 'carol', HASH), 'name', /no user "carol"/],
+    ['a password over one set meanwhile', () => setUserHash(db, 'bob', OTHER_HASH, { expectedHash: OTHER_HASH }), 'hash', /password of "bob" was changed meanwhile/],
   ];
   for (const [title, fn, field, message] of cases) t.throws(fn, { name: 'ConfigError', field, message }, title);
+  t.equal(setUserHash(db, 'bob', OTHER_HASH, { expectedHash: HASH }).get('bob')?.hash, OTHER_HASH, 'a password over the one verified');
   t.equal(setUserRole(db, 'bob', 'viewer'), db, 'the same role: the same table (nothing to write)');
   const two = setUserRole(db, 'bob', 'admin');
   t.same(removeUser(two, 'admin').names(), ['bob'], 'an admin goes when another remains');

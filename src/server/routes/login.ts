@@ -42,7 +42,8 @@ export async function postLogin(ctx: RequestContext): Promise<void> {
     else sendError(ctx.req, ctx.res, 400, 'username and password are required strings');
     return;
   }
-  const outcome: LoginOutcome = await ctx.deps.login.authenticate(username, password, ctx.clientAddress);
+  // Confirmed against the users table as it is now, in the same turn as the issue below.
+  const outcome: LoginOutcome = ctx.deps.login.confirm(await ctx.deps.login.authenticate(username, password, ctx.clientAddress));
   ctx.deps.metrics.inc('logins_total', { result: outcome.result });
   if (outcome.result !== 'success') {
     respondLoginRefused(ctx, outcome, html, next, username);

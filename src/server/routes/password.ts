@@ -46,12 +46,15 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
   if (current === undefined || fresh === undefined || confirm === undefined) return refuse(400, 'current and new password are required');
   if (fresh !== confirm) return refuse(400, 'the new passwords do not match');
   // No hash upgrade: the new password's hash, at the profile's cost, is written below.
-  const outcome = await ctx.deps.login.authenticate(session.user, current, ctx.clientAddress, { upgradeHash: false });
+  // Confirmed against the table as it is now: a password reset meanwhile wins.
+  const outcome = ctx.deps.login.confirm(await ctx.deps.login.authenticate(session.user, current, ctx.clientAddress, { upgradeHash: false }));
   if (outcome.result === 'throttled' || outcome.result === 'busy') {
     const retry = retryAfterSeconds(outcome.retryAfterMs);
     return refuse(outcome.result === 'throttled' ? 429 : 503, `try again in ${retry} seconds`, { 'Retry-After': retry });
   }
   if (outcome.result !== 'success') return refuse(403, 'the current password is wrong');
+  // The hash the current password was just verified against: written over only if it is still the user's.
+  const verifiedHash = ctx.deps.users.current().get(session.user)?.hash;
   const weakness = checkNewPassword(fresh, { username: session.user, previous: current });
   if (weakness !== undefined) return refuse(400, weakness);
 
@@ -65,10 +68,11 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
   try {
     // Applied to the file as it is now (locked read-modify-write): others' changes stay,
     // and a user removed meanwhile is not brought back.
-    await ctx.deps.users.update((db) => setUserHash(db, session.user, hash, { mustChangePassword: false }));
+    await ctx.deps.users.update((db) => setUserHash(db, session.user, hash, { mustChangePassword: false, expectedHash: verifiedHash }));
   } catch (err) {
     if (err instanceof RingletError && err.code === 'ERR_FILE_LOCKED') return refuse(503, 'the users file is busy; try again', { 'Retry-After': '2' });
-    if (err instanceof ConfigError && err.field === 'name') return refuse(401, 'sign in required');
+    // Removed, or the password set by someone else meanwhile (whose change revoked this session).
+    if (err instanceof ConfigError && (err.field === 'name' || err.field === 'hash')) return refuse(401, 'sign in required');
     if (err instanceof ConfigError) {
       ctx.deps.log.error('users_file_write_refused', { route: ctx.route, reason: err.message });
       return refuse(503, 'the users file cannot be written now; try again later', { 'Retry-After': '60' });

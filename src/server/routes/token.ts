@@ -38,7 +38,8 @@ export async function postToken(ctx: RequestContext): Promise<void> {
     if (username === undefined || password === undefined || username.length > 64 || Buffer.byteLength(password) > 1024) {
       return oauthError(ctx, 400, 'invalid_request', 'username and password are required');
     }
-    const outcome = await ctx.deps.login.authenticate(username, password, ctx.clientAddress);
+    // Confirmed against the users table as it is now, in the same turn as the issue below.
+    const outcome = ctx.deps.login.confirm(await ctx.deps.login.authenticate(username, password, ctx.clientAddress));
     ctx.deps.metrics.inc('logins_total', { result: outcome.result });
     if (outcome.result === 'throttled' || outcome.result === 'busy') {
       const retry = retryAfterSeconds(outcome.retryAfterMs);
