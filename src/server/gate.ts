@@ -2,7 +2,8 @@
  * The one enforcement point of the route-policy table (route-policy.ts): before any handler
  * runs, the gate decides from the route's declaration whether this caller may go on, and
  * answers the request itself when not. Order: session → forced password change → role →
- * permission → query narrowing and the forwarded method (`/auth`) → body → CSRF. Authorization is decided before a
+ * permission → query narrowing and the forwarded method (`/auth`) → body → the session
+ * still stands → CSRF. Authorization is decided before a
  * body is read, so a caller without the right never makes ringlet read their body.
  */
 import { Grants } from '../access/grants.js';
@@ -11,7 +12,7 @@ import { isRole, roleAtLeast } from '../access/roles.js';
 import { getCookieValues, timingSafeEqualText } from '../codec/index.js';
 import { defaultHostAllowed, hostAllowed, isSameOrigin, safeNextPath, sendError, sendRedirect, wantsHtml } from '../web/index.js';
 import type { Session } from '../session/types.js';
-import { wantsNoTouch } from './credentials.js';
+import { resolveRequest, wantsNoTouch } from './credentials.js';
 import { fromTrustedProxy } from './forwarded.js';
 import { currentSession, passwordChangeRequired } from './guards.js';
 import { readFields } from './request-body.js';
@@ -209,6 +210,25 @@ function afterFields(ctx: RequestContext, policy: RoutePolicy, session: Session 
 }
 
 /**
+ * After a body: does the session the gate decided on still stand? A body may take up to
+ * `requestTimeoutMs` to arrive, and the session may have been revoked meanwhile (a logout,
+ * a logout everywhere, a password change, the user removed or re-roled): a request whose
+ * body arrived after its session ended gets nothing from it (no token minted from a
+ * revoked session). Re-resolved without touching; a required session answers 401, an
+ * optional one is dropped (the handler runs without it).
+ */
+function stillStands(ctx: RequestContext, policy: RoutePolicy, session: Session | undefined): boolean {
+  if (session === undefined) return true;
+  const again = resolveRequest(ctx.req, ctx.deps.sessions, ctx.deps.cookies.session, false)?.session;
+  const user = again === undefined ? undefined : ctx.deps.users.current().get(again.user);
+  if (again !== undefined && again.ref === session.ref && again.user === session.user && user !== undefined && user.role === session.role) return true;
+  ctx.resolution = undefined;
+  if (policy.authentication === 'optional') return true;
+  answerUnauthenticated(ctx, policy);
+  return false;
+}
+
+/**
  * Applies `policy` to the request. Returns true (or a promise of true) when the handler may
  * run; otherwise the request has been answered. `ctx.resolution` holds the session the
  * decision was made on, so the handler sees exactly that caller.
@@ -234,6 +254,8 @@ export function passGate(ctx: RequestContext, policy: RoutePolicy): GateVerdict 
       if (policy.narrowedByForwardedMethod && !forwardedMethodMet(ctx, session)) return false;
     }
   }
-  if (policy.readsFields) return fieldsRead(ctx).then((ok) => ok && afterFields(ctx, policy, session));
+  if (policy.readsFields) {
+    return fieldsRead(ctx).then((ok) => ok && stillStands(ctx, policy, session) && afterFields(ctx, policy, ctx.resolution?.session));
+  }
   return afterFields(ctx, policy, session);
 }
