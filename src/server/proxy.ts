@@ -33,8 +33,9 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { renderErrorPage, sendError, sendHtml, wantsHtml } from '../web/index.js';
+import type { SessionEnd } from '../session/session-end.js';
 import type { Session } from '../session/types.js';
-import { bearerToken, credentialOf, resolveCredential } from './credentials.js';
+import { bearerToken, credentialOf, resolveCredential, resolveRequest } from './credentials.js';
 import { fromTrustedProxy } from './forwarded.js';
 import { sessionOf } from './guards.js';
 import { TunnelRegistry, type Tunnel } from './tunnels.js';
@@ -219,7 +220,31 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
       return user !== undefined && user.role === resolved.session.role && !user.mustChangePassword;
     },
   );
-  const stopListening = deps.sessions.onEnd((ended) => tunnels.sessionsEnded(ended));
+  /**
+   * Requests whose body is still arriving, by user. The upstream acts on a request once its
+   * body is whole, and a body may take `requestTimeoutMs`: a write held open with half its
+   * body must not be finished after its session ended (a logout, a logout everywhere, a
+   * password change, the user removed). When a session end names its user, each such
+   * request is checked (after the revocation has fully run: RAM mode announces before it
+   * destroys the store's sessions) and cut when its session no longer stands.
+   */
+  const arriving = new Map<string, Set<{ ref: string; stillStands: () => boolean; cut: () => void }>>();
+  const cutEndedBodies = (ended: SessionEnd): void => {
+    const sets = ended.scope === 'all' ? [...arriving.values()] : [arriving.get(ended.user)].filter((x) => x !== undefined);
+    if (sets.length === 0) return;
+    queueMicrotask(() => {
+      for (const set of sets) {
+        for (const body of [...set]) {
+          if (ended.scope === 'session' && body.ref !== ended.ref) continue;
+          if (!body.stillStands()) body.cut();
+        }
+      }
+    });
+  };
+  const stopListening = deps.sessions.onEnd((ended) => {
+    tunnels.sessionsEnded(ended);
+    cutEndedBodies(ended);
+  });
 
   function upstreamRequest(ctx: RequestContext, session: Session, framing: BodyFraming, extra: OutgoingHttpHeaders, options: Partial<RequestOptions>): ClientRequest {
     const { req } = ctx;
@@ -323,6 +348,34 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
     req.once('close', () => {
       if (!req.complete) upstreamReq.destroy();
     });
+    // Cut, with its upstream request, if its session ends before the body is whole.
+    const body = {
+      ref: session.ref,
+      stillStands: () => {
+        const now = resolveRequest(req, deps.sessions, deps.cookies.session, false)?.session;
+        const user = now === undefined ? undefined : deps.users.current().get(now.user);
+        return now !== undefined && now.ref === session.ref && user !== undefined && user.role === session.role;
+      },
+      cut: () => {
+        forget();
+        if (failed) return;
+        failed = true;
+        upstreamReq.destroy();
+        deps.log.info('upstream_request_cut', { route: ctx.route, reason: 'session ended', client: ctx.clientAddress });
+        if (res.headersSent || res.destroyed) return void res.destroy();
+        res.setHeader('Connection', 'close');
+        sendError(req, res, 401, 'the session ended before the request was complete', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
+      },
+    };
+    const own = arriving.get(session.user) ?? new Set();
+    own.add(body);
+    arriving.set(session.user, own);
+    const forget = (): void => {
+      own.delete(body);
+      if (own.size === 0 && arriving.get(session.user) === own) arriving.delete(session.user);
+    };
+    req.once('end', forget);
+    res.once('close', forget);
     req.pipe(upstreamReq);
   }
 

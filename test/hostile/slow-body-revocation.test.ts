@@ -95,3 +95,46 @@ for (const mode of ['ram', 'cookie'] as const) {
     assertNoSecrets(t, s, secrets);
   });
 }
+
+/**
+ * The same insurance against the device UI itself: a write (a form that adds a user,
+ * changes the Wi-Fi key) sent through the reverse proxy with half its body, finished after
+ * the session was signed out everywhere. The upstream acts once the body is whole, so the
+ * request must not reach it whole: it is cut when its session ends.
+ */
+t.test('reverse proxy: a write whose body is still arriving when its session ends never reaches the upstream whole', async (t) => {
+  const { createServer } = await import('node:http');
+  const whole: string[] = [];
+  const upstream = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => { body += c; });
+    req.on('end', () => {
+      whole.push(`${req.method} ${req.url} ${String(req.headers['remote-user'])} ${body}`);
+      res.end('done');
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => upstream.close());
+  const url = new URL(`http://127.0.0.1:${(upstream.address() as import('node:net').AddressInfo).port}`);
+  for (const mode of ['ram', 'cookie'] as const) {
+    const s = await startTestServer({ mode, options: { upstream: url }, profile: { requestTimeoutMs: 10_000 } });
+    const admin = await adminWithPassword(s, PASSWORD);
+    const login = await jsonLogin(s, 'admin', PASSWORD);
+    const stolen = sessionCookieOf(s, login);
+    const write = halfSent(s, '/admin/users', { cookie: stolen, Origin: s.origin }, JSON.stringify({ add: 'mallory', role: 'admin' }));
+    await new Promise((r) => setTimeout(r, 50));
+    const everywhere = await s.request('POST', '/sessions/revoke-user', { headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, origin: s.origin }, json: { user: 'admin' } });
+    t.equal(everywhere.status, 200, `${mode}: the admin's sessions are ended everywhere`);
+    const answer = await write.finish();
+    t.not(statusOf(answer), 200, `${mode}: the write is not answered by the upstream (${statusOf(answer)})`);
+    await new Promise((r) => setTimeout(r, 100));
+    t.same(whole.filter((w) => w.includes('mallory')), [], `${mode}: the upstream never got the whole write`);
+    // An ordinary write of a live session still goes through.
+    const fresh = await jsonLogin(s, 'admin', PASSWORD);
+    const ok = await s.request('POST', '/admin/users', { headers: { cookie: sessionCookieOf(s, fresh), origin: s.origin }, json: { add: 'bob' } });
+    t.equal(ok.status, 200, `${mode}: a live session's write reaches the upstream`);
+    assertNoSecrets(t, s, [PASSWORD, cookieValue(stolen), cookieValue(admin.cookie)]);
+    await s.close();
+  }
+});
