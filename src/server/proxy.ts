@@ -158,15 +158,19 @@ function makeRoom(agent: HttpAgent, pool: string, maxTotal: number): void {
 /** Pending proxied requests per client connection, each started when the previous one closed. */
 const turns = new WeakMap<object, Array<() => void>>();
 
-/** Runs `start` once every earlier proxied request of the same client connection has finished. */
-function inTurn(ctx: RequestContext, start: () => void): void {
+/**
+ * Runs `start` once every earlier proxied request of the same client connection has
+ * finished; `waited` says whether it had to wait for them.
+ */
+function inTurn(ctx: RequestContext, start: (waited: boolean) => void): void {
   const connection = ctx.req.socket;
   let started = false;
   let finished = false;
+  let waited = false;
   const entry = (): void => {
     started = true;
     if (ctx.res.destroyed || ctx.res.writableEnded) return finish();
-    start();
+    start(waited);
   };
   const finish = (): void => {
     if (finished) return;
@@ -188,7 +192,10 @@ function inTurn(ctx: RequestContext, start: () => void): void {
   if (queue === undefined) {
     turns.set(connection, []);
     entry();
-  } else queue.push(entry);
+  } else {
+    waited = true;
+    queue.push(entry);
+  }
 }
 
 export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy {
@@ -240,6 +247,12 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
         }
       }
     });
+  };
+  /** Whether the session a request was admitted with still stands (re-resolved without touching it). */
+  const sessionStands = (req: IncomingMessage, session: Session): boolean => {
+    const now = resolveRequest(req, deps.sessions, deps.cookies.session, false)?.session;
+    const user = now === undefined ? undefined : deps.users.current().get(now.user);
+    return now !== undefined && now.ref === session.ref && user !== undefined && user.role === session.role;
   };
   const stopListening = deps.sessions.onEnd((ended) => {
     tunnels.sessionsEnded(ended);
@@ -351,11 +364,7 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
     // Cut, with its upstream request, if its session ends before the body is whole.
     const body = {
       ref: session.ref,
-      stillStands: () => {
-        const now = resolveRequest(req, deps.sessions, deps.cookies.session, false)?.session;
-        const user = now === undefined ? undefined : deps.users.current().get(now.user);
-        return now !== undefined && now.ref === session.ref && user !== undefined && user.role === session.role;
-      },
+      stillStands: () => sessionStands(req, session),
       cut: () => {
         forget();
         if (failed) return;
@@ -390,7 +399,17 @@ export function createUpstreamProxy(deps: AppDeps, upstream: URL): UpstreamProxy
       sendError(ctx.req, ctx.res, 400, `a ${ctx.req.method ?? ''} request cannot carry a body here`);
       return;
     }
-    inTurn(ctx, () => forward(ctx, session, framing));
+    inTurn(ctx, (waited) => {
+      // Admitted when it arrived; a request that waited behind others on its connection
+      // goes out only if its session still stands (it may have ended meanwhile).
+      if (waited && !sessionStands(ctx.req, session)) {
+        deps.log.info('upstream_request_cut', { route: ctx.route, reason: 'session ended', client: ctx.clientAddress });
+        ctx.res.setHeader('Connection', 'close');
+        sendError(ctx.req, ctx.res, 401, 'the session ended before the request was sent', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
+        return;
+      }
+      forward(ctx, session, framing);
+    });
   }
 
   function tunnel(ctx: RequestContext, session: Session, client: Duplex, head: Buffer): void {

@@ -111,7 +111,8 @@ t.test('reverse proxy: a write whose body is still arriving when its session end
     req.on('data', (c: string) => { body += c; });
     req.on('end', () => {
       whole.push(`${req.method} ${req.url} ${String(req.headers['remote-user'])} ${body}`);
-      res.end('done');
+      if (req.url === '/slow') setTimeout(() => res.end('done'), 300);
+      else res.end('done');
     });
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -130,6 +131,27 @@ t.test('reverse proxy: a write whose body is still arriving when its session end
     t.not(statusOf(answer), 200, `${mode}: the write is not answered by the upstream (${statusOf(answer)})`);
     await new Promise((r) => setTimeout(r, 100));
     t.same(whole.filter((w) => w.includes('mallory')), [], `${mode}: the upstream never got the whole write`);
+    // Pipelined behind a slow request: whole, but still waiting for its turn when the
+    // session ends. It was admitted before; it must not go out after.
+    const piped = await jsonLogin(s, 'admin', PASSWORD);
+    const pipedCookie = sessionCookieOf(s, piped);
+    const { connect: connectRaw } = await import('node:net');
+    const raw = connectRaw(s.port, '127.0.0.1');
+    let rawAnswer = '';
+    raw.on('data', (d: Buffer) => { rawAnswer += d.toString('latin1'); });
+    raw.on('error', () => undefined);
+    const payload = JSON.stringify({ add: 'trudy', role: 'admin' });
+    raw.write(`GET /slow HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nCookie: ${pipedCookie}\r\n\r\n`
+      + `POST /admin/users HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nCookie: ${pipedCookie}\r\nOrigin: ${s.origin}\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const fresh0 = await jsonLogin(s, 'admin', PASSWORD);
+    const ended = await s.request('POST', '/sessions/revoke-user', { headers: { cookie: sessionCookieOf(s, fresh0), 'x-csrf-token': fresh0.json.csrfToken, origin: s.origin }, json: { user: 'admin' } });
+    t.equal(ended.status, 200, `${mode}: signed out everywhere while the pipelined write waits`);
+    await new Promise<void>((resolve) => { raw.on('close', () => resolve()); setTimeout(resolve, 3000); });
+    raw.destroy();
+    t.same(whole.filter((w) => w.includes('trudy')), [], `${mode}: the pipelined write never reached the upstream`);
+    t.match(rawAnswer, /HTTP\/1\.1 401/, `${mode}: it was answered 401`);
+
     // An ordinary write of a live session still goes through.
     const fresh = await jsonLogin(s, 'admin', PASSWORD);
     const ok = await s.request('POST', '/admin/users', { headers: { cookie: sessionCookieOf(s, fresh), origin: s.origin }, json: { add: 'bob' } });
