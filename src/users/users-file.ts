@@ -152,6 +152,8 @@ export interface UpdateUsersFileOptions {
   lock?: FileLockOptions;
   /** Hears about a stale lock that was removed (a writer that crashed). */
   onStaleLock?: (reason: string, pid: number | undefined) => void;
+  /** Told the text written, at once (the lock still held): a watcher can tell its own write from others'. */
+  onWritten?: (text: string) => void;
 }
 
 export interface UsersFileUpdate {
@@ -189,6 +191,7 @@ export async function updateUsersFile(path: string, change: UsersFileChange, opt
     if (after === before) return { before, db: before, text: text ?? '', written: false };
     const written = formatUsersFile(after);
     writeSecretFileAtomic(path, written);
+    options.onWritten?.(written);
     return { before, db: after, text: written, written: true };
   } finally {
     await lock.release();

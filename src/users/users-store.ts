@@ -94,6 +94,12 @@ export class UsersFileStore implements UsersStore {
   #db: UsersDb;
   /** The text of the last good file read or written: a re-read of the same text is no change. */
   #text: string;
+  /**
+   * The text an `update()` wrote and has not adopted yet: a reload that finds it (the watch
+   * fires between the write and the adoption) leaves it to `update()`, which adopts it as
+   * this store's own change, not as another writer's.
+   */
+  #ownUnadopted: string | undefined;
   /** The last refusal logged (damage or absence), so one problem is one log line. */
   #refused: string | undefined;
   readonly #listeners = new Set<UsersChangeListener>();
@@ -147,11 +153,18 @@ export class UsersFileStore implements UsersStore {
       const result = await updateUsersFile(this.path, (db) => change(db), {
         lock: this.#lock,
         onStaleLock: (reason, pid) => this.#log.warn('users_lock_stale_removed', { path: this.path, reason, pid }),
+        onWritten: (text) => {
+          this.#ownUnadopted = text;
+        },
       });
       // Others' changes the file held before this one are theirs (heard as `file`), then
       // this change is ours; adopted even when nothing was written.
-      await this.#adopt(result.text, result.before, 'update', 'file');
-      await this.#adopt(result.text, result.db, 'update', 'own');
+      try {
+        await this.#adopt(result.text, result.before, 'update', 'file');
+        await this.#adopt(result.text, result.db, 'update', 'own');
+      } finally {
+        if (this.#ownUnadopted === result.text) this.#ownUnadopted = undefined;
+      }
       return result.db;
     };
     const done = this.#queue.then(run, run);
@@ -180,7 +193,7 @@ export class UsersFileStore implements UsersStore {
         this.#refuse('missing', () => this.#log.warn('users_file_missing', { path: this.path, trigger, keeping: this.#db.size }));
         return 'missing';
       }
-      if (text === this.#text) {
+      if (text === this.#text || text === this.#ownUnadopted) {
         this.#refused = undefined;
         return 'unchanged';
       }

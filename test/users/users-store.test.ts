@@ -253,3 +253,31 @@ t.test('the pure changes check their preconditions against the table they are gi
   t.match(upgraded.get('bob'), { hash: OTHER_HASH, role: 'admin', mustChangePassword: true }, 'an upgrade keeps role and flag');
   t.end();
 });
+
+t.test('listeners hear who made a change: this store\'s writes as own, even when a re-read sees them first; other writers\' as file', async (t) => {
+  const path = fileWith(table('bob', 'carol'));
+  const { store } = await UsersFileStore.open(path);
+  const heard: string[] = [];
+  store.onChange((before, after, origin) => {
+    for (const r of after.records()) {
+      const was = before.get(r.name);
+      if (was !== undefined && was.hash !== r.hash) heard.push(`${r.name} ${origin}`);
+    }
+  });
+  // The watch may re-read the file after this store wrote it and before the store adopted
+  // its write (releasing the lock takes a while). Stall the release with the lock's guard
+  // file (what another writer breaking a stale lock holds), re-read meanwhile, then let go.
+  const guard = `${path}.lock.guard`;
+  writeFileSync(guard, '');
+  const before = readFileSync(path, 'utf8');
+  const updated = store.update((db) => setUserHash(db, 'bob', OTHER_HASH));
+  await until('the store wrote the file', () => readFileSync(path, 'utf8') !== before);
+  t.equal(store.reload('watch'), 'unchanged', 'a re-read of this store\'s own write leaves it to the store');
+  unlinkSync(guard);
+  await updated;
+  t.equal(store.current().get('bob')?.hash, OTHER_HASH, 'the write is adopted');
+  // Another writer: what `ringlet users passwd carol` does.
+  writeFileSync(path, formatUsersFile(store.current().upsert({ ...record('carol'), hash: OTHER_HASH })));
+  t.equal(store.reload('watch'), 'reloaded');
+  t.same(heard, ['bob own', 'carol file'], 'the own write heard once, as own; the other writer\'s as file');
+});
