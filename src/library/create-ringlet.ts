@@ -246,6 +246,20 @@ export function createRinglet(options: RingletOptions = {}): Ringlet {
     sendError(req, res, 403, reason === 'origin' ? 'cross-origin request refused' : 'missing or invalid CSRF token');
   }
 
+  /**
+   * Right before a state change goes on: does the session resolved for this request still
+   * stand? A body (read here, or by a parser mounted after `middleware`) may take a while,
+   * and the session may have been logged out or revoked meanwhile; then the request is
+   * answered 401 and the route does not run. Re-resolved without touching.
+   */
+  function stillStands(req: IncomingMessage, res: ServerResponse, session: Session): boolean {
+    const now = resolveRequest(req, sessions, cookies.session, false)?.session;
+    if (now !== undefined && now.ref === session.ref && now.user === session.user && now.role === session.role) return true;
+    record(req, undefined);
+    sendError(req, res, 401, 'sign in required', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
+    return false;
+  }
+
   const middleware: Middleware = function ringletSession(req, res, next) {
     try {
       resolve(req, res);
@@ -316,13 +330,13 @@ export function createRinglet(options: RingletOptions = {}): Ringlet {
         // No ringlet session: whatever else the request carries, there is no token to check.
         if (session === undefined) return sendError(req, res, 401, 'sign in required', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
         // A bearer token is never sent by a browser on its own: no CSRF to fear.
-        if (session.via === 'bearer') return next();
+        if (session.via === 'bearer') return stillStands(req, res, session) ? next() : undefined;
         // Before any body is read: a cross-site request never makes ringlet read its body.
         if (!isSameOrigin(req, { allowedOrigins })) return refuseCsrf(req, res, 'origin');
         const expected = session.csrfToken;
         const check = (given: string | undefined): void => {
           if (given === undefined || expected === undefined || !timingSafeEqualText(given, expected)) return refuseCsrf(req, res, 'token');
-          next();
+          if (stillStands(req, res, session)) next();
         };
         const header = req.headers['x-csrf-token'];
         if (typeof header === 'string') return check(header);
