@@ -57,6 +57,9 @@ export interface AuthenticateOptions {
   upgradeHash?: boolean;
 }
 
+/** Re-verifications of one attempt against a hash that changed while it hashed (see `#settle`). */
+const MAX_REVERIFICATIONS = 2;
+
 export class LoginService {
   /** Users whose hash upgrade is in flight: concurrent logins of one user upgrade once. */
   readonly #upgrading = new Map<string, Promise<void>>();
@@ -112,10 +115,47 @@ export class LoginService {
     // able to wipe their address's failures by logging into it between guesses.
     this.deps.throttle.recordSuccess(userKey);
     await shared?.recordSuccess(userKey);
-    if (options.upgradeHash !== false && hashIsWeaker(user.hash, this.deps.cost)) this.#upgrade(user.name, user.hash, password);
+    // Last, after every wait on the engine: no await between this check and the outcome.
+    let verifiedHash: string;
+    try {
+      const settled = await this.#settle(user.name, user.hash, password);
+      if (settled === undefined) return { result: 'failure' };
+      verifiedHash = settled;
+    } catch (err) {
+      if (err instanceof RingletError && err.code === 'ERR_HASHING_BUSY') return { result: 'busy', retryAfterMs: this.deps.busyRetryAfterMs };
+      throw err;
+    }
+    if (options.upgradeHash !== false && hashIsWeaker(verifiedHash, this.deps.cost)) this.#upgrade(user.name, verifiedHash, password);
     const outcome: LoginOutcome = { result: 'success', user: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
-    this.#verified.set(outcome, user.hash);
+    this.#verified.set(outcome, verifiedHash);
     return outcome;
+  }
+
+  /**
+   * The stored hash the password is verified against once hashing is over, or undefined
+   * when it no longer is the user's password. The hash may have changed while the attempt
+   * hashed: upgraded at login (here, or on another instance through the shared engine: the
+   * same password under a new salt and cost) or set anew (a reset or another's change). Only
+   * verifying against the new hash tells the two apart, so it does — at most
+   * MAX_REVERIFICATIONS times, and only when the hash moved.
+   */
+  async #settle(name: string, verified: string, password: string): Promise<string | undefined> {
+    let hash = verified;
+    for (let round = 0; round <= MAX_REVERIFICATIONS; round++) {
+      const now = this.deps.users.current().get(name);
+      if (now === undefined) return undefined;
+      if (now.hash === hash || this.#isOwnUpgrade(name, hash, now.hash)) return hash;
+      if (round === MAX_REVERIFICATIONS) return undefined;
+      const current = now.hash;
+      if (!(await this.deps.limiter.run(() => verifyLogin(password, current, [], this.deps.scryptImpl)))) return undefined;
+      hash = current;
+    }
+    return undefined;
+  }
+
+  #isOwnUpgrade(name: string, from: string, to: string): boolean {
+    const upgraded = this.#upgraded.get(name);
+    return upgraded !== undefined && upgraded.from === from && upgraded.to === to;
   }
 
   /**
@@ -132,9 +172,7 @@ export class LoginService {
     const verified = this.#verified.get(outcome);
     const record = this.deps.users.current().get(outcome.user);
     if (verified === undefined || record === undefined) return { result: 'failure' };
-    const upgraded = this.#upgraded.get(outcome.user);
-    const same = record.hash === verified || (upgraded !== undefined && upgraded.from === verified && record.hash === upgraded.to);
-    if (!same) return { result: 'failure' };
+    if (record.hash !== verified && !this.#isOwnUpgrade(outcome.user, verified, record.hash)) return { result: 'failure' };
     const confirmed: LoginOutcome = { result: 'success', user: record.name, role: record.role, mustChangePassword: record.mustChangePassword };
     this.#verified.set(confirmed, record.hash);
     return confirmed;
@@ -157,9 +195,12 @@ export class LoginService {
     const task = (async () => {
       try {
         const hash = await this.deps.limiter.run(() => hashPassword(password, this.deps.cost));
+        // Known before the write: the store shows the new hash before update() resolves, and
+        // a login confirming in between must take it for the same password. A fresh salt
+        // makes `hash` unique, so the entry vouches for nothing if the write never lands.
+        this.#upgraded.set(user, { from: verifiedHash, to: hash });
         const after = await this.deps.users.update((db) => upgradeUserHash(db, user, verifiedHash, hash));
         if (after.get(user)?.hash === hash) {
-          this.#upgraded.set(user, { from: verifiedHash, to: hash });
           this.deps.log?.info('password_hash_upgraded', { user, from, to: describeScryptCost(this.deps.cost) });
         }
       } catch (err) {

@@ -105,6 +105,16 @@ for (const mode of ['ram', 'cookie'] as const) {
     t.equal((await jsonLogin(s, 'frank', OWNED)).status, 401, 'the attacker\'s password was not written');
     t.equal((await jsonLogin(s, 'frank', NEW)).status, 200, 'the admin\'s reset stands');
 
+    // 6. The same password re-hashed meanwhile (another instance upgraded the hash at its own
+    // login and the shared engine brought it here; or `ringlet users passwd` with the same
+    // password): no revocation, so the login stands — verified again against the new hash.
+    await give('gina', 'viewer');
+    const rehashed = await whileHashing(s, () => jsonLogin(s, 'gina', OLD), async () => {
+      await s.running.deps.users.update((db) => setUserHash(db, 'gina', hashPasswordSync(OLD, SLOW)));
+    });
+    t.equal(rehashed.status, 200, 'the same password under a new salt: the login stands');
+    if (rehashed.status === 200) t.equal(await status({ cookie: sessionCookieOf(s, rehashed) }), 200, 'and its session works');
+
     // Untouched users still sign in.
     await give('erin', 'viewer');
     t.equal((await jsonLogin(s, 'erin', OLD)).status, 200, 'an ordinary login works');
