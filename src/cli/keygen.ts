@@ -2,14 +2,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { generateJwks, loadKeyRing, rotateJwks, type JwkSet } from '../codec/index.js';
+import { isIntegerIn } from '../util/options.js';
 import { writeSecretFileAtomic } from '../util/secret-file.js';
+
+/** Keys of each kind a rotation keeps by default, and at most. */
+const DEFAULT_KEPT_KEYS = 3;
+const MAX_KEPT_KEYS = 16;
 
 const HELP = `Usage: ringlet keygen [--keys PATH] [--keep N]
 
 Creates PATH (default ./ringlet-keys.json, RINGLET_KEYS) with one A256GCM key (cookie
 sessions) and one HS256 key (bearer tokens), mode 0600. If PATH exists, rotates it: new
 keys go in front and issue from now on; old keys stay to accept what they issued.
---keep N keeps at most N keys of each kind (default 3), dropping the oldest.
+--keep N keeps at most N keys of each kind (1 to ${MAX_KEPT_KEYS}, default ${DEFAULT_KEPT_KEYS}), dropping the oldest.
 `;
 
 /** At most `keep` keys of each kind, newest (first) kept: rotation must not grow the file forever. */
@@ -32,9 +37,9 @@ export function runKeygen(argv: string[]): number {
     return 0;
   }
   const path = values.keys ?? process.env['RINGLET_KEYS'] ?? 'ringlet-keys.json';
-  const keep = values.keep === undefined ? 3 : Number(values.keep);
-  if (!Number.isInteger(keep) || keep < 1 || keep > 16) {
-    process.stderr.write('ringlet keygen: --keep must be an integer from 1 to 16\n');
+  const keep = values.keep === undefined ? DEFAULT_KEPT_KEYS : Number(values.keep);
+  if (!isIntegerIn(keep, 1, MAX_KEPT_KEYS)) {
+    process.stderr.write(`ringlet keygen: --keep must be an integer from 1 to ${MAX_KEPT_KEYS}\n`);
     return 2;
   }
   const rotating = existsSync(path);

@@ -7,7 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { BOOLEAN_FIELDS, INTEGER_FIELDS, envName, kebabCase, type DeviceProfile } from '../config/profile-schema.js';
 import { DEFAULT_PROFILE_NAME, applyOverrides, loadProfile, overridesFromEnv } from '../config/profile.js';
-import { validateServerOptions, type ServerOptions } from '../server/options.js';
+import { MAX_PORT, validateServerOptions, type ServerOptions } from '../server/options.js';
+import { integerFromText } from '../util/options.js';
 import { parseEngineUrl, parseKeyPrefix } from '../engine/engine-target.js';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -103,11 +104,7 @@ function parseFlagValue(source: string, kind: string, raw: unknown): unknown {
     const items = Array.isArray(raw) ? raw : String(raw).split(',');
     return items.map((s) => String(s).trim()).filter(Boolean);
   }
-  if (kind === 'port') {
-    const text = String(raw);
-    if (!/^\d{1,5}$/.test(text)) throw new ConfigError(source, 'must be an integer from 0 to 65535');
-    return Number(text);
-  }
+  if (kind === 'port') return integerFromText(String(raw), source, 0, MAX_PORT);
   if (kind === 'engine') return parseEngineUrl(String(raw), source);
   if (kind === 'prefix') return parseKeyPrefix(String(raw), source);
   if (kind === 'path-or-none') {

@@ -11,9 +11,8 @@ import { DEFAULT_ROLE_PERMISSIONS } from '../access/permissions.js';
 import { loadUsersFile } from '../users/index.js';
 import { machineScopeProblem, MAX_MACHINE_TOKEN_TTL_MS, MIN_MACHINE_TOKEN_TTL_MS, mintMachineToken } from '../session/machine-token.js';
 import { systemWallClock } from '../util/clock.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../util/durations.js';
 import { writeSecretFileAtomic } from '../util/secret-file.js';
-
-const DAY_MS = 86_400_000;
 
 const HELP = `Usage: ringlet token mint USER --scope PERMISSIONS --ttl DURATION [--keys PATH] [--users PATH] [--out FILE]
 
@@ -24,7 +23,7 @@ with the keys file the server uses, narrowed to --scope and valid for --ttl.
                         A subset of what USER's role grants; never password:change or
                         tokens:mint (a token must not be able to widen itself).
   --ttl DURATION        required: a number and a unit, s m h d (e.g. 90d, 12h), from
-                        ${MIN_MACHINE_TOKEN_TTL_MS / 1000}s to ${MAX_MACHINE_TOKEN_TTL_MS / DAY_MS}d.
+                        ${MIN_MACHINE_TOKEN_TTL_MS / SECOND_MS}s to ${MAX_MACHINE_TOKEN_TTL_MS / DAY_MS}d.
   --keys PATH           the server's JWKS file (default RINGLET_KEYS); never created here.
   --users PATH          users file (default ./ringlet-users.json, RINGLET_USERS): USER must exist.
   --out FILE            write the token to FILE (mode 0600) instead of standard output.
@@ -39,7 +38,7 @@ when USER is removed, re-roled or has all sessions ended, or when its key is rot
 
 class UsageError extends Error {}
 
-const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
+const UNIT_MS: Readonly<Record<string, number>> = { s: SECOND_MS, m: MINUTE_MS, h: HOUR_MS, d: DAY_MS };
 
 /** `90d` → ms; throws UsageError naming the rule. */
 export function parseDuration(text: string): number {
@@ -47,7 +46,7 @@ export function parseDuration(text: string): number {
   if (m === null) throw new UsageError('--ttl must be a number and a unit s, m, h or d (e.g. 90d)');
   const ms = Number(m[1]) * (UNIT_MS[m[2] as string] as number);
   if (ms < MIN_MACHINE_TOKEN_TTL_MS || ms > MAX_MACHINE_TOKEN_TTL_MS) {
-    throw new UsageError(`--ttl must be from ${MIN_MACHINE_TOKEN_TTL_MS / 1000}s to ${MAX_MACHINE_TOKEN_TTL_MS / DAY_MS}d`);
+    throw new UsageError(`--ttl must be from ${MIN_MACHINE_TOKEN_TTL_MS / SECOND_MS}s to ${MAX_MACHINE_TOKEN_TTL_MS / DAY_MS}d`);
   }
   return ms;
 }

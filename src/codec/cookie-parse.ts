@@ -11,7 +11,7 @@
  * header of `a;a;a;...` with one `=` at the end: the position of the next `=` is cached
  * and only searched for again once the scan has passed it.
  */
-import { ConfigError } from '../errors.js';
+import { integerOption } from '../util/options.js';
 
 /**
  * Headers longer than this are ignored (treated as carrying no cookies). Node's default
@@ -141,19 +141,14 @@ function decodeCookieValue(value: string): string {
   }
 }
 
-/** A positive-integer option with its default; misuse is a ConfigError naming the option. */
-function positiveIntegerOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new ConfigError(name, `must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
+// Built once: parsing runs on every request, and an options object per call is garbage.
+const MAX_BYTES_DEFAULT = { fallback: DEFAULT_MAX_COOKIE_HEADER_BYTES } as const;
+const MAX_VALUES_DEFAULT = { fallback: DEFAULT_MAX_COOKIE_VALUES } as const;
 
 function resolveMaxBytes(options: ParseCookieOptions | undefined): number {
-  return positiveIntegerOption('maxBytes', options?.maxBytes, DEFAULT_MAX_COOKIE_HEADER_BYTES);
+  return integerOption(options?.maxBytes, 'maxBytes', 1, Number.MAX_SAFE_INTEGER, MAX_BYTES_DEFAULT);
 }
 
 function resolveMaxValues(options: CookieValuesOptions | undefined): number {
-  return positiveIntegerOption('maxValues', options?.maxValues, DEFAULT_MAX_COOKIE_VALUES);
+  return integerOption(options?.maxValues, 'maxValues', 1, Number.MAX_SAFE_INTEGER, MAX_VALUES_DEFAULT);
 }

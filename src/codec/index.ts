@@ -11,7 +11,7 @@ export {
   parseCookieHeader,
 } from './cookie-parse.js';
 export type { CookieValuesOptions, ParseCookieOptions } from './cookie-parse.js';
-export { DEFAULT_MAX_SET_COOKIE_BYTES, serializeSetCookie } from './set-cookie.js';
+export { MAX_SET_COOKIE_BYTES, serializeSetCookie } from './set-cookie.js';
 export type { SameSite, SetCookieOptions } from './set-cookie.js';
 export { KeyRing, loadKeyRing, MAX_JWKS_KEYS, MAX_KID_CHARS } from './jwk/key-ring.js';
 export type { ContentEncryption, EncryptionKey, JwkSet, LoadKeyRingOptions, OctJwk, SigningKey } from './jwk/key-ring.js';

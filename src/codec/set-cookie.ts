@@ -6,6 +6,8 @@
  * base64url tokens, and silently encoding would hide a caller's mistake.
  */
 import { ConfigError, RingletError } from '../errors.js';
+import { MAX_CREDENTIAL_LIFETIME_MS, SECOND_MS } from '../util/durations.js';
+import { integerOption } from '../util/options.js';
 
 /** RFC 6265 §4.1.1 / RFC 7230 §3.2.6: cookie-name = token. */
 const cookieNameRegExp = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -19,10 +21,14 @@ const pathValueRegExp = /^\/[\u0020-\u003A\u003C-\u007E]*$/;
 /** domain-value = <subdomain> (RFC 1034 §3.5), optionally with a leading dot (ignored by browsers). */
 const domainValueRegExp = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
-/** Browsers drop cookies whose name plus value exceed 4096 bytes (RFC 6265bis §5.7). */
-export const DEFAULT_MAX_SET_COOKIE_BYTES = 4096;
+/**
+ * Browsers drop cookies whose name plus value exceed 4096 bytes (RFC 6265bis §5.7); the
+ * default `maxBytes`, which ringlet's own session cookies keep to for the whole line.
+ */
+export const MAX_SET_COOKIE_BYTES = 4096;
 /** RFC 6265bis §5.6.2: user agents cap Max-Age at 400 days. */
-const MAX_AGE_CAP_SECONDS = 400 * 24 * 3600;
+const MAX_AGE_CAP_SECONDS = MAX_CREDENTIAL_LIFETIME_MS / SECOND_MS;
+const IN_SECONDS = { unit: 'seconds' } as const;
 
 export type SameSite = 'Strict' | 'Lax' | 'None';
 
@@ -41,7 +47,7 @@ export interface SetCookieOptions {
   expires?: Date;
   /** CHIPS (partitioned cookies); requires Secure. */
   partitioned?: boolean;
-  /** The whole serialized string may not exceed this. Default 4096. */
+  /** The whole serialized string may not exceed this. Default {@link MAX_SET_COOKIE_BYTES}. */
   maxBytes?: number;
 }
 
@@ -103,10 +109,7 @@ export function serializeSetCookie(name: string, value: string, options: SetCook
   }
   checkPrefixRules(name, secure, path, domain);
 
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_SET_COOKIE_BYTES;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
-    throw new ConfigError('maxBytes', `must be a positive integer, got ${String(maxBytes)}`);
-  }
+  const maxBytes = integerOption(options.maxBytes ?? MAX_SET_COOKIE_BYTES, 'maxBytes', 1, Number.MAX_SAFE_INTEGER);
   if (Buffer.byteLength(out, 'latin1') > maxBytes) {
     throw new RingletError('ERR_COOKIE_TOO_LARGE', `Set-Cookie would exceed ${maxBytes} bytes`);
   }
@@ -135,9 +138,8 @@ function resolveMaxAge(options: SetCookieOptions): number | undefined {
   }
   const seconds = maxAgeSeconds ?? maxAge;
   if (seconds === undefined) return undefined;
-  if (!Number.isSafeInteger(seconds)) {
-    throw new ConfigError('maxAgeSeconds', `must be an integer number of seconds, got ${String(seconds)}`);
-  }
+  // Negative or zero: the cookie is deleted at once (RFC 6265bis section 5.6.2).
+  integerOption(seconds, 'maxAgeSeconds', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, IN_SECONDS);
   // Browsers clamp to 400 days anyway; writing the clamp keeps the header honest.
   return Math.min(seconds, MAX_AGE_CAP_SECONDS);
 }

@@ -2,8 +2,19 @@
  * Every device-profile field in one table: type, unit, range, default and what it costs.
  * Validation, `RINGLET_*` environment overrides, CLI flags and the README's configuration
  * reference are all derived from this table, so they cannot drift apart.
+ *
+ * Where a lower layer enforces a hard bound of its own (for a library caller who builds a
+ * store, a throttle or a cache directly, past this table), the table's range uses that
+ * layer's constant, so each number is written once. The other numbers here are device
+ * policy: narrower than what the code could take, wide enough for any appliance.
  */
 import { DEFAULT_VERIFIED_CACHE_ENTRIES, MAX_VERIFIED_CACHE_ENTRIES } from '../session/verified-cache.js';
+import { DEFAULT_ABSOLUTE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SLOT_BYTES, MAX_CAPACITY, MAX_SLOT_BYTES } from '../store/index.js';
+import {
+  MAX_FREE_ATTEMPTS, MAX_HASH_CONCURRENCY, MAX_THROTTLE_ENTRIES, MIN_THROTTLE_ENTRIES,
+  SCRYPT_LOG_N_MAX, SCRYPT_LOG_N_MIN, SCRYPT_P_MAX, SCRYPT_P_MIN, SCRYPT_R_MAX, SCRYPT_R_MIN,
+} from '../users/index.js';
+import { DAY_MS, HOUR_MS, MAX_CREDENTIAL_LIFETIME_MS, MAX_TIMER_MS, MINUTE_MS } from '../util/durations.js';
 
 export type SessionMode = 'ram' | 'cookie';
 
@@ -73,11 +84,6 @@ export interface IntegerFieldSpec {
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
-const DAY_MS = 24 * HOUR_MS;
-/** Node timers overflow above 2^31-1 ms (setTimeout clamps larger values to 1 ms); no timeout may exceed it. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Integer fields. Ranges refuse unbounded or absurd configurations: a store larger than
@@ -85,35 +91,35 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  * than 1 GiB per hash.
  */
 export const INTEGER_FIELDS: Readonly<Record<IntegerField, IntegerFieldSpec>> = {
-  capacity: { kind: 'integer', unit: 'sessions', min: 1, max: 1_048_576, default: 256,
+  capacity: { kind: 'integer', unit: 'sessions', min: 1, max: MAX_CAPACITY, default: 256,
     doc: 'RAM store slots; the least recently used session is evicted when full' },
-  slotBytes: { kind: 'integer', unit: 'bytes', min: 0, max: 64 * KiB, default: 256,
+  slotBytes: { kind: 'integer', unit: 'bytes', min: 0, max: MAX_SLOT_BYTES, default: DEFAULT_SLOT_BYTES,
     doc: 'bytes of session data (UTF-8 JSON) each slot holds' },
-  maxSessionsPerUser: { kind: 'integer', unit: 'sessions', min: 1, max: 1_048_576, default: 8,
+  maxSessionsPerUser: { kind: 'integer', unit: 'sessions', min: 1, max: MAX_CAPACITY, default: 8,
     doc: "a user's own least recently used session goes when they exceed this" },
-  idleTimeoutMs: { kind: 'integer', unit: 'ms', min: 1_000, max: MAX_TIMER_MS, default: 15 * MINUTE_MS,
+  idleTimeoutMs: { kind: 'integer', unit: 'ms', min: 1_000, max: MAX_TIMER_MS, default: DEFAULT_IDLE_TIMEOUT_MS,
     doc: 'a session unused this long expires' },
-  absoluteTimeoutMs: { kind: 'integer', unit: 'ms', min: 1_000, max: 400 * DAY_MS, default: 12 * HOUR_MS,
+  absoluteTimeoutMs: { kind: 'integer', unit: 'ms', min: 1_000, max: MAX_CREDENTIAL_LIFETIME_MS, default: DEFAULT_ABSOLUTE_TIMEOUT_MS,
     doc: 'a session expires this long after login, however active' },
-  bearerTokenTtlMs: { kind: 'integer', unit: 'ms', min: 1_000, max: 400 * DAY_MS, default: HOUR_MS,
+  bearerTokenTtlMs: { kind: 'integer', unit: 'ms', min: 1_000, max: MAX_CREDENTIAL_LIFETIME_MS, default: HOUR_MS,
     doc: 'lifetime of a bearer token from POST /token' },
   tokenMintsPerUserPerMinute: { kind: 'integer', unit: 'count', min: 1, max: 10_000, default: 10,
     doc: 'bearer tokens one user may mint per minute (POST /token; then 429 + Retry-After)' },
-  scryptLogN: { kind: 'integer', unit: 'log2', min: 10, max: 20, default: 15,
+  scryptLogN: { kind: 'integer', unit: 'log2', min: SCRYPT_LOG_N_MIN, max: SCRYPT_LOG_N_MAX, default: 15,
     doc: 'scrypt cost N = 2^scryptLogN for new password hashes' },
-  scryptR: { kind: 'integer', unit: 'count', min: 1, max: 32, default: 8,
+  scryptR: { kind: 'integer', unit: 'count', min: SCRYPT_R_MIN, max: SCRYPT_R_MAX, default: 8,
     doc: 'scrypt block size r; memory per hash is 128 * N * r bytes' },
-  scryptP: { kind: 'integer', unit: 'count', min: 1, max: 32, default: 3,
+  scryptP: { kind: 'integer', unit: 'count', min: SCRYPT_P_MIN, max: SCRYPT_P_MAX, default: 3,
     doc: "scrypt parallelism p (computed sequentially by Node: time, not memory); must meet OWASP's table for N and r" },
-  hashConcurrency: { kind: 'integer', unit: 'count', min: 1, max: 64, default: 2,
+  hashConcurrency: { kind: 'integer', unit: 'count', min: 1, max: MAX_HASH_CONCURRENCY, default: 2,
     doc: 'password hashes computed at once; each holds 128 * N * r bytes' },
   hashQueueLength: { kind: 'integer', unit: 'count', min: 0, max: 1024, default: 8,
     doc: 'logins that may wait for a hashing slot before 503 + Retry-After' },
   hashMaxWaitMs: { kind: 'integer', unit: 'ms', min: 0, max: MINUTE_MS, default: 2_000,
     doc: 'longest wait for a hashing slot before 503 + Retry-After' },
-  throttleEntries: { kind: 'integer', unit: 'count', min: 8, max: 1_048_576, default: 1_024,
+  throttleEntries: { kind: 'integer', unit: 'count', min: MIN_THROTTLE_ENTRIES, max: MAX_THROTTLE_ENTRIES, default: 1_024,
     doc: 'fixed table of failed-login counters keyed by client address and user name' },
-  throttleFreeAttempts: { kind: 'integer', unit: 'count', min: 1, max: 100, default: 5,
+  throttleFreeAttempts: { kind: 'integer', unit: 'count', min: 1, max: MAX_FREE_ATTEMPTS, default: 5,
     doc: 'failed logins per key before back-off starts' },
   throttleBaseDelayMs: { kind: 'integer', unit: 'ms', min: 1, max: HOUR_MS, default: 1_000,
     doc: 'first back-off delay; doubles with each further failure' },

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { integerFromText, integerProblem } from '../util/options.js';
 import { MAX_SCRYPT_MEMORY_BYTES, OWASP_SCRYPT_MIN_P, owaspMinimumP } from '../users/index.js';
 import {
   ALLOWED_NODE_FLAG_RE,
@@ -68,11 +69,10 @@ function fail(source: string, field: string, message: string): never {
 }
 
 function checkInteger(failWith: Fail, field: IntegerField, value: unknown): number {
-  const spec = INTEGER_FIELDS[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < spec.min || value > spec.max) {
-    failWith(field, `must be an integer from ${spec.min} to ${spec.max} (${spec.unit})`);
-  }
-  return value;
+  const { min, max, unit } = INTEGER_FIELDS[field];
+  const problem = integerProblem(value, min, max, unit);
+  if (problem !== undefined) failWith(field, problem);
+  return value as number;
 }
 
 /**
@@ -242,8 +242,8 @@ export function applyOverrides(
     else if (field === 'nodeFlags') merged['nodeFlags'] = parseNodeFlags(failWith, value.split(/\s+/).filter(Boolean));
     else if (field in BOOLEAN_FIELDS) merged[field] = parseBoolean(failWith, field, value);
     else if (field in INTEGER_FIELDS) {
-      const n = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
-      merged[field] = checkInteger(failWith, field as IntegerField, n);
+      const { min, max, unit } = INTEGER_FIELDS[field as IntegerField];
+      merged[field] = integerFromText(value, describe(field), min, max, unit);
     } else fail(describe(field), field, 'is not a profile field that can be overridden');
   }
   return parseProfile(merged, `${profile.name} with overrides`);

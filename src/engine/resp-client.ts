@@ -12,6 +12,7 @@
  */
 import { ConfigError, RingletError } from '../errors.js';
 import { systemMonotonicClock, type MonotonicClock } from '../util/clock.js';
+import { integerOption } from '../util/options.js';
 import type { EngineTarget } from './engine-target.js';
 import type { RespArg } from './resp-command.js';
 import { RespCommands, type CommandQueueStats } from './resp-commands.js';
@@ -32,6 +33,14 @@ export const DEFAULT_RECONNECT_BASE_DELAY_MS = 100;
 export const DEFAULT_RECONNECT_MAX_DELAY_MS = 5_000;
 /** Idle links send PING this often: a dead peer is found within this plus commandTimeoutMs. */
 export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 5_000;
+
+/** Bounds on the options: a timeout of 10 ms at least; no timeout, delay or interval above 10 min. */
+const MIN_ENGINE_WAIT_MS = 10;
+const MAX_ENGINE_WAIT_MS = 600_000;
+const MAX_RECONNECT_BASE_DELAY_MS = 60_000;
+const MAX_QUEUED_COMMANDS = 65_536;
+const MIN_QUEUED_BYTES = 1024;
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /**
  * Per connection beyond what its parser holds: the socket and, for rediss://, TLS (a
@@ -98,14 +107,6 @@ export interface RespClientStats extends CommandQueueStats {
   subscriber: SubscriberStats | undefined;
 }
 
-function intOption(field: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(field, `must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
 function closedError(): RingletError {
   return new RingletError('ERR_CLOSED', 'engine client is closed');
 }
@@ -138,13 +139,14 @@ export class RespClient {
     }
     if (options.protocol !== undefined && options.protocol !== 2 && options.protocol !== 3) throw new ConfigError('protocol', 'must be 2 or 3');
     this.target = options.target;
-    const connectTimeoutMs = intOption('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 10, 600_000);
-    this.commandTimeoutMs = intOption('commandTimeoutMs', options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS, 10, 600_000);
-    const maxQueuedCommands = intOption('maxQueuedCommands', options.maxQueuedCommands, DEFAULT_MAX_QUEUED_COMMANDS, 1, 65_536);
-    const maxQueuedBytes = intOption('maxQueuedBytes', options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 1024, 64 * 1024 * 1024);
-    const reconnectBaseDelayMs = intOption('reconnectBaseDelayMs', options.reconnectBaseDelayMs, DEFAULT_RECONNECT_BASE_DELAY_MS, 1, 60_000);
-    const reconnectMaxDelayMs = intOption('reconnectMaxDelayMs', options.reconnectMaxDelayMs, Math.max(DEFAULT_RECONNECT_MAX_DELAY_MS, reconnectBaseDelayMs), reconnectBaseDelayMs, 600_000);
-    this.#healthCheckIntervalMs = intOption('healthCheckIntervalMs', options.healthCheckIntervalMs, DEFAULT_HEALTH_CHECK_INTERVAL_MS, 0, 600_000);
+    const connectTimeoutMs = integerOption(options.connectTimeoutMs, 'connectTimeoutMs', MIN_ENGINE_WAIT_MS, MAX_ENGINE_WAIT_MS, { fallback: DEFAULT_CONNECT_TIMEOUT_MS });
+    this.commandTimeoutMs = integerOption(options.commandTimeoutMs, 'commandTimeoutMs', MIN_ENGINE_WAIT_MS, MAX_ENGINE_WAIT_MS, { fallback: DEFAULT_COMMAND_TIMEOUT_MS });
+    const maxQueuedCommands = integerOption(options.maxQueuedCommands, 'maxQueuedCommands', 1, MAX_QUEUED_COMMANDS, { fallback: DEFAULT_MAX_QUEUED_COMMANDS });
+    const maxQueuedBytes = integerOption(options.maxQueuedBytes, 'maxQueuedBytes', MIN_QUEUED_BYTES, MAX_QUEUED_BYTES, { fallback: DEFAULT_MAX_QUEUED_BYTES });
+    const reconnectBaseDelayMs = integerOption(options.reconnectBaseDelayMs, 'reconnectBaseDelayMs', 1, MAX_RECONNECT_BASE_DELAY_MS, { fallback: DEFAULT_RECONNECT_BASE_DELAY_MS });
+    const reconnectMaxDelayMs = integerOption(options.reconnectMaxDelayMs, 'reconnectMaxDelayMs', reconnectBaseDelayMs, MAX_ENGINE_WAIT_MS,
+      { fallback: Math.max(DEFAULT_RECONNECT_MAX_DELAY_MS, reconnectBaseDelayMs) });
+    this.#healthCheckIntervalMs = integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', 0, MAX_ENGINE_WAIT_MS, { fallback: DEFAULT_HEALTH_CHECK_INTERVAL_MS });
     if (this.#healthCheckIntervalMs > 0 && this.#healthCheckIntervalMs < 10) throw new ConfigError('healthCheckIntervalMs', 'must be 0 (off) or an integer from 10 to 600000');
     if (options.random !== undefined && typeof options.random !== 'function') throw new ConfigError('random', 'must be a function');
     if (options.target.tls !== true && options.tls !== undefined) throw new ConfigError('tls', 'only for rediss:// targets');

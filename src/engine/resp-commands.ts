@@ -17,6 +17,7 @@
  */
 import { ConfigError, RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
+import { MAX_TIMER_MS } from '../util/durations.js';
 import { encodeCommand, type RespArg } from './resp-command.js';
 import { RespLink, type LinkOptions, type LinkStats } from './resp-link.js';
 import { RespErrorReply, type RespValue } from './resp-parser.js';
@@ -327,7 +328,7 @@ export class RespCommands {
       this.#timer = undefined;
       this.#expire();
       this.#arm();
-    }, Math.min(delayMs, 2 ** 31 - 1));
+    }, Math.min(delayMs, MAX_TIMER_MS));
   }
 
   #expire(): void {

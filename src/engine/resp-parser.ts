@@ -15,7 +15,8 @@
  * error (RingletError `ERR_PROTOCOL`); the parser then refuses further input until
  * `reset()`, and the connection is dropped. Messages never quote reply bytes.
  */
-import { ConfigError, RingletError } from '../errors.js';
+import { RingletError } from '../errors.js';
+import { integerOption } from '../util/options.js';
 
 /** Largest bulk string accepted: ringlet stores ids, counters and small JSON records. */
 export const MAX_BULK_BYTES = 512 * 1024;
@@ -78,23 +79,22 @@ export const DEFAULT_PARSER_LIMITS: Readonly<RespParserLimits> = Object.freeze({
   maxBufferedBytes: MAX_BUFFERED_BYTES,
 });
 
-/** Upper bounds for configured limits: 2^31-1 keeps every length a small integer. */
+/** Largest configurable length or byte count: 2^31-1 keeps every length a small integer. */
+const MAX_CONFIGURED_LENGTH = 2 ** 31 - 1;
+/** Ranges of the configurable limits. */
 const LIMIT_RANGES: Readonly<Record<keyof RespParserLimits, readonly [number, number]>> = {
-  maxBulkBytes: [0, 2 ** 31 - 1],
+  maxBulkBytes: [0, MAX_CONFIGURED_LENGTH],
   maxAggregateLength: [0, 2 ** 24],
   maxNestingDepth: [1, 64],
   maxLineBytes: [64, 1024 * 1024],
-  maxBufferedBytes: [1024, 2 ** 31 - 1],
+  maxBufferedBytes: [1024, MAX_CONFIGURED_LENGTH],
 };
 
 /** Validates limits once (ConfigError naming the field); missing fields take the defaults. */
 export function resolveParserLimits(limits: Partial<RespParserLimits> | undefined, field = 'limits'): RespParserLimits {
   const out = { ...DEFAULT_PARSER_LIMITS, ...limits };
   for (const [name, [min, max]] of Object.entries(LIMIT_RANGES) as Array<[keyof RespParserLimits, readonly [number, number]]>) {
-    const value = out[name];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new ConfigError(`${field}.${name}`, `must be an integer from ${min} to ${max}`);
-    }
+    integerOption(out[name], `${field}.${name}`, min, max);
   }
   return out;
 }

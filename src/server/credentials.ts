@@ -4,7 +4,7 @@
  * Anything malformed is simply "no session".
  */
 import type { IncomingMessage } from 'node:http';
-import { getCookieValues } from '../codec/index.js';
+import { DEFAULT_MAX_TOKEN_BYTES, getCookieValues } from '../codec/index.js';
 import type { Resolution, SessionManager } from '../session/types.js';
 
 /** Cookie headers above this are not parsed for a session (node already caps all headers). */
@@ -13,8 +13,8 @@ const MAX_COOKIE_HEADER_BYTES = 8192;
 const MAX_SESSION_COOKIE_VALUES = 4;
 /** Built once: an options object per request is garbage on the hot path. */
 const SESSION_COOKIE_LOOKUP = { maxValues: MAX_SESSION_COOKIE_VALUES } as const;
-/** Longest bearer credential considered (a JWT of ours is ~300 bytes). */
-const MAX_BEARER_CHARS = 4096;
+/** Longest bearer credential considered: the longest token the codec verifies (a JWT of ours is ~300 bytes). */
+const MAX_BEARER_CHARS = DEFAULT_MAX_TOKEN_BYTES;
 
 /** Header asking that this request not count as activity (polling admin pages). */
 export const NO_TOUCH_HEADER = 'x-ringlet-no-touch';

@@ -17,7 +17,7 @@ import type { MonotonicClock } from '../util/clock.js';
 import { addressKey } from '../util/address-key.js';
 import type { Role } from '../access/roles.js';
 import type { HashLimiter, LoginThrottle, ScryptCost, ScryptFunction, UsersStore } from '../users/index.js';
-import { describeScryptCost, hashIsWeaker, hashPassword, loginHashShapes, parseScryptHash, upgradeUserHash, verifyLogin } from '../users/index.js';
+import { describeScryptCost, hashIsWeaker, hashPassword, loginHashShapes, MAX_USER_NAME_CHARS, parseScryptHash, upgradeUserHash, verifyLogin } from '../users/index.js';
 import type { Logger } from '../web/index.js';
 
 export type LoginOutcome =
@@ -25,10 +25,6 @@ export type LoginOutcome =
   | { result: 'failure' }
   | { result: 'throttled'; retryAfterMs: number }
   | { result: 'busy'; retryAfterMs: number };
-
-/** Bounds on what is hashed at all: longer input is refused before any work. */
-export const MAX_USERNAME_CHARS = 64;
-export const MAX_PASSWORD_BYTES = 1024;
 
 /** The login throttle counted in the shared-state engine (engine/shared-throttle.ts); undefined answers: decide locally. */
 export interface SharedLoginThrottle {
@@ -88,7 +84,7 @@ export class LoginService {
     if (wait > 0) return { result: 'throttled', retryAfterMs: wait };
     // One table for the whole attempt: the user and the shapes the attempt hashes agree.
     const db = this.deps.users.current();
-    const user = username.length <= MAX_USERNAME_CHARS ? db.get(username) : undefined;
+    const user = username.length <= MAX_USER_NAME_CHARS ? db.get(username) : undefined;
     const shapes = loginHashShapes(db, this.deps.cost);
     let ok: boolean;
     try {

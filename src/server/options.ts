@@ -5,6 +5,8 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
+import { MINUTE_MS } from '../util/durations.js';
+import { integerOption } from '../util/options.js';
 import { DEFAULT_SITE_NAME, MAX_TIME_ZONE_CHARS, zoneFormat } from '../web/index.js';
 
 import { DEFAULT_KEY_PREFIX, EngineTarget, parseKeyPrefix } from '../engine/engine-target.js';
@@ -122,6 +124,10 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   timeZone: 'UTC',
 };
 
+export const MAX_PORT = 65_535;
+/** Longest wait for in-flight requests at shutdown. */
+const MAX_SHUTDOWN_GRACE_MS = 10 * MINUTE_MS;
+const IN_MS = { unit: 'ms' } as const;
 const HEADER_NAME_RE = /^[A-Za-z0-9-]{1,64}$/;
 const ORIGIN_RE = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 const HOST_RE = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
@@ -136,7 +142,7 @@ export function validateServerOptions(partial: Partial<ServerOptions>): ServerOp
   // Unset or empty: the host name, read now (not at import: a library user may never serve pages).
   if (o.deviceName === undefined || o.deviceName === '') o.deviceName = defaultDeviceName();
   need(typeof o.host === 'string' && o.host.length > 0 && o.host.length <= 255, 'host', 'must be a host name or IP address');
-  need(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535, 'port', 'must be an integer from 0 to 65535');
+  integerOption(o.port, 'port', 0, MAX_PORT);
   need(typeof o.usersPath === 'string' && o.usersPath.length > 0, 'usersPath', 'must be a file path');
   need((o.tlsCertPath === undefined) === (o.tlsKeyPath === undefined), 'tlsCertPath', 'TLS needs both a certificate and a key');
   for (const [i, h] of o.allowedHosts.entries()) need(HOST_RE.test(h), `allowedHosts[${i}]`, 'must be host or host:port');
@@ -157,7 +163,7 @@ export function validateServerOptions(partial: Partial<ServerOptions>): ServerOp
     'deviceName', `must be 1 to ${MAX_DEVICE_NAME_CHARS} characters on one line, without leading or trailing spaces`);
   need(typeof o.timeZone === 'string' && o.timeZone.length <= MAX_TIME_ZONE_CHARS, 'timeZone', 'must be UTC or an IANA time zone name such as Europe/Berlin');
   zoneFormat(o.timeZone, 'timeZone');
-  need(Number.isInteger(o.shutdownGraceMs) && o.shutdownGraceMs >= 0 && o.shutdownGraceMs <= 600_000, 'shutdownGraceMs', 'must be an integer from 0 to 600000 (ms)');
+  integerOption(o.shutdownGraceMs, 'shutdownGraceMs', 0, MAX_SHUTDOWN_GRACE_MS, IN_MS);
   need(o.sharedState === undefined || o.sharedState instanceof EngineTarget, 'sharedState', 'must be an engine address from parseEngineUrl (redis://... or rediss://...)');
   parseKeyPrefix(o.sharedStatePrefix, 'sharedStatePrefix');
   need(partial.sharedStatePrefix === undefined || o.sharedState !== undefined, 'sharedStatePrefix', 'needs sharedState (--shared-state URL): without an engine there is nothing to prefix');

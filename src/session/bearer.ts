@@ -9,14 +9,13 @@ import { RingletError } from '../errors.js';
 import { signJwt, verifyJwt, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
-import { checkSubject, checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import { checkSubject, checkTiming, credentialLife, hasTokenShape, LEEWAY_MS, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { CredentialLife, RevocationTables } from './revocation.js';
 import { DEFAULT_VERIFIED_CACHE_ENTRIES, VerifiedCache } from './verified-cache.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedToken, Session } from './types.js';
 import { checkMachineToken, MACHINE_TOKEN_KIND } from './machine-token.js';
 
-export const LEEWAY_MS = 30_000;
 const MAX_SCOPE_ITEMS = 32;
 
 export class BearerTokens {

@@ -13,12 +13,22 @@
  *   `iat`/`exp` on a trusted wall clock; absent otherwise.
  */
 import { RingletError } from '../errors.js';
-import type { Role } from '../access/roles.js';
+import { isRole, type Role } from '../access/roles.js';
+import { DEFAULT_LEEWAY_SECONDS } from '../codec/index.js';
+import { MAX_USER_NAME_CHARS } from '../users/index.js';
+import { SECOND_MS } from '../util/durations.js';
 import type { CredentialLife, IssuedAt } from './revocation.js';
 import { wallClockTrusted, type SessionClocks } from './time-policy.js';
 
-/** Longest user name a credential may carry (the users file allows the same: users-db.ts). */
-export const MAX_SUBJECT_CHARS = 64;
+/** Longest user name (`sub`) a credential may carry: the longest the users file allows. */
+export const MAX_SUBJECT_CHARS = MAX_USER_NAME_CHARS;
+/**
+ * Clock skew allowed when a credential is timed on the wall clock (another boot, another
+ * instance, a machine token): the JOSE codec's default leeway for `exp` and `nbf`.
+ */
+export const LEEWAY_MS = DEFAULT_LEEWAY_SECONDS * SECOND_MS;
+/** Longest credential id (`jti`) accepted: the ids ringlet mints are far shorter. */
+export const MAX_CREDENTIAL_ID_CHARS = 64;
 
 /**
  * Refuses, before minting, a user name no credential could carry: one the shape check below
@@ -103,8 +113,8 @@ function isFiniteNumber(v: unknown): v is number {
 export function hasTokenShape(c: Record<string, unknown>): boolean {
   return (
     typeof c['sub'] === 'string' && c['sub'].length > 0 && c['sub'].length <= MAX_SUBJECT_CHARS &&
-    (c['role'] === 'admin' || c['role'] === 'viewer') &&
-    typeof c['jti'] === 'string' && c['jti'].length > 0 && c['jti'].length <= 64 &&
+    isRole(c['role']) &&
+    typeof c['jti'] === 'string' && c['jti'].length > 0 && c['jti'].length <= MAX_CREDENTIAL_ID_CHARS &&
     typeof c['bid'] === 'string' &&
     isFiniteNumber(c['iat']) && isFiniteNumber(c['exp']) && isFiniteNumber(c['am']) &&
     isFiniteNumber(c['im']) && isFiniteNumber(c['at']) && (c['wt'] === 0 || c['wt'] === 1)

@@ -6,11 +6,11 @@
  * so a session expires between idle/2 and idle after its last activity — documented.
  */
 import { RingletError } from '../errors.js';
-import { openJwe, sealJwe, type KeyRing } from '../codec/index.js';
+import { MAX_SET_COOKIE_BYTES, openJwe, sealJwe, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
-import { BearerTokens, LEEWAY_MS } from './bearer.js';
-import { checkSubject, checkTiming, credentialLife, hasTokenShape, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
+import { BearerTokens } from './bearer.js';
+import { checkSubject, checkTiming, credentialLife, hasTokenShape, LEEWAY_MS, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
 import type { CredentialLife, RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';
 import { copySessionData, toSessionData } from './session-data.js';
@@ -18,8 +18,6 @@ import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session, SessionManager, SessionStats } from './types.js';
 
-/** Browsers drop a Set-Cookie over 4096 bytes; name, attributes and value must fit. */
-export const MAX_SET_COOKIE_BYTES = 4096;
 const COOKIE_ATTRIBUTE_ALLOWANCE = 96;
 /**
  * Room kept free when a session carries service data, for what a later re-issue may add:

@@ -25,14 +25,18 @@ import { isPermission, tokenMayCarry, type Permission } from '../access/permissi
 import type { Role } from '../access/roles.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { WallClock } from '../util/clock.js';
+import { DAY_MS, MAX_CREDENTIAL_LIFETIME_MS, MINUTE_MS, SECOND_MS } from '../util/durations.js';
+import { isIntegerIn } from '../util/options.js';
 import type { TimingLimits, TimingVerdict, TokenClaims } from './claims.js';
 import { DEFAULT_TRUSTED_FLOOR_MS, wallClockTrusted, type SessionClocks } from './time-policy.js';
 
-const DAY_MS = 86_400_000;
-/** The longest lifetime a machine token may have: a bound on what one leaked file grants. */
-export const MAX_MACHINE_TOKEN_TTL_MS = 400 * DAY_MS;
+/**
+ * The longest lifetime a machine token may have: a bound on what one leaked file grants, and
+ * the longest any credential lives (the revocation tables keep entries that long).
+ */
+export const MAX_MACHINE_TOKEN_TTL_MS = MAX_CREDENTIAL_LIFETIME_MS;
 /** The shortest: below a minute a token from POST /token does the job. */
-export const MIN_MACHINE_TOKEN_TTL_MS = 60_000;
+export const MIN_MACHINE_TOKEN_TTL_MS = MINUTE_MS;
 export const MACHINE_TOKEN_KIND = 'machine';
 /** The boot id machine tokens carry: no server boot has it (boot ids are 12 random characters). */
 export const MACHINE_TOKEN_BOOT = 'mint';
@@ -84,13 +88,14 @@ export function machineScopeProblem(scope: readonly unknown[]): string | undefin
  * on it everywhere). The caller checks the scope against the user's role.
  *
  * @example
- * const { token, jti } = mintMachineToken({ keys, user: 'monitor', role: 'viewer', scope: ['metrics:read'], ttlMs: 30 * 86_400_000, wall: systemWallClock });
+ * const { token, jti } = mintMachineToken({ keys, user: 'monitor', role: 'viewer', scope: ['metrics:read'], ttlMs: 30 * DAY_MS, wall: systemWallClock });
  */
 export function mintMachineToken(o: MintMachineTokenOptions): MintedMachineToken {
   const problem = machineScopeProblem(o.scope);
   if (problem !== undefined) throw new ConfigError('scope', problem);
-  if (!Number.isSafeInteger(o.ttlMs) || o.ttlMs < MIN_MACHINE_TOKEN_TTL_MS || o.ttlMs > MAX_MACHINE_TOKEN_TTL_MS) {
-    throw new ConfigError('ttl', `must be from ${MIN_MACHINE_TOKEN_TTL_MS / 1000} s to ${MAX_MACHINE_TOKEN_TTL_MS / DAY_MS} days`);
+  if (!isIntegerIn(o.ttlMs, MIN_MACHINE_TOKEN_TTL_MS, MAX_MACHINE_TOKEN_TTL_MS)) {
+    // In the units `ringlet token mint --ttl` takes: the milliseconds are an implementation detail.
+    throw new ConfigError('ttl', `must be from ${MIN_MACHINE_TOKEN_TTL_MS / SECOND_MS} s to ${MAX_MACHINE_TOKEN_TTL_MS / DAY_MS} days`);
   }
   const wallMs = o.wall.now();
   const floor = o.trustedFloorMs ?? DEFAULT_TRUSTED_FLOOR_MS;

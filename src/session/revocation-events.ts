@@ -17,6 +17,7 @@
  * - `denied-span`: every credential of `user` issued within [`from`, `to`] is refused until
  *   `until`: what a user's revoked ids fold into when their share of the table is full.
  */
+import { MAX_CREDENTIAL_ID_CHARS, MAX_SUBJECT_CHARS } from './claims.js';
 
 export type RevocationEvent =
   | { type: 'all-not-before'; wall: number | null }
@@ -25,10 +26,6 @@ export type RevocationEvent =
   | { type: 'denied-span'; user: string; from: number; to: number; until: number };
 
 export const REVOCATION_FILE_VERSION = 1;
-
-/** Longest subject (`sub`) and credential id (`jti`), as the token shape check allows (claims.ts). */
-export const MAX_SUBJECT_CHARS = 64;
-export const MAX_CREDENTIAL_ID_CHARS = 64;
 
 /**
  * Generous bytes per event in the file (the longest ids and names, escaped): the file is

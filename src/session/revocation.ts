@@ -28,6 +28,8 @@
  * this boot has put into a credential, so a wall clock that ran ahead and was set back
  * cannot make a credential minted meanwhile look newer than the revocation.
  */
+import { MAX_CREDENTIAL_LIFETIME_MS } from '../util/durations.js';
+import { LEEWAY_MS } from './claims.js';
 import { SessionEndListeners } from './session-end.js';
 import { wallClockTrusted, type SessionClocks } from './time-policy.js';
 import type { RevocationEvent } from './revocation-events.js';
@@ -85,8 +87,8 @@ export const REVOCATION_SWEEP_INTERVAL_MS = 1_000;
 export const MAX_SPANS_PER_USER = 8;
 /** A user who must give up room folds a quarter of their entries at once (the sort is amortized). */
 const FOLD_FRACTION = 4;
-/** 400 days (the longest timeout a profile allows) plus the 30 s leeway of claims.ts. */
-const DEFAULT_LONGEST_CREDENTIAL_MS = 400 * 24 * 3600_000 + 30_000;
+/** The longest any credential lives, plus the leeway it is timed with (claims.ts). */
+const DEFAULT_LONGEST_CREDENTIAL_MS = MAX_CREDENTIAL_LIFETIME_MS + LEEWAY_MS;
 
 /**
  * A moment on two clocks. `wallMs`: NaN = recorded under an untrusted wall clock (refuses

@@ -14,7 +14,8 @@
  */
 import type { KeyRing } from '../codec/index.js';
 import { createStore, type SessionStore } from '../store/index.js';
-import { BearerTokens, LEEWAY_MS } from './bearer.js';
+import { BearerTokens } from './bearer.js';
+import { LEEWAY_MS } from './claims.js';
 import { MAX_MACHINE_TOKEN_TTL_MS } from './machine-token.js';
 import { CookieSessions } from './cookie-sessions.js';
 import { RamSessions } from './ram-sessions.js';

@@ -17,7 +17,7 @@
  * timing may reveal is the part a forger needs the key for anyway: without the tag or MAC
  * it authenticates nothing.
  */
-import { ConfigError } from '../errors.js';
+import { integerOption } from '../util/options.js';
 
 /** Credentials kept per cache (one for cookie-mode cookies, one for bearer tokens) unless the profile says otherwise. */
 export const DEFAULT_VERIFIED_CACHE_ENTRIES = 64;
@@ -48,6 +48,8 @@ function sameTail(token: string, from: number, mac: string): boolean {
   return diff === 0;
 }
 
+const IN_COUNT = { unit: 'count' } as const;
+
 export class VerifiedCache<T> {
   readonly #entries = new Map<string, Entry<T>>();
   readonly #capacity: number;
@@ -55,10 +57,7 @@ export class VerifiedCache<T> {
   #misses = 0;
 
   constructor(capacity = DEFAULT_VERIFIED_CACHE_ENTRIES) {
-    if (!Number.isSafeInteger(capacity) || capacity < 0 || capacity > MAX_VERIFIED_CACHE_ENTRIES) {
-      throw new ConfigError('verifiedCacheEntries', `must be an integer from 0 to ${MAX_VERIFIED_CACHE_ENTRIES} (count)`);
-    }
-    this.#capacity = capacity;
+    this.#capacity = integerOption(capacity, 'verifiedCacheEntries', 0, MAX_VERIFIED_CACHE_ENTRIES, IN_COUNT);
   }
 
   /** The verdict kept for exactly this credential, or undefined. Never throws. */

@@ -1,24 +1,29 @@
 /**
- * Store options: validated once, at construction (README, "Architecture": options are validated once). Every limit
- * is a named constant saying what it bounds; anything outside is a ConfigError naming the
- * field and the allowed range, so an unbounded or absurd store never starts.
+ * Store options: validated once, at construction (README, "Architecture"). Every limit is a
+ * named constant saying what it bounds; anything outside is a ConfigError naming the field
+ * and the allowed range, so an unbounded or absurd store never starts. These are the
+ * store's own hard bounds, for a library caller who builds a store directly; the
+ * device-profile schema (config/profile-schema.ts) declares its fields' ranges with these
+ * same constants.
  */
 import { ConfigError } from '../errors.js';
 import { systemMonotonicClock } from '../util/clock.js';
 import type { MonotonicClock } from '../util/clock.js';
+import { HOUR_MS, MAX_CREDENTIAL_LIFETIME_MS, MINUTE_MS } from '../util/durations.js';
+import { describeGiven, integerOption } from '../util/options.js';
 
-/** Most slots a store may have: an appliance bound, matching the device-profile schema. */
+/** Most slots a store may have: an appliance bound (2^20). */
 export const MAX_CAPACITY = 1_048_576;
-/** Largest per-slot data area (UTF-8 JSON); the profile schema allows the same. */
+/** Largest per-slot data area (UTF-8 JSON). */
 export const MAX_SLOT_BYTES = 65_536;
-/** Longest idle or absolute timeout: 400 days, the longest cookie lifetime browsers keep. */
-export const MAX_TIMEOUT_MS = 400 * 24 * 60 * 60 * 1000;
+/** Longest idle or absolute timeout: the longest any credential lives (400 days). */
+export const MAX_TIMEOUT_MS = MAX_CREDENTIAL_LIFETIME_MS;
 /** Largest total allocation: a store bigger than 1 GiB is not an appliance session table. */
 export const MAX_STORE_BYTES = 1024 * 1024 * 1024;
 
 export const DEFAULT_SLOT_BYTES = 256;
-export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60 * 1000;
-export const DEFAULT_ABSOLUTE_TIMEOUT_MS = 12 * 60 * 60 * 1000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 15 * MINUTE_MS;
+export const DEFAULT_ABSOLUTE_TIMEOUT_MS = 12 * HOUR_MS;
 
 /** A snapshot to load at construction (see `SessionStore.restoreSnapshot`). */
 export interface RestoreFrom {
@@ -57,17 +62,6 @@ export interface ResolvedStoreOptions {
   clock: MonotonicClock;
 }
 
-function describe(value: unknown): string {
-  return typeof value === 'number' ? String(value) : typeof value;
-}
-
-function integerIn(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(field, `must be an integer from ${min} to ${max} (got ${describe(value)})`);
-  }
-  return value;
-}
-
 /**
  * Check every option once and fill in defaults.
  *
@@ -77,13 +71,12 @@ export function resolveStoreOptions(options: StoreOptions): ResolvedStoreOptions
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('options', 'must be an object with at least { capacity }');
   }
-  const capacity = integerIn('capacity', options.capacity, 1, MAX_CAPACITY);
-  const slotBytes = integerIn('slotBytes', options.slotBytes ?? DEFAULT_SLOT_BYTES, 0, MAX_SLOT_BYTES);
-  const idleTimeoutMs = integerIn('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
-  const absoluteTimeoutMs = integerIn(
-    'absoluteTimeoutMs', options.absoluteTimeoutMs ?? DEFAULT_ABSOLUTE_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
-  const maxSessionsPerUser = integerIn('maxSessionsPerUser', options.maxSessionsPerUser ?? capacity, 1, capacity);
-  const maxUsers = integerIn('maxUsers', options.maxUsers ?? capacity, 1, capacity);
+  const capacity = integerOption(options.capacity, 'capacity', 1, MAX_CAPACITY);
+  const slotBytes = integerOption(options.slotBytes ?? DEFAULT_SLOT_BYTES, 'slotBytes', 0, MAX_SLOT_BYTES);
+  const idleTimeoutMs = integerOption(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, 'idleTimeoutMs', 1, MAX_TIMEOUT_MS);
+  const absoluteTimeoutMs = integerOption(options.absoluteTimeoutMs ?? DEFAULT_ABSOLUTE_TIMEOUT_MS, 'absoluteTimeoutMs', 1, MAX_TIMEOUT_MS);
+  const maxSessionsPerUser = integerOption(options.maxSessionsPerUser ?? capacity, 'maxSessionsPerUser', 1, capacity);
+  const maxUsers = integerOption(options.maxUsers ?? capacity, 'maxUsers', 1, capacity);
   const clock = options.clock ?? systemMonotonicClock;
   if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
     throw new ConfigError('clock', 'must be an object with a now() method returning monotonic milliseconds');
@@ -102,10 +95,13 @@ export function resolveStoreOptions(options: StoreOptions): ResolvedStoreOptions
   return { capacity, slotBytes, idleTimeoutMs, absoluteTimeoutMs, maxSessionsPerUser, maxUsers, clock };
 }
 
-/** Downtime must be a finite, non-negative number of milliseconds. */
+/** Longest downtime a snapshot is restored across: 100 × the longest timeout (every session is long gone by then). */
+const MAX_ELAPSED_MS = MAX_TIMEOUT_MS * 100;
+
+/** Downtime must be a finite, non-negative number of milliseconds (fractions allowed: monotonic clocks have them). */
 export function validateElapsedMs(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMEOUT_MS * 100) {
-    throw new ConfigError(field, `must be a finite number of milliseconds from 0 to ${MAX_TIMEOUT_MS * 100} (got ${describe(value)})`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_ELAPSED_MS) {
+    throw new ConfigError(field, `must be a finite number of milliseconds from 0 to ${MAX_ELAPSED_MS}, got ${describeGiven(value)}`);
   }
   return value;
 }

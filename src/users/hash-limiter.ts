@@ -12,12 +12,12 @@
 import { ConfigError, RingletError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
 import { systemMonotonicClock } from '../util/clock.js';
+import { MAX_TIMER_MS } from '../util/durations.js';
+import { integerOption } from '../util/options.js';
 
 /** Upper bounds for the options: beyond these the bound is no longer a bound on a device. */
 export const MAX_HASH_CONCURRENCY = 64;
 export const MAX_HASH_QUEUE = 65_536;
-/** Node timers overflow above 2^31-1 ms. */
-export const MAX_HASH_WAIT_MS = 2 ** 31 - 1;
 
 export interface HashLimiterOptions {
   /** Hashes running at once, 1..64. */
@@ -46,13 +46,6 @@ export interface HashLimiterStats {
 interface Waiter {
   start: () => void;
   fail: (err: RingletError) => void;
-}
-
-function intOption(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(field, `must be an integer from ${min} to ${max}`);
-  }
-  return value;
 }
 
 function busy(reason: string): RingletError {
@@ -88,9 +81,9 @@ export class HashLimiter {
 
   constructor(options: HashLimiterOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object');
-    this.maxConcurrent = intOption('maxConcurrent', options.maxConcurrent, 1, MAX_HASH_CONCURRENCY);
-    this.maxQueued = intOption('maxQueued', options.maxQueued, 0, MAX_HASH_QUEUE);
-    this.maxWaitMs = intOption('maxWaitMs', options.maxWaitMs, 0, MAX_HASH_WAIT_MS);
+    this.maxConcurrent = integerOption(options.maxConcurrent, 'maxConcurrent', 1, MAX_HASH_CONCURRENCY);
+    this.maxQueued = integerOption(options.maxQueued, 'maxQueued', 0, MAX_HASH_QUEUE);
+    this.maxWaitMs = integerOption(options.maxWaitMs, 'maxWaitMs', 0, MAX_TIMER_MS);
     this.#clock = options.clock ?? systemMonotonicClock;
     this.#waiters = new Array<Waiter | undefined>(this.maxQueued).fill(undefined);
     this.#deadlines = new Float64Array(this.maxQueued);
@@ -193,7 +186,7 @@ export class HashLimiter {
   }
 
   #arm(): void {
-    const delayMs = Math.max(1, Math.min(MAX_HASH_WAIT_MS, (this.#deadlines[this.#head] as number) - this.#clock.now()));
+    const delayMs = Math.max(1, Math.min(MAX_TIMER_MS, (this.#deadlines[this.#head] as number) - this.#clock.now()));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#expire();

@@ -9,7 +9,12 @@ export {
   OWASP_SCRYPT_MIN_P,
   OWASP_SCRYPT_R,
   owaspMinimumP,
+  SCRYPT_LOG_N_MAX,
+  SCRYPT_LOG_N_MIN,
   SCRYPT_P_MAX,
+  SCRYPT_P_MIN,
+  SCRYPT_R_MAX,
+  SCRYPT_R_MIN,
   scryptMaxmemBytes,
   scryptMemoryBytes,
   validateScryptCost,
@@ -57,8 +62,8 @@ export { addUser, removeUser, setUserHash, setUserRole, upgradeUserHash } from '
 export type { ReloadResult, UsersChangeListener, UsersChangeOrigin, UsersFileStoreOptions, UsersStore, UsersStoreLog } from './users-store.js';
 export { USERS_RELOAD_DEBOUNCE_MS, UsersFileStore } from './users-store.js';
 export type { HashLimiterOptions, HashLimiterStats } from './hash-limiter.js';
-export { HashLimiter } from './hash-limiter.js';
+export { HashLimiter, MAX_HASH_CONCURRENCY } from './hash-limiter.js';
 export type { LoginThrottleOptions, LoginThrottleStats } from './throttle.js';
-export { LoginThrottle, THROTTLE_WAYS, throttleFootprintBytes } from './throttle.js';
+export { LoginThrottle, MAX_FREE_ATTEMPTS, MAX_THROTTLE_ENTRIES, MIN_THROTTLE_ENTRIES, THROTTLE_WAYS, throttleFootprintBytes } from './throttle.js';
 export type { HashShape } from './login-verify.js';
 export { loginHashShapes, verifyLogin } from './login-verify.js';

@@ -7,6 +7,7 @@
  * OpenSSL needs for that cost.
  */
 import { ConfigError } from '../errors.js';
+import { integerProblem } from '../util/options.js';
 
 /** scrypt work factors: N = 2^logN, block size r, parallelism p (RFC 7914 section 2). */
 export interface ScryptCost {
@@ -114,24 +115,17 @@ export function isWeakerCost(cost: ScryptCost, target: ScryptCost): boolean {
   return !meetsOwaspScryptMinimum(cost) && meetsOwaspScryptMinimum(target);
 }
 
-function isIntIn(value: unknown, min: number, max: number): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-}
-
 /**
  * The first problem with a cost as `[field, message]`, or undefined when it is valid.
  * Shared by option validation (ConfigError) and PHC parsing (RingletError).
  */
 export function scryptCostProblem(cost: ScryptCost): [keyof ScryptCost, string] | undefined {
-  if (!isIntIn(cost.logN, SCRYPT_LOG_N_MIN, SCRYPT_LOG_N_MAX)) {
-    return ['logN', `must be an integer from ${SCRYPT_LOG_N_MIN} to ${SCRYPT_LOG_N_MAX}`];
-  }
-  if (!isIntIn(cost.r, SCRYPT_R_MIN, SCRYPT_R_MAX)) {
-    return ['r', `must be an integer from ${SCRYPT_R_MIN} to ${SCRYPT_R_MAX}`];
-  }
-  if (!isIntIn(cost.p, SCRYPT_P_MIN, SCRYPT_P_MAX)) {
-    return ['p', `must be an integer from ${SCRYPT_P_MIN} to ${SCRYPT_P_MAX}`];
-  }
+  const logN = integerProblem(cost.logN, SCRYPT_LOG_N_MIN, SCRYPT_LOG_N_MAX);
+  if (logN !== undefined) return ['logN', logN];
+  const r = integerProblem(cost.r, SCRYPT_R_MIN, SCRYPT_R_MAX);
+  if (r !== undefined) return ['r', r];
+  const p = integerProblem(cost.p, SCRYPT_P_MIN, SCRYPT_P_MAX);
+  if (p !== undefined) return ['p', p];
   if (scryptMemoryBytes(cost) > MAX_SCRYPT_MEMORY_BYTES) {
     return ['r', `128 * 2^logN * r must be at most ${MAX_SCRYPT_MEMORY_BYTES} bytes`];
   }

@@ -33,6 +33,8 @@ import { ConfigError } from '../errors.js';
 import type { MonotonicClock } from '../util/clock.js';
 import { systemMonotonicClock } from '../util/clock.js';
 import { randomBytesPooled } from '../util/random-pool.js';
+import { MAX_TIMER_MS } from '../util/durations.js';
+import { integerOption } from '../util/options.js';
 
 /** Ways per bucket: every operation inspects at most this many entries. */
 export const THROTTLE_WAYS = 8;
@@ -40,9 +42,11 @@ export const THROTTLE_WAYS = 8;
 const MAX_FAILURES = 0xffff;
 /** Bytes per entry: fingerprint 4 + 4, failures 2, last failure 8. */
 const ENTRY_BYTES = 4 + 4 + 2 + 8;
-export const MIN_THROTTLE_ENTRIES = 8;
+/** Table sizes: one bucket at least; at most 2^20 entries (18 MiB). */
+export const MIN_THROTTLE_ENTRIES = THROTTLE_WAYS;
 export const MAX_THROTTLE_ENTRIES = 1_048_576;
-const MAX_DELAY_LIMIT_MS = 2 ** 31 - 1;
+/** Failures before back-off starts: more than 100 free guesses is no throttle. */
+export const MAX_FREE_ATTEMPTS = 100;
 
 export interface LoginThrottleOptions {
   /** Table size, 8..1048576, rounded up to a multiple of 8. */
@@ -86,13 +90,6 @@ export function throttleFootprintBytes(entries: number): number {
   return capacityFor(entries) * ENTRY_BYTES;
 }
 
-function intOption(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(field, `must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
 /**
  * Fixed-size failed-login counters keyed by strings such as `ip:<addr>` and
  * `user:<name>`. Every operation is O(1): one HMAC and at most 8 slots.
@@ -128,12 +125,12 @@ export class LoginThrottle {
 
   constructor(options: LoginThrottleOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object');
-    const entries = intOption('entries', options.entries, MIN_THROTTLE_ENTRIES, MAX_THROTTLE_ENTRIES);
-    this.freeAttempts = intOption('freeAttempts', options.freeAttempts, 1, 100);
-    this.baseDelayMs = intOption('baseDelayMs', options.baseDelayMs, 1, MAX_DELAY_LIMIT_MS);
-    this.maxDelayMs = intOption('maxDelayMs', options.maxDelayMs, this.baseDelayMs, MAX_DELAY_LIMIT_MS);
+    const entries = integerOption(options.entries, 'entries', MIN_THROTTLE_ENTRIES, MAX_THROTTLE_ENTRIES);
+    this.freeAttempts = integerOption(options.freeAttempts, 'freeAttempts', 1, MAX_FREE_ATTEMPTS);
+    this.baseDelayMs = integerOption(options.baseDelayMs, 'baseDelayMs', 1, MAX_TIMER_MS);
+    this.maxDelayMs = integerOption(options.maxDelayMs, 'maxDelayMs', this.baseDelayMs, MAX_TIMER_MS);
     // Forgetting a key before its wait is over would make the cap unreachable.
-    this.forgetAfterMs = intOption('forgetAfterMs', options.forgetAfterMs, this.maxDelayMs, MAX_DELAY_LIMIT_MS);
+    this.forgetAfterMs = integerOption(options.forgetAfterMs, 'forgetAfterMs', this.maxDelayMs, MAX_TIMER_MS);
     this.#clock = options.clock ?? systemMonotonicClock;
     if (options.hashKey !== undefined && options.hashKey.length < 16) throw new ConfigError('hashKey', 'must be at least 16 bytes');
     this.#hashKey = options.hashKey !== undefined ? Buffer.from(options.hashKey) : randomBytesPooled(32);

@@ -3,7 +3,9 @@
  * 413 / 408 and closes the connection on refusal; this module only stops reading.
  */
 import type { IncomingMessage } from 'node:http';
-import { ConfigError, RingletError } from '../errors.js';
+import { RingletError } from '../errors.js';
+import { MAX_TIMER_MS } from '../util/durations.js';
+import { integerOption } from '../util/options.js';
 
 export interface ReadBodyOptions {
   /** Largest body accepted, in bytes (0 .. 2^31-1). */
@@ -12,16 +14,13 @@ export interface ReadBodyOptions {
   timeoutMs: number;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Largest `maxBytes`: 2^31-1 (2 GiB) keeps every length a small integer, far above any body read here. */
+const MAX_READ_BYTES = 2 ** 31 - 1;
 const contentLengthRegExp = /^\d{1,15}$/;
 
 function checkOptions(options: ReadBodyOptions): void {
-  if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0 || options.maxBytes > MAX_TIMER_MS) {
-    throw new ConfigError('maxBytes', `must be an integer from 0 to ${MAX_TIMER_MS}`);
-  }
-  if (!Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 1 || options.timeoutMs > MAX_TIMER_MS) {
-    throw new ConfigError('timeoutMs', `must be an integer from 1 to ${MAX_TIMER_MS}`);
-  }
+  integerOption(options.maxBytes, 'maxBytes', 0, MAX_READ_BYTES);
+  integerOption(options.timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS);
 }
 
 /**

@@ -5,6 +5,11 @@
  * Values live in one Float64Array per metric, allocated at declaration.
  */
 import { ConfigError } from '../errors.js';
+import { integerOption } from '../util/options.js';
+
+/** Series one metric may have by default, and at most: each is a Float64 and a line of every scrape. */
+export const DEFAULT_MAX_SERIES_PER_METRIC = 1000;
+export const MAX_SERIES_PER_METRIC = 100_000;
 
 /** The Content-Type of `render()`'s output. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -32,7 +37,7 @@ export type GaugeDeclaration = CounterDeclaration;
 export interface MetricsRegistryOptions {
   /** Prepended to every name (default `ringlet_`). */
   prefix?: string;
-  /** Refuse declarations whose label combinations exceed this (default 1000). */
+  /** Refuse declarations whose label combinations exceed this (1 to {@link MAX_SERIES_PER_METRIC}; default {@link DEFAULT_MAX_SERIES_PER_METRIC}). */
   maxSeriesPerMetric?: number;
 }
 
@@ -89,8 +94,7 @@ export class MetricsRegistry {
   constructor(options: MetricsRegistryOptions = {}) {
     const prefix = options.prefix ?? 'ringlet_';
     if (prefix !== '' && !metricNameRegExp.test(prefix)) throw new ConfigError('prefix', 'must match [a-zA-Z_:][a-zA-Z0-9_:]* or be empty');
-    const max = options.maxSeriesPerMetric ?? 1000;
-    if (!Number.isSafeInteger(max) || max < 1 || max > 100_000) throw new ConfigError('maxSeriesPerMetric', 'must be an integer from 1 to 100000');
+    const max = integerOption(options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES_PER_METRIC, 'maxSeriesPerMetric', 1, MAX_SERIES_PER_METRIC);
     this.prefix = prefix;
     this.maxSeries = max;
   }

@@ -113,10 +113,10 @@ t.test('profile check shows the Node flags and launch environment without --json
 
 t.test('serve errors name the option as it was given: flag or variable', (t) => {
   const cases: Array<[string[], Record<string, string>, RegExp]> = [
-    [['--port', '70000'], {}, /configuration error: --port: must be an integer from 0 to 65535\n$/],
-    [[], { RINGLET_PORT: '70000' }, /configuration error: RINGLET_PORT: must be an integer from 0 to 65535\n$/],
-    [['--capacity', '0'], {}, /configuration error: --capacity: must be an integer from 1 to 1048576 \(sessions\)\n$/],
-    [[], { RINGLET_CAPACITY: 'lots' }, /configuration error: RINGLET_CAPACITY: must be an integer from 1 to 1048576 \(sessions\)\n$/],
+    [['--port', '70000'], {}, /configuration error: --port: must be an integer from 0 to 65535, got 70000\n$/],
+    [[], { RINGLET_PORT: '70000' }, /configuration error: RINGLET_PORT: must be an integer from 0 to 65535, got 70000\n$/],
+    [['--capacity', '0'], {}, /configuration error: --capacity: must be an integer from 1 to 1048576 \(sessions\), got 0\n$/],
+    [[], { RINGLET_CAPACITY: 'lots' }, /configuration error: RINGLET_CAPACITY: must be an integer from 1 to 1048576 \(sessions\), got "lots"\n$/],
     [['--trusted-proxy', 'proxy.lan'], {}, /configuration error: --trusted-proxy: must be an IP address \(got "proxy\.lan"\)\n$/],
     [['--log-level', 'loud'], {}, /configuration error: --log-level: must be debug, info, warn or error\n$/],
     [['--profile', 'no-such-device'], {}, /configuration error: --profile: cannot read /],

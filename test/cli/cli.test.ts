@@ -52,7 +52,7 @@ t.test('profile check: fits, over budget, invalid', (t) => {
   writeFileSync(broken, '{"capacity": -3}');
   const invalid = run(['profile', 'check', broken]);
   t.equal(invalid.code, 2);
-  t.match(invalid.err, /capacity: must be an integer from 1 to 1048576 \(sessions\) \(in .*broken\.json\)/);
+  t.match(invalid.err, /capacity: must be an integer from 1 to 1048576 \(sessions\), got -3 \(in .*broken\.json\)/);
   const json = run(['profile', 'check', 'rpi-4', '--json']);
   t.equal(JSON.parse(json.out).footprint.fits, true);
   t.match(JSON.parse(json.out).scrypt, { cost: { logN: 16, r: 8, p: 2 }, owaspMinimumP: 2, meetsOwasp: true, insecureOverride: false });

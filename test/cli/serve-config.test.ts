@@ -31,11 +31,11 @@ t.test('flags win over environment, environment over profile', (t) => {
 
 const BAD: Array<[string, string[], Record<string, string>, RegExp]> = [
   ['unknown flag', ['--nope'], {}, /^arguments: Unknown option '--nope'/],
-  ['bad port flag', ['--port', '80a'], {}, /^--port: must be an integer from 0 to 65535$/],
-  ['port flag out of range', ['--port', '70000'], {}, /^--port: must be an integer from 0 to 65535$/],
+  ['bad port flag', ['--port', '80a'], {}, /^--port: must be an integer from 0 to 65535, got "80a"$/],
+  ['port flag out of range', ['--port', '70000'], {}, /^--port: must be an integer from 0 to 65535, got 70000$/],
   ['bad port env', [], { RINGLET_PORT: '-1' }, /^RINGLET_PORT: must be an integer/],
-  ['bad capacity flag', ['--capacity', '0'], {}, /^--capacity: must be an integer from 1 to 1048576 \(sessions\)$/],
-  ['bad idle env', [], { RINGLET_IDLE_TIMEOUT_MS: 'soon' }, /^RINGLET_IDLE_TIMEOUT_MS: must be an integer from 1000 to 2147483647 \(ms\)$/],
+  ['bad capacity flag', ['--capacity', '0'], {}, /^--capacity: must be an integer from 1 to 1048576 \(sessions\), got 0$/],
+  ['bad idle env', [], { RINGLET_IDLE_TIMEOUT_MS: 'soon' }, /^RINGLET_IDLE_TIMEOUT_MS: must be an integer from 1000 to 2147483647 \(ms\), got "soon"$/],
   ['bad mode flag', ['--mode', 'redis'], {}, /^--mode: must be one of ram, cookie$/],
   ['bad upstream', ['--upstream', 'not a url'], {}, /^--upstream: must be an absolute URL/],
   ['upstream scheme', ['--upstream', 'ftp://x'], {}, /^--upstream: must be an http:\/\/ or https:\/\/ URL$/],

@@ -145,7 +145,7 @@ t.test('environment and flag overrides are validated like the file', (t) => {
   t.equal(merged.mode, 'cookie');
   t.throws(
     () => applyOverrides(base, new Map([['capacity', '12abc']]), (f) => envName(f)),
-    /^RINGLET_CAPACITY: must be an integer from 1 to 1048576 \(sessions\)$/,
+    /^RINGLET_CAPACITY: must be an integer from 1 to 1048576 \(sessions\), got "12abc"$/,
   );
   t.throws(() => applyOverrides(base, new Map([['capacity', '-1']]), (f) => `--${kebabCase(f)}`), /^--capacity: must be an integer/);
   t.throws(() => applyOverrides(base, new Map([['mode', 'redis']]), (f) => `--${kebabCase(f)}`), /^--mode: must be one of ram, cookie$/);

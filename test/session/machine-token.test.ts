@@ -1,6 +1,7 @@
 import t from 'tap';
 import { generateJwks, loadKeyRing, signJwt } from '../../src/codec/index.js';
-import { BearerTokens, LEEWAY_MS } from '../../src/session/bearer.js';
+import { BearerTokens } from '../../src/session/bearer.js';
+import { LEEWAY_MS } from '../../src/session/claims.js';
 import {
   machineTokenExpiry,
   MAX_MACHINE_TOKEN_TTL_MS,

@@ -72,7 +72,7 @@ t.test('unit: capacity 0 keeps nothing; a capacity out of range is a ConfigError
   t.equal(off.get(token(1)), undefined, 'every lookup misses');
   t.same(off.stats(), { entries: 0, hits: 0, misses: 1 });
   for (const bad of [-1, 1.5, MAX_VERIFIED_CACHE_ENTRIES + 1, Number.NaN]) {
-    t.throws(() => new VerifiedCache(bad), new ConfigError('verifiedCacheEntries', `must be an integer from 0 to ${MAX_VERIFIED_CACHE_ENTRIES} (count)`), String(bad));
+    t.throws(() => new VerifiedCache(bad), new ConfigError('verifiedCacheEntries', `must be an integer from 0 to ${MAX_VERIFIED_CACHE_ENTRIES} (count), got ${bad}`), String(bad));
   }
 });
 

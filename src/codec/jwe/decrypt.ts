@@ -15,7 +15,7 @@ import { decodeBase64urlInto } from '../base64url.js';
 import { joseFailure } from '../jose/failures.js';
 import { checkCommonHeaderPolicy, decodeProtectedHeader } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
-import { DEFAULT_MAX_TOKEN_BYTES, resolveByteLimit } from '../jose/limits.js';
+import { resolveMaxTokenBytes } from '../jose/limits.js';
 import { aesGcmDecrypt, GCM_IV_BYTES, GCM_TAG_BYTES } from '../jose/primitives.js';
 import { ivScratch, segmentBuffer, tagScratch } from '../jose/scratch.js';
 import type { EncryptionKey, KeyRing } from '../jwk/key-ring.js';
@@ -43,7 +43,7 @@ export interface DecryptedJwe {
  *   ERR_DECRYPTION_FAILED
  */
 export function decryptCompactJwe(token: string, ring: KeyRing, options?: DecryptJweOptions): DecryptedJwe {
-  const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
+  const maxTokenBytes = resolveMaxTokenBytes(options?.maxTokenBytes);
   if (typeof token !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
   if (token.length > maxTokenBytes) throw joseFailure('ERR_TOKEN_TOO_LARGE');
   const dot1 = token.indexOf('.');

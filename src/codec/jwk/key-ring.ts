@@ -14,6 +14,7 @@
 import { createSecretKey, hkdfSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { ConfigError } from '../../errors.js';
+import { integerOption } from '../../util/options.js';
 import { tryDecodeBase64url } from '../base64url.js';
 import { gcmCipherFor } from '../jose/primitives.js';
 import type { GcmCipherName } from '../jose/primitives.js';
@@ -26,6 +27,9 @@ export const MAX_KID_CHARS = 128;
 /** HMAC keys above the SHA-256 block size are hashed first; a bound keeps files sane. */
 const MAX_HMAC_KEY_BYTES = 512;
 const MIN_HMAC_KEY_BYTES = 32;
+/** Derived secrets: 128 bits at least (a MAC key), 512 at most (no use here needs more). */
+export const MIN_DERIVED_SECRET_BYTES = 16;
+export const MAX_DERIVED_SECRET_BYTES = 64;
 
 /** Printable ASCII without DQUOTE or backslash: a kid that needs no JSON escaping. */
 const kidRegExp = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -134,12 +138,13 @@ export class KeyRing {
    * Key separation: the raw token keys are never reused directly, and `purpose` (a fixed
    * label such as "login-csrf") gives each use its own key. Changes when the keys rotate.
    *
-   * @throws ConfigError when the ring has no issuing key or `bytes` is out of 16..64.
+   * @throws ConfigError when the ring has no issuing key or `bytes` is out of
+   *   {@link MIN_DERIVED_SECRET_BYTES}..{@link MAX_DERIVED_SECRET_BYTES}.
    */
   deriveSecret(purpose: string, bytes = 32): Buffer {
     const base = this.signingKey ?? this.encryptionKey;
     if (base === undefined) throw new ConfigError('keys', 'the key set has neither an HS256 nor an A256GCM key');
-    if (!Number.isSafeInteger(bytes) || bytes < 16 || bytes > 64) throw new ConfigError('bytes', `must be an integer in 16..64, got ${String(bytes)}`);
+    integerOption(bytes, 'bytes', MIN_DERIVED_SECRET_BYTES, MAX_DERIVED_SECRET_BYTES);
     if (typeof purpose !== 'string' || purpose.length === 0) throw new ConfigError('purpose', 'must be a non-empty label');
     return Buffer.from(hkdfSync('sha256', base.key, 'ringlet derived secret v1', purpose, bytes));
   }

@@ -13,7 +13,7 @@ import { macScratch } from '../jose/scratch.js';
 import { joseFailure } from '../jose/failures.js';
 import { checkCommonHeaderPolicy, decodeProtectedHeader } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
-import { DEFAULT_MAX_TOKEN_BYTES, resolveByteLimit } from '../jose/limits.js';
+import { resolveMaxTokenBytes } from '../jose/limits.js';
 import { hmacSha256 } from '../jose/primitives.js';
 import type { KeyRing, SigningKey } from '../jwk/key-ring.js';
 
@@ -46,7 +46,7 @@ export interface VerifiedJwsRange {
  *   ERR_UNSUPPORTED_ALG
  */
 export function verifyJwsRange(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJwsRange {
-  const maxTokenBytes = resolveByteLimit('maxTokenBytes', options?.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
+  const maxTokenBytes = resolveMaxTokenBytes(options?.maxTokenBytes);
   if (typeof token !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
   if (token.length > maxTokenBytes) throw joseFailure('ERR_TOKEN_TOO_LARGE');
   const dot1 = token.indexOf('.');

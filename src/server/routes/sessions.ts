@@ -12,6 +12,8 @@ import type { Fields } from '../request-body.js';
 import { CLEAR_CACHE } from './logout.js';
 import type { RequestContext } from '../context.js';
 import type { Session } from '../../session/types.js';
+import { MAX_CREDENTIAL_ID_CHARS } from '../../session/claims.js';
+import { DEFAULT_MAX_TOKEN_BYTES } from '../../codec/index.js';
 import { isValidUserName, MAX_USER_NAME_CHARS } from '../../users/index.js';
 
 const COOKIE_MODE_NOTE = 'Cookie mode keeps no list of sessions: they live in the browsers. "Sign out everywhere" still ends them all.';
@@ -97,7 +99,7 @@ export async function postRevokeUser(ctx: RequestContext): Promise<void> {
 /** Fields `POST /tokens/revoke` accepts (`csrf` is the form's CSRF field). */
 const REVOKE_TOKEN_FIELDS: ReadonlySet<string> = new Set(['jti', 'user', 'token', 'csrf']);
 /** Token ids: what ringlet mints (base64url) and what JOSE tools mint (UUIDs), as claims.ts bounds them. */
-const JTI_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const JTI_RE = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_CREDENTIAL_ID_CHARS}}$`);
 
 /** The revocation asked for, or the reason it is refused (a 400 naming the field). */
 export function revokeTokenRequest(values: Record<string, unknown>): { token: string } | { jti: string; user: string } | string {
@@ -106,12 +108,12 @@ export function revokeTokenRequest(values: Record<string, unknown>): { token: st
   const { jti, user, token } = values;
   if (token !== undefined) {
     if (jti !== undefined || user !== undefined) return 'give either token, or jti and user, not both';
-    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) return 'token must be a bearer token';
+    if (typeof token !== 'string' || token.length === 0 || token.length > DEFAULT_MAX_TOKEN_BYTES) return 'token must be a bearer token';
     return { token };
   }
   if (jti === undefined && user === undefined) return 'jti and user, or token, are required';
   if (jti === undefined) return 'jti is required with user';
-  if (typeof jti !== 'string' || !JTI_RE.test(jti)) return 'jti must be 1 to 64 characters of A-Z a-z 0-9 - _';
+  if (typeof jti !== 'string' || !JTI_RE.test(jti)) return `jti must be 1 to ${MAX_CREDENTIAL_ID_CHARS} characters of A-Z a-z 0-9 - _`;
   if (user === undefined) return 'user is required with jti (the token\'s owner)';
   if (!isValidUserName(user)) return `user must be a user name (1 to ${MAX_USER_NAME_CHARS} characters of A-Z a-z 0-9 . _ @ -)`;
   return { jti, user };
