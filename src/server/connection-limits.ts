@@ -25,6 +25,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { addressKey, withoutIPv4Mapping } from '../util/address-key.js';
 import type { MonotonicClock } from '../util/clock.js';
+import { MINUTE_MS } from '../util/durations.js';
 import { LogRateLimit, type Logger } from '../web/index.js';
 
 /** Why a new connection was closed at once. */
@@ -36,7 +37,7 @@ export type ShedState = 'idle' | 'unfinished';
 export const SHED_STATES: readonly ShedState[] = ['idle', 'unfinished'];
 
 /** At most one `connection_refused` / `connection_shed` line per kind this often. */
-export const CONNECTION_LOG_INTERVAL_MS = 60_000;
+export const CONNECTION_LOG_INTERVAL_MS = MINUTE_MS;
 
 export interface ConnectionLimitsOptions {
   maxConnections: number;

@@ -10,8 +10,9 @@
  * first (nothing is lost), else the least recently used one (who gets one fresh burst).
  */
 import type { MonotonicClock } from '../util/clock.js';
+import { MINUTE_MS } from '../util/durations.js';
 
-export const TOKEN_RATE_WINDOW_MS = 60_000;
+export const TOKEN_RATE_WINDOW_MS = MINUTE_MS;
 /** Users whose allowance is tracked at once. */
 export const TOKEN_RATE_USERS = 64;
 
