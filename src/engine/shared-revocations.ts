@@ -32,6 +32,8 @@ import { EngineScript } from './engine-script.js';
 import type { RespClient } from './resp-client.js';
 import { RingletError } from '../errors.js';
 import { memberMac, openRevocationMember, sealRevocationMember, type SharedKeyNames } from './shared-wire.js';
+import { RetryTimer } from './retry-timer.js';
+import { subscribeChannel, type SharedLog } from './shared-channel.js';
 
 /** Writes on their way to the engine at once (the rest wait in the backlog). */
 export const MAX_WRITES_IN_FLIGHT = 32;
@@ -86,13 +88,6 @@ redis.call('PUBLISH', ARGV[3], ARGV[1])
 return 1
 `);
 
-/** Where the module reports (the server's logger fits structurally). */
-export interface SharedLog {
-  info(event: string, fields?: Record<string, unknown>): void;
-  warn(event: string, fields?: Record<string, unknown>): void;
-  error(event: string, fields?: Record<string, unknown>): void;
-}
-
 export interface SharedRevocationsOptions {
   client: RespClient;
   tables: RevocationTables;
@@ -141,8 +136,7 @@ export class SharedRevocations implements RevocationPersistence {
   readonly #seen = new Set<string>();
   #up = false;
   #closed = false;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryAttempt = 0;
+  readonly #retry = new RetryTimer(RETRY_BASE_DELAY_MS, RETRY_MAX_DELAY_MS);
   #failing = false;
   #rejectLogged = false;
   #settleWaiters: Array<() => void> = [];
@@ -158,23 +152,15 @@ export class SharedRevocations implements RevocationPersistence {
 
   /** Subscribes to the channel (the pub/sub link connects now; rejections are retried by the link). */
   start(): void {
-    this.#o.client.subscribe(this.#o.names.revocationsChannel, (message) => this.#applyMember(message)).catch((err: unknown) => {
-      // Down or slow: the subscription stays registered and is made when the link is up.
-      // Refused (an ACL without the channel): for good, and the operator must hear it.
-      if (err instanceof RingletError && err.code === 'ERR_ENGINE_REPLY') {
-        this.#o.log.error('shared_state_subscribe_refused', { channel: this.#o.names.revocationsChannel, reason: err.message, consequence: 'revocations made on other instances are not heard until a restart with an ACL allowing the channel' });
-      }
-    });
+    subscribeChannel(this.#o.client, this.#o.names.revocationsChannel, (message) => this.#applyMember(message), this.#o.log,
+      'revocations made on other instances are not heard until a restart with an ACL allowing the channel');
   }
 
   /** The command link came up or went down: writes start or wait. */
   setLinkUp(up: boolean): void {
     this.#up = up;
     if (up) {
-      // A new connection: no back-off from the last one's failures.
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
-      this.#retryAttempt = 0;
+      this.#retry.reset();
       this.#pump();
     } else {
       this.#releaseSettled();
@@ -245,8 +231,7 @@ export class SharedRevocations implements RevocationPersistence {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#retry.cancel();
     this.#releaseSettled();
   }
 
@@ -285,12 +270,12 @@ export class SharedRevocations implements RevocationPersistence {
         return { event, member };
       });
     }
-    while (this.#inFlight < MAX_WRITES_IN_FLIGHT && this.#backlog.length > 0 && this.#retryTimer === undefined) {
+    while (this.#inFlight < MAX_WRITES_IN_FLIGHT && this.#backlog.length > 0 && !this.#retry.pending) {
       const item = this.#backlog.shift() as Pending;
       this.#inFlight++;
       this.#write(item).then(() => {
         this.#stats.delivered++;
-        this.#retryAttempt = 0;
+        this.#retry.succeeded();
         if (this.#failing) {
           this.#failing = false;
           this.#o.log.info('shared_state_writes_resumed', { backlog: this.#backlog.length + this.#inFlight - 1 });
@@ -321,14 +306,7 @@ export class SharedRevocations implements RevocationPersistence {
       // ACL without the key or EVAL, a script error) is the operator's to fix.
       this.#o.log[code === 'ERR_ENGINE_REPLY' ? 'error' : 'warn']('shared_state_write_failed', { code, reason: err instanceof Error ? err.message : 'error', consequence: 'revocations wait in the backlog and are tried again' });
     }
-    if (this.#retryTimer === undefined) {
-      const delayMs = Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** Math.min(this.#retryAttempt++, 16));
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        this.#pump();
-      }, delayMs);
-      this.#retryTimer.unref();
-    }
+    this.#retry.schedule(() => this.#pump());
   }
 
   /**

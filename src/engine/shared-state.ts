@@ -25,7 +25,9 @@ import { randomBytesPooled } from '../util/random-pool.js';
 import { EngineScript } from './engine-script.js';
 import type { EngineTarget } from './engine-target.js';
 import { engineClientFootprintBytes, RespClient, type LinkChange, type RespClientOptions } from './resp-client.js';
-import { SharedRevocations, sharedRevocationsFootprintBytes, type SharedLog, type SharedRevocationsStats } from './shared-revocations.js';
+import { SharedRevocations, sharedRevocationsFootprintBytes, type SharedRevocationsStats } from './shared-revocations.js';
+import { RetryTimer } from './retry-timer.js';
+import type { SharedLog } from './shared-channel.js';
 import { SharedThrottle, type SharedThrottleStats, type ThrottlePolicy } from './shared-throttle.js';
 import { SharedUsers, sharedUsersFootprintBytes, type SharedUsersStats, type SharedUsersStore } from './shared-users.js';
 import { sharedKeyNames, type SharedKeyNames } from './shared-wire.js';
@@ -109,8 +111,7 @@ export class SharedState {
   #synced = false;
   #syncing = -1;
   #epoch: string | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryAttempt = 0;
+  readonly #retry = new RetryTimer(SYNC_RETRY_BASE_DELAY_MS, SYNC_RETRY_MAX_DELAY_MS);
   #syncs = 0;
   #closed = false;
 
@@ -164,8 +165,7 @@ export class SharedState {
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#retry.cancel();
     this.revocations.close();
     this.users?.close();
     await this.client.close();
@@ -184,9 +184,8 @@ export class SharedState {
     }
     if (!up) {
       this.#generation++;
-      // A new connection reads back at once: no back-off left over from the last one.
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
+      // A new connection reads back at once: no waiting retry left over from the last one.
+      this.#retry.cancel();
       this.#setSynced(false, `the ${link} connection is down`);
     } else {
       this.#maybeSync();
@@ -195,7 +194,7 @@ export class SharedState {
 
   /** Reads the engine back once per connection generation, when both links are up and subscribed. */
   #maybeSync(): void {
-    if (this.#closed || this.#synced || this.#syncing === this.#generation || this.#retryTimer !== undefined) return;
+    if (this.#closed || this.#synced || this.#syncing === this.#generation || this.#retry.pending) return;
     if (!this.#commandUp || this.client.stats().subscriber?.ready !== true) return;
     const generation = this.#generation;
     const current = () => generation === this.#generation && !this.#closed;
@@ -204,22 +203,17 @@ export class SharedState {
     this.#sync(current).then((applied) => {
       if (!current()) return;
       this.#syncs++;
-      this.#retryAttempt = 0;
+      this.#retry.succeeded();
       this.#setSynced(true, undefined);
       this.#o.log.info('shared_state_synced', {
         revocationsApplied: applied.revocations, userFieldsApplied: applied.users, backlog: this.revocations.stats().backlog, ms: Math.round(performance.now() - started),
       });
     }, (err: unknown) => {
       if (!current()) return;
-      const delayMs = Math.min(SYNC_RETRY_MAX_DELAY_MS, SYNC_RETRY_BASE_DELAY_MS * 2 ** Math.min(this.#retryAttempt++, 16));
+      const delayMs = this.#retry.schedule(() => this.#maybeSync());
       this.#o.log.warn('shared_state_sync_failed', {
         code: err instanceof RingletError ? err.code : 'error', reason: err instanceof Error ? err.message : 'error', retryInMs: delayMs,
       });
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        this.#maybeSync();
-      }, delayMs);
-      this.#retryTimer.unref();
     }).finally(() => {
       if (this.#syncing === generation) this.#syncing = -1;
     });

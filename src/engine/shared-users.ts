@@ -47,7 +47,8 @@ import { randomBytesPooled } from '../util/random-pool.js';
 import { decodeBase64url } from '../codec/index.js';
 import { EngineScript } from './engine-script.js';
 import type { RespClient } from './resp-client.js';
-import type { SharedLog } from './shared-revocations.js';
+import { RetryTimer } from './retry-timer.js';
+import { subscribeChannel, type SharedLog } from './shared-channel.js';
 import type { SharedKeyNames } from './shared-wire.js';
 
 /** How long a change of the users table waits for the engine to take it (then resolves anyway). */
@@ -171,8 +172,7 @@ export class SharedUsers {
   #up = false;
   #closed = false;
   #writing: Promise<void> | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryAttempt = 0;
+  readonly #retry = new RetryTimer(USERS_RETRY_BASE_DELAY_MS, USERS_RETRY_MAX_DELAY_MS);
   #failing = false;
   #rejectLogged = false;
   #stats = { sent: 0, received: 0, rejected: 0 };
@@ -183,20 +183,13 @@ export class SharedUsers {
   }
 
   start(): void {
-    this.#o.client.subscribe(this.#o.names.usersChannel, (message) => this.#message(message)).catch((err: unknown) => {
-      if (err instanceof RingletError && err.code === 'ERR_ENGINE_REPLY') {
-        this.#o.log.error('shared_state_subscribe_refused', { channel: this.#o.names.usersChannel, reason: err.message, consequence: 'user changes made on other instances are not heard until a restart with an ACL allowing the channel' });
-      }
-    });
+    subscribeChannel(this.#o.client, this.#o.names.usersChannel, (message) => this.#message(message), this.#o.log,
+      'user changes made on other instances are not heard until a restart with an ACL allowing the channel');
   }
 
   setLinkUp(up: boolean): void {
     this.#up = up;
-    if (up) {
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
-      this.#retryAttempt = 0;
-    }
+    if (up) this.#retry.reset();
   }
 
   /**
@@ -243,8 +236,7 @@ export class SharedUsers {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#retry.cancel();
   }
 
   // ---- out ----
@@ -302,7 +294,7 @@ export class SharedUsers {
         if (held === undefined || held.seq < reply) this.#held.set(name, { seq: reply, json });
       }
       this.#stats.sent += batch.length;
-      this.#retryAttempt = 0;
+      this.#retry.succeeded();
       if (this.#failing) {
         this.#failing = false;
         this.#o.log.info('shared_state_users_resumed', { pending: this.#pending.size });
@@ -334,17 +326,14 @@ export class SharedUsers {
   }
 
   #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined || this.#closed) return;
-    const delayMs = Math.min(USERS_RETRY_MAX_DELAY_MS, USERS_RETRY_BASE_DELAY_MS * 2 ** Math.min(this.#retryAttempt++, 16));
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
+    if (this.#closed) return;
+    this.#retry.schedule(() => {
       if (this.#up) void this.#write(false);
       if (this.#unapplied.size > 0) {
         const touched = new Map<string, Set<UserField>>([...this.#unapplied].map((u) => [u, new Set(FIELDS)]));
         void this.#apply(touched);
       }
-    }, delayMs);
-    this.#retryTimer.unref();
+    });
   }
 
   #seal(name: string, json: string): string {
