@@ -47,27 +47,10 @@ export function parseCookieHeader(header: string | undefined, options?: ParseCoo
   const record = Object.create(null) as Record<string, string>;
   const maxBytes = resolveMaxBytes(options);
   if (typeof header !== 'string' || header.length < 2 || header.length > maxBytes) return record;
-  const len = header.length;
-  let index = 0;
-  let eqIdx = -1;
-  while (index < len) {
-    let end = header.indexOf(';', index);
-    if (end === -1) end = len;
-    if (eqIdx < index) {
-      eqIdx = header.indexOf('=', index);
-      if (eqIdx === -1) break; // no `=` left: no more pairs
-    }
-    if (eqIdx > end) {
-      index = end + 1; // this pair has no `=`: skipped
-      continue;
-    }
-    const nameStart = skipWhitespace(header, index, eqIdx);
-    const name = header.slice(nameStart, trimEnd(header, eqIdx, nameStart));
-    if (record[name] === undefined) {
-      const valueStart = skipWhitespace(header, eqIdx + 1, end);
-      record[name] = decodeCookieValue(header.slice(valueStart, trimEnd(header, end, valueStart)));
-    }
-    index = end + 1;
+  const pair = newCursor();
+  while (nextPair(header, pair)) {
+    const name = header.slice(pair.nameStart, pair.nameEnd);
+    if (record[name] === undefined) record[name] = pairValue(header, pair);
   }
   return record;
 }
@@ -86,31 +69,59 @@ export function getCookieValues(header: string | undefined, name: string, option
   const maxBytes = resolveMaxBytes(options);
   const maxValues = resolveMaxValues(options);
   if (typeof header !== 'string' || header.length < 2 || header.length > maxBytes) return values;
-  const len = header.length;
-  const nameLength = name.length;
-  let index = 0;
-  let eqIdx = -1;
-  while (index < len) {
-    let end = header.indexOf(';', index);
-    if (end === -1) end = len;
-    if (eqIdx < index) {
-      eqIdx = header.indexOf('=', index);
-      if (eqIdx === -1) break;
-    }
-    if (eqIdx > end) {
-      index = end + 1;
-      continue;
-    }
-    const nameStart = skipWhitespace(header, index, eqIdx);
-    const nameEnd = trimEnd(header, eqIdx, nameStart);
-    if (nameEnd - nameStart === nameLength && header.startsWith(name, nameStart)) {
-      const valueStart = skipWhitespace(header, eqIdx + 1, end);
-      values.push(decodeCookieValue(header.slice(valueStart, trimEnd(header, end, valueStart))));
+  const pair = newCursor();
+  while (nextPair(header, pair)) {
+    if (pair.nameEnd - pair.nameStart === name.length && header.startsWith(name, pair.nameStart)) {
+      values.push(pairValue(header, pair));
       if (values.length >= maxValues) break;
     }
-    index = end + 1;
   }
   return values;
+}
+
+/** Where the scan is, and the pair it stopped at (indexes into the header). */
+interface PairCursor {
+  /** Where the next pair starts. */
+  index: number;
+  /** The next `=` at or after `index` (cached: searched again only once the scan passes it). */
+  eqIdx: number;
+  nameStart: number;
+  nameEnd: number;
+  /** The pair's end: its `;` or the header's end. */
+  end: number;
+}
+
+function newCursor(): PairCursor {
+  return { index: 0, eqIdx: -1, nameStart: 0, nameEnd: 0, end: 0 };
+}
+
+/** Moves `c` to the next pair that has a `=` (its name trimmed); false when none is left. */
+function nextPair(header: string, c: PairCursor): boolean {
+  const len = header.length;
+  while (c.index < len) {
+    let end = header.indexOf(';', c.index);
+    if (end === -1) end = len;
+    if (c.eqIdx < c.index) {
+      c.eqIdx = header.indexOf('=', c.index);
+      if (c.eqIdx === -1) return false; // no `=` left: no more pairs
+    }
+    if (c.eqIdx > end) {
+      c.index = end + 1; // this pair has no `=`: skipped
+      continue;
+    }
+    c.nameStart = skipWhitespace(header, c.index, c.eqIdx);
+    c.nameEnd = trimEnd(header, c.eqIdx, c.nameStart);
+    c.end = end;
+    c.index = end + 1;
+    return true;
+  }
+  return false;
+}
+
+/** The value of the pair `c` stopped at: trimmed, then percent-decoded. */
+function pairValue(header: string, c: PairCursor): string {
+  const valueStart = skipWhitespace(header, c.eqIdx + 1, c.end);
+  return decodeCookieValue(header.slice(valueStart, trimEnd(header, c.end, valueStart)));
 }
 
 function skipWhitespace(text: string, index: number, max: number): number {
