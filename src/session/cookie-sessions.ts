@@ -105,7 +105,7 @@ export class CookieSessions implements SessionManager {
 
   issue(user: string, role: Role, _clientAddress?: string, data?: unknown): IssuedSession {
     checkSubject(user);
-    const d = toSessionData(data, MAX_SET_COOKIE_BYTES, `the ${MAX_SET_COOKIE_BYTES}-byte cookie`);
+    const d = toSessionData(data, MAX_SET_COOKIE_BYTES, 'cookie');
     const claims: TokenClaims = {
       sub: user,
       role,
@@ -181,7 +181,7 @@ export class CookieSessions implements SessionManager {
   setData(session: Session, data: unknown): Resolution | undefined {
     const c = this.claimsOf.get(session);
     if (c === undefined) return undefined;
-    const d = toSessionData(data, MAX_SET_COOKIE_BYTES, `the ${MAX_SET_COOKIE_BYTES}-byte cookie`);
+    const d = toSessionData(data, MAX_SET_COOKIE_BYTES, 'cookie');
     // A change of data is activity: re-sealed with fresh timing, like any re-issue.
     const { d: _old, ...rest } = c;
     const next: TokenClaims = { ...rest, ...mintTiming(this.o.clocks, this.limits, c), ...(d === undefined ? {} : { d }) };

@@ -139,7 +139,7 @@ export class RamSessions implements SessionManager {
 
   /** The slot's data with `d` replaced; undefined when nothing is left to store. */
   private slotWith(slot: SlotData | undefined, data: unknown): SlotData | undefined {
-    const d = toSessionData(data, this.slotBytes, `the ${this.slotBytes}-byte slot`);
+    const d = toSessionData(data, this.slotBytes, 'slot');
     const next: SlotData = {};
     if (typeof slot?.a === 'string') next.a = slot.a;
     if (d !== undefined) next.d = d;

@@ -37,6 +37,7 @@ import {
   ID_BYTES, MAX_ROLES, RANDOM_BLOCK_BYTES, SECRET_BYTES, SECRETS_PER_SLOT, storeArrays,
 } from './layout.js';
 import type { StoreLayout, UintArray } from './layout.js';
+import { encodeSessionData } from './data-json.js';
 import { resolveStoreOptions, validateElapsedMs } from './options.js';
 import type { ResolvedStoreOptions, StoreOptions } from './options.js';
 import { decodeId, decodeRef, encodeRef, readU32, writeU32 } from './session-id.js';
@@ -206,23 +207,6 @@ function checkName(field: 'user' | 'role', name: unknown): string {
     throw new RingletError('ERR_NAME_INVALID', `${field} must be a non-empty string of at most ${MAX_NAME_CHARS} characters`);
   }
   return name;
-}
-
-/** JSON text of `data` and its UTF-8 length; undefined data is "no data". */
-function encodeData(data: unknown, slotBytes: number): string | undefined {
-  if (data === undefined) return undefined;
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(data);
-  } catch {
-    throw new RingletError('ERR_DATA_NOT_JSON', 'session data cannot be serialised as JSON');
-  }
-  if (json === undefined) throw new RingletError('ERR_DATA_NOT_JSON', 'session data cannot be serialised as JSON');
-  // UTF-8 needs at most 3 bytes per UTF-16 unit: short text skips the byte count.
-  if (json.length * 3 > slotBytes && Buffer.byteLength(json, 'utf8') > slotBytes) {
-    throw new RingletError('ERR_DATA_TOO_LARGE', `session data exceeds the ${slotBytes}-byte slot`);
-  }
-  return json;
 }
 
 /** The store behind `createStore`; its public surface is `SessionStore`, nothing more. */
@@ -662,7 +646,7 @@ class RingStore implements SessionStore {
     checkName('user', user);
     checkName('role', role);
     // Everything that can refuse runs before anything changes.
-    const json = encodeData(data, this.#options.slotBytes);
+    const json = encodeSessionData(data, this.#options.slotBytes, 'slot');
     const now = this.#clock.now();
     const reclaimedExpired = this.#sweep(now);
 
@@ -706,7 +690,7 @@ class RingStore implements SessionStore {
   }
 
   update(id: unknown, data: unknown): boolean {
-    const json = encodeData(data, this.#options.slotBytes);
+    const json = encodeSessionData(data, this.#options.slotBytes, 'slot');
     const s = this.#resolve(id);
     if (s < 0) return false;
     this.#writeData(s, json);
@@ -753,7 +737,7 @@ class RingStore implements SessionStore {
   }
 
   updateByHandle(handle: number, data: unknown): boolean {
-    const json = encodeData(data, this.#options.slotBytes);
+    const json = encodeSessionData(data, this.#options.slotBytes, 'slot');
     const s = this.#resolveHandle(handle, this.#clock.now());
     if (s < 0) return false;
     this.#writeData(s, json);
