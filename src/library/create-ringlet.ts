@@ -201,16 +201,21 @@ export function createRinglet(options: RingletOptions = {}): Ringlet {
     sendError(req, res, 401, 'sign in required', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
   }
 
+  /** The request's session for a middleware; null when resolving it failed (the error went to `next`). */
+  function resolveOrPass(req: IncomingMessage, res: ServerResponse, next: Next): Session | undefined | null {
+    try {
+      return resolve(req, res);
+    } catch (err) {
+      next(err);
+      return null;
+    }
+  }
+
   /** A guard's decision on the request's session; refusals answer the request, never call `next`. */
   function guard(name: string, decide: (session: Session, req: IncomingMessage, res: ServerResponse) => string | undefined): Middleware {
     const middleware: Middleware = (req, res, next) => {
-      let session: Session | undefined;
-      try {
-        session = resolve(req, res);
-      } catch (err) {
-        next(err);
-        return;
-      }
+      const session = resolveOrPass(req, res, next);
+      if (session === null) return;
       if (session === undefined) return unauthenticated(req, res);
       const refusal = decide(session, req, res);
       if (refusal !== undefined) return sendError(req, res, 403, refusal);
@@ -261,13 +266,7 @@ export function createRinglet(options: RingletOptions = {}): Ringlet {
   }
 
   const middleware: Middleware = function ringletSession(req, res, next) {
-    try {
-      resolve(req, res);
-    } catch (err) {
-      next(err);
-      return;
-    }
-    next();
+    if (resolveOrPass(req, res, next) !== null) next();
   };
 
   return {
@@ -320,15 +319,11 @@ export function createRinglet(options: RingletOptions = {}): Ringlet {
     requireCsrf() {
       return function ringletRequireCsrf(req: RingletRequest, res, next) {
         if (SAFE_METHODS.has(req.method ?? 'GET')) return next();
-        let session: Session | undefined;
-        try {
-          session = resolve(req, res);
-        } catch (err) {
-          next(err);
-          return;
-        }
-        // No ringlet session: whatever else the request carries, there is no token to check.
-        if (session === undefined) return sendError(req, res, 401, 'sign in required', { 'WWW-Authenticate': 'Bearer realm="ringlet"' });
+        const session = resolveOrPass(req, res, next);
+        if (session === null) return;
+        // No ringlet session: whatever else the request carries, there is no token to check
+        // (a 401: only GET and HEAD, safe and passed above, are sent to the login path).
+        if (session === undefined) return unauthenticated(req, res);
         // A bearer token is never sent by a browser on its own: no CSRF to fear.
         if (session.via === 'bearer') return stillStands(req, res, session) ? next() : undefined;
         // Before any body is read: a cross-site request never makes ringlet read its body.

@@ -168,19 +168,28 @@ function gated(ctx: RequestContext, policy: Parameters<typeof passGate>[1], hand
   return verdict.then((ok) => (ok ? handler(ctx) : undefined));
 }
 
-function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, hostCheck: HostCheck, targetOk: boolean): void | Promise<void> {
-  const { req, res, deps } = ctx;
-  const host = req.headers.host ?? '';
-  const hostOk = hostCheck(host);
-  if (!hostOk) {
+/**
+ * The Host allow-list (DNS-rebinding defence), then the request target (origin-form, on this
+ * host): false when either refuses, the request answered (421 or 400).
+ */
+function hostAndTargetAccepted(ctx: RequestContext, hostCheck: HostCheck, targetOk: boolean): boolean {
+  if (!hostCheck(ctx.req.headers.host ?? '')) {
     ctx.route = 'host_refused';
-    deps.log.warn('host_refused', { client: ctx.clientAddress });
-    return sendError(req, res, 421, 'this host name is not served here');
+    ctx.deps.log.warn('host_refused', { client: ctx.clientAddress });
+    sendError(ctx.req, ctx.res, 421, 'this host name is not served here');
+    return false;
   }
   if (!targetOk) {
     ctx.route = 'target_refused';
-    return sendError(req, res, 400, 'request target not accepted: use a path on this host');
+    sendError(ctx.req, ctx.res, 400, 'request target not accepted: use a path on this host');
+    return false;
   }
+  return true;
+}
+
+function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, hostCheck: HostCheck, targetOk: boolean): void | Promise<void> {
+  const { req, res } = ctx;
+  if (!hostAndTargetAccepted(ctx, hostCheck, targetOk)) return;
   // `/` is ringlet's own landing page unless an upstream admin UI lives there.
   const route = ROUTES.get(ctx.path) ?? (ctx.path === '/' && upstream === undefined ? HOME_ROUTE : undefined);
   if (route === undefined) {
@@ -265,15 +274,7 @@ export function createUpgradeHandler(deps: AppDeps, proxy: UpstreamProxy): (req:
 function dispatchUpgrade(ctx: RequestContext, proxy: UpstreamProxy, hostCheck: HostCheck, targetOk: boolean, socket: Duplex, head: Buffer): void | Promise<void> {
   const { req, res, deps } = ctx;
   if (deps.stopping.value) return sendError(req, res, 503, 'shutting down');
-  if (!hostCheck(req.headers.host ?? '')) {
-    ctx.route = 'host_refused';
-    deps.log.warn('host_refused', { client: ctx.clientAddress });
-    return sendError(req, res, 421, 'this host name is not served here');
-  }
-  if (!targetOk) {
-    ctx.route = 'target_refused';
-    return sendError(req, res, 400, 'request target not accepted: use a path on this host');
-  }
+  if (!hostAndTargetAccepted(ctx, hostCheck, targetOk)) return;
   const token = String(req.headers.upgrade ?? '').trim().toLowerCase();
   const length = req.headers['content-length'];
   const body = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');

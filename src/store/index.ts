@@ -11,6 +11,6 @@ export { SnapshotError, SNAPSHOT_VERSION } from './snapshot.js';
 export type { SnapshotFailure } from './snapshot.js';
 export { ID_CHARS, REF_CHARS, refOfHandle } from './session-id.js';
 export type {
-  CreatedSession, EvictedSession, EvictionReason, GetOptions, SessionListEntry, SessionSnapshot, SessionStore,
+  CreatedSession, EvictedSession, EvictionReason, GetOptions, SessionFacts, SessionListEntry, SessionSnapshot, SessionStore,
   SessionView, StoreStats,
 } from './types.js';

@@ -52,15 +52,8 @@ export interface StoreOptions {
   restoreFrom?: RestoreFrom;
 }
 
-export interface ResolvedStoreOptions {
-  capacity: number;
-  slotBytes: number;
-  idleTimeoutMs: number;
-  absoluteTimeoutMs: number;
-  maxSessionsPerUser: number;
-  maxUsers: number;
-  clock: MonotonicClock;
-}
+/** Every option checked and given (a snapshot to restore is loaded once, not kept). */
+export type ResolvedStoreOptions = Required<Omit<StoreOptions, 'restoreFrom'>>;
 
 /**
  * Check every option once and fill in defaults.

@@ -23,8 +23,8 @@ export interface CreatedSession {
   readonly reclaimedExpired: number;
 }
 
-/** A copy of a session, safe to keep (no id; includes the CSRF token the owner needs). */
-export interface SessionSnapshot {
+/** What every copy of a session says about it: never its id. Times in the store clock's ms. */
+export interface SessionFacts {
   ref: string;
   user: string;
   role: string;
@@ -32,8 +32,12 @@ export interface SessionSnapshot {
   lastSeenMs: number;
   idleExpiresMs: number;
   absoluteExpiresMs: number;
-  csrfToken: string;
   dataBytes: number;
+}
+
+/** A copy of a session, safe to keep (no id; includes the CSRF token the owner needs). */
+export interface SessionSnapshot extends SessionFacts {
+  csrfToken: string;
   data: unknown;
 }
 
@@ -66,15 +70,7 @@ export interface SessionView {
 }
 
 /** One row of `list()`: never the id or the CSRF secret. */
-export interface SessionListEntry {
-  ref: string;
-  user: string;
-  role: string;
-  createdMs: number;
-  lastSeenMs: number;
-  idleExpiresMs: number;
-  absoluteExpiresMs: number;
-  dataBytes: number;
+export interface SessionListEntry extends SessionFacts {
   /** The stored UTF-8 JSON text, or undefined. */
   data: string | undefined;
 }

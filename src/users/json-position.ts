@@ -58,47 +58,39 @@ export function jsonSyntaxErrorOffset(text: string): number | undefined {
       }
     }
   };
+  /** At `{` or `[`: `member`s separated by commas, up to `close`. */
+  const members = (close: string, member: () => void): void => {
+    i++;
+    skipWs();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      member();
+      skipWs();
+      if (text[i] === ',') i++;
+      else if (text[i] === close) {
+        i++;
+        return;
+      } else throw new SyntaxAt(i);
+    }
+  };
   const value = (depth: number): void => {
     skipWs();
     if (depth > MAX_DEPTH) throw new SyntaxAt(i);
     const c = text[i];
     if (c === '{') {
-      i++;
-      skipWs();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
+      members('}', () => {
         skipWs();
         if (text[i] !== '"') throw new SyntaxAt(i);
         string();
         skipWs();
         expect(':');
         value(depth + 1);
-        skipWs();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return;
-        } else throw new SyntaxAt(i);
-      }
+      });
     } else if (c === '[') {
-      i++;
-      skipWs();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value(depth + 1);
-        skipWs();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return;
-        } else throw new SyntaxAt(i);
-      }
+      members(']', () => value(depth + 1));
     } else if (c === '"') {
       string();
     } else if (c === 't') {

@@ -5,15 +5,10 @@
  * here independently and compared.
  */
 import { RingletError } from '../../src/errors.js';
+import type { ResolvedStoreOptions } from '../../src/store/options.js';
 
-export interface ModelOptions {
-  capacity: number;
-  slotBytes: number;
-  idleTimeoutMs: number;
-  absoluteTimeoutMs: number;
-  maxSessionsPerUser: number;
-  maxUsers: number;
-}
+/** The store's resolved options; the model keeps time by the `nowMs` it is given. */
+export type ModelOptions = Omit<ResolvedStoreOptions, 'clock'>;
 
 export interface ModelSession {
   id: string;
