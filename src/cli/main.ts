@@ -32,21 +32,21 @@ function version(): string {
   return pkg.version;
 }
 
+/** Each command: its arguments after the command word → the exit code. */
+const COMMANDS: Readonly<Record<string, (argv: string[]) => number | Promise<number>>> = {
+  serve: runServe,
+  keygen: runKeygen,
+  passwd: runPasswd,
+  users: runUsers,
+  token: runToken,
+  profile: runProfileCheck,
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const run = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (run !== undefined) return run(rest);
   switch (command) {
-    case 'serve':
-      return runServe(rest);
-    case 'keygen':
-      return runKeygen(rest);
-    case 'passwd':
-      return runPasswd(rest);
-    case 'users':
-      return runUsers(rest);
-    case 'token':
-      return runToken(rest);
-    case 'profile':
-      return runProfileCheck(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${version()}\n`);

@@ -59,19 +59,19 @@ export interface DeviceProfile {
   insecureScryptBelowOwasp: boolean;
 }
 
-export type BooleanField = {
-  [K in keyof DeviceProfile]: DeviceProfile[K] extends boolean ? K : never;
+/** The profile fields whose values are of type `T`. */
+type FieldsOfType<T> = {
+  [K in keyof DeviceProfile]: DeviceProfile[K] extends T ? K : never;
 }[keyof DeviceProfile];
+
+export type BooleanField = FieldsOfType<boolean>;
+export type IntegerField = FieldsOfType<number>;
 
 export interface BooleanFieldSpec {
   kind: 'boolean';
   default: boolean;
   doc: string;
 }
-
-export type IntegerField = {
-  [K in keyof DeviceProfile]: DeviceProfile[K] extends number ? K : never;
-}[keyof DeviceProfile];
 
 export interface IntegerFieldSpec {
   kind: 'integer';

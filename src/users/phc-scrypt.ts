@@ -198,17 +198,22 @@ export async function dummyVerify(password: string, cost: ScryptCost): Promise<f
   return false;
 }
 
+/** The parsed hash, or undefined for a malformed one (what to do with that is the caller's rule). */
+function parsedOrUndefined(phc: string): ParsedScryptHash | undefined {
+  try {
+    return parseScryptHash(phc);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * True when a stored hash was made with a different cost or size than `cost` would give
  * now (malformed strings too). The server upgrades only what {@link hashIsWeaker} says.
  */
 export function needsRehash(phc: string, cost: ScryptCost): boolean {
-  let parsed: ParsedScryptHash;
-  try {
-    parsed = parseScryptHash(phc);
-  } catch {
-    return true;
-  }
+  const parsed = parsedOrUndefined(phc);
+  if (parsed === undefined) return true;
   return (
     parsed.cost.logN !== cost.logN ||
     parsed.cost.r !== cost.r ||
@@ -225,11 +230,7 @@ export function needsRehash(phc: string, cost: ScryptCost): boolean {
  * is kept. Malformed strings are weaker.
  */
 export function hashIsWeaker(phc: string, cost: ScryptCost): boolean {
-  let parsed: ParsedScryptHash;
-  try {
-    parsed = parseScryptHash(phc);
-  } catch {
-    return true;
-  }
+  const parsed = parsedOrUndefined(phc);
+  if (parsed === undefined) return true;
   return isWeakerCost(parsed.cost, cost) || parsed.salt.length < SALT_BYTES || parsed.hash.length < HASH_BYTES;
 }

@@ -4,11 +4,11 @@
  * U+FFFD substitution, so what a route sees is exactly what the form sent.
  */
 import { RingletError } from '../errors.js';
+import { bodyText } from './body-text.js';
 
 /** Field count bound: a login or revoke form has under ten; the body size bounds the rest. */
 export const MAX_FORM_FIELDS = 256;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // A '%' not followed by two hex digits.
 const badEscapeRegExp = /%(?![0-9a-fA-F]{2})/;
 
@@ -34,12 +34,7 @@ function decodeComponent(raw: string): string {
  * parseForm(Buffer.from('username=ann&next=%2Fsessions'))['next'] // '/sessions'
  */
 export function parseForm(body: Uint8Array): Record<string, string> {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    throw new RingletError('ERR_BODY_MALFORMED', 'invalid UTF-8 in form body');
-  }
+  const text = bodyText(body, 'form');
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   if (text.length === 0) return out;
   let fields = 0;

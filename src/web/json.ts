@@ -1,7 +1,7 @@
 /** JSON request bodies: a single object, valid UTF-8, parsed into null-prototype records. */
 import { RingletError } from '../errors.js';
+import { bodyText } from './body-text.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 // Every object becomes null-prototype, and `__proto__` keys are refused outright, so no
 // later spread, merge or `in` check can reach Object.prototype through request data.
@@ -22,12 +22,7 @@ function reviver(this: unknown, key: string, value: unknown): unknown {
  * parseJsonObject(Buffer.from('{"username":"ann"}'))['username'] // 'ann'
  */
 export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    throw new RingletError('ERR_BODY_MALFORMED', 'invalid UTF-8 in JSON body');
-  }
+  const text = bodyText(body, 'JSON');
   let value: unknown;
   try {
     value = JSON.parse(text, reviver);

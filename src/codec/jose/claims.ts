@@ -10,6 +10,7 @@ import { ConfigError } from '../../errors.js';
 import { systemWallClock } from '../../util/clock.js';
 import type { WallClock } from '../../util/clock.js';
 import { joseFailure } from './failures.js';
+import { isJsonObject } from './header.js';
 
 /** Default clock-skew allowance for exp / nbf / iat. */
 export const DEFAULT_LEEWAY_SECONDS = 30;
@@ -31,6 +32,22 @@ export interface ClaimsOptions {
   checkTimes?: boolean;
   /** `exp` must be present (and numeric) even when times are not checked. Default true. */
   requireExp?: boolean;
+}
+
+/**
+ * The claims of a verified or decrypted token: its payload must be a JSON object (else
+ * ERR_TOKEN_MALFORMED), whose registered claims then pass {@link checkClaims}.
+ */
+export function parseClaims(payloadJson: string, options: ClaimsOptions | undefined): Record<string, unknown> {
+  let claims: unknown;
+  try {
+    claims = JSON.parse(payloadJson);
+  } catch {
+    throw joseFailure('ERR_TOKEN_MALFORMED');
+  }
+  if (!isJsonObject(claims)) throw joseFailure('ERR_TOKEN_MALFORMED');
+  checkClaims(claims, options);
+  return claims;
 }
 
 /**

@@ -15,7 +15,7 @@ import { decodeBase64urlInto } from '../base64url.js';
 import { joseFailure } from '../jose/failures.js';
 import { checkCommonHeaderPolicy, decodeProtectedHeader } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
-import { resolveMaxTokenBytes } from '../jose/limits.js';
+import { checkTokenSize, type TokenSizeOptions } from '../jose/limits.js';
 import { aesGcmDecrypt, GCM_IV_BYTES, GCM_TAG_BYTES } from '../jose/primitives.js';
 import { ivScratch, segmentBuffer, tagScratch } from '../jose/scratch.js';
 import type { EncryptionKey, KeyRing } from '../jwk/key-ring.js';
@@ -24,10 +24,7 @@ import type { EncryptionKey, KeyRing } from '../jwk/key-ring.js';
 const IV_CHARS = 16;
 const TAG_CHARS = 22;
 
-export interface DecryptJweOptions {
-  /** Tokens longer than this are rejected before any work. Default 4096. */
-  maxTokenBytes?: number;
-}
+export type DecryptJweOptions = TokenSizeOptions;
 
 export interface DecryptedJwe {
   plaintext: Buffer;
@@ -43,9 +40,7 @@ export interface DecryptedJwe {
  *   ERR_DECRYPTION_FAILED
  */
 export function decryptCompactJwe(token: string, ring: KeyRing, options?: DecryptJweOptions): DecryptedJwe {
-  const maxTokenBytes = resolveMaxTokenBytes(options?.maxTokenBytes);
-  if (typeof token !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
-  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOKEN_TOO_LARGE');
+  checkTokenSize(token, options);
   const dot1 = token.indexOf('.');
   const dot2 = dot1 === -1 ? -1 : token.indexOf('.', dot1 + 1);
   const dot3 = dot2 === -1 ? -1 : token.indexOf('.', dot2 + 1);

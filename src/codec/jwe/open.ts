@@ -1,8 +1,6 @@
 /** Opening a cookie JWE: decryption first, then the payload must be a JSON object, then the claims. */
-import { joseFailure } from '../jose/failures.js';
-import { checkClaims } from '../jose/claims.js';
+import { parseClaims } from '../jose/claims.js';
 import type { ClaimsOptions } from '../jose/claims.js';
-import { isJsonObject } from '../jose/header.js';
 import type { KeyRing } from '../jwk/key-ring.js';
 import { decryptCompactJwe } from './decrypt.js';
 import type { DecryptJweOptions } from './decrypt.js';
@@ -26,13 +24,5 @@ export interface OpenedJwe {
  */
 export function openJwe(token: string, ring: KeyRing, options?: OpenJweOptions): OpenedJwe {
   const { plaintext, kid, keyIsCurrent } = decryptCompactJwe(token, ring, options);
-  let claims: unknown;
-  try {
-    claims = JSON.parse(plaintext.toString('utf8'));
-  } catch {
-    throw joseFailure('ERR_TOKEN_MALFORMED');
-  }
-  if (!isJsonObject(claims)) throw joseFailure('ERR_TOKEN_MALFORMED');
-  checkClaims(claims, options);
-  return { claims, kid, keyIsCurrent };
+  return { claims: parseClaims(plaintext.toString('utf8'), options), kid, keyIsCurrent };
 }

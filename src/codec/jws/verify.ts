@@ -13,7 +13,7 @@ import { macScratch } from '../jose/scratch.js';
 import { joseFailure } from '../jose/failures.js';
 import { checkCommonHeaderPolicy, decodeProtectedHeader } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
-import { resolveMaxTokenBytes } from '../jose/limits.js';
+import { checkTokenSize, type TokenSizeOptions } from '../jose/limits.js';
 import { hmacSha256 } from '../jose/primitives.js';
 import type { KeyRing, SigningKey } from '../jwk/key-ring.js';
 
@@ -21,9 +21,7 @@ import type { KeyRing, SigningKey } from '../jwk/key-ring.js';
 const HS256_MAC_BYTES = 32;
 const HS256_MAC_CHARS = 43;
 
-export interface VerifyJwsOptions {
-  /** Tokens longer than this are rejected before any work. Default 4096. */
-  maxTokenBytes?: number;
+export interface VerifyJwsOptions extends TokenSizeOptions {
   /**
    * Accept a token without `kid` by trying the issuing signing key (some JOSE writers
    * omit it, e.g. RFC 7515 A.1). Default false: `kid` is required.
@@ -46,9 +44,7 @@ export interface VerifiedJwsRange {
  *   ERR_UNSUPPORTED_ALG
  */
 export function verifyJwsRange(token: string, ring: KeyRing, options?: VerifyJwsOptions): VerifiedJwsRange {
-  const maxTokenBytes = resolveMaxTokenBytes(options?.maxTokenBytes);
-  if (typeof token !== 'string') throw joseFailure('ERR_TOKEN_MALFORMED');
-  if (token.length > maxTokenBytes) throw joseFailure('ERR_TOKEN_TOO_LARGE');
+  checkTokenSize(token, options);
   const dot1 = token.indexOf('.');
   const dot2 = dot1 === -1 ? -1 : token.indexOf('.', dot1 + 1);
   if (dot2 === -1 || token.indexOf('.', dot2 + 1) !== -1) throw joseFailure('ERR_TOKEN_MALFORMED');

@@ -3,9 +3,8 @@
  * first, then the payload must be a JSON object, then the claims.
  */
 import { joseFailure } from '../jose/failures.js';
-import { checkClaims } from '../jose/claims.js';
+import { parseClaims } from '../jose/claims.js';
 import type { ClaimsOptions } from '../jose/claims.js';
-import { isJsonObject } from '../jose/header.js';
 import type { ProtectedHeader } from '../jose/header.js';
 import { decodeBase64urlInto } from '../base64url.js';
 import { segmentBuffer } from '../jose/scratch.js';
@@ -33,13 +32,5 @@ export function verifyJwt(token: string, ring: KeyRing, options?: VerifyJwtOptio
   const payload = segmentBuffer(payloadEnd - payloadStart);
   const payloadBytes = decodeBase64urlInto(token, payloadStart, payloadEnd, payload, 0);
   if (payloadBytes < 0) throw joseFailure('ERR_TOKEN_MALFORMED');
-  let claims: unknown;
-  try {
-    claims = JSON.parse(payload.toString('utf8', 0, payloadBytes));
-  } catch {
-    throw joseFailure('ERR_TOKEN_MALFORMED');
-  }
-  if (!isJsonObject(claims)) throw joseFailure('ERR_TOKEN_MALFORMED');
-  checkClaims(claims, options);
-  return { claims, kid, header };
+  return { claims: parseClaims(payload.toString('utf8', 0, payloadBytes), options), kid, header };
 }
