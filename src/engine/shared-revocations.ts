@@ -33,6 +33,7 @@ import type { RespClient } from './resp-client.js';
 import { RingletError } from '../errors.js';
 import { memberMac, openRevocationMember, sealRevocationMember, type SharedKeyNames } from './shared-wire.js';
 import { RetryTimer } from './retry-timer.js';
+import { scanAll } from './scan.js';
 import { subscribeChannel, type SharedLog } from './shared-channel.js';
 
 /** Writes on their way to the engine at once (the rest wait in the backlog). */
@@ -182,20 +183,12 @@ export class SharedRevocations implements RevocationPersistence {
   async sync(current: () => boolean): Promise<number> {
     this.#pump();
     const before = this.#stats.received;
-    let cursor = '0';
-    do {
-      const reply = await this.#o.client.command(['ZSCAN', this.#o.names.revocations, cursor, 'COUNT', RELOAD_PAGE_COUNT]);
-      if (!current()) throw new RingletError('ERR_CONNECTION_LOST', 'the engine connection changed while reading revocations back');
-      if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== 'string' || !Array.isArray(reply[1])) {
-        throw new RingletError('ERR_PROTOCOL', 'engine answered ZSCAN with something other than [cursor, members]');
-      }
-      cursor = reply[0];
-      const items = reply[1];
+    await scanAll(this.#o.client, 'ZSCAN', this.#o.names.revocations, RELOAD_PAGE_COUNT, current, 'revocations', (items) => {
       for (let i = 0; i < items.length; i += 2) {
         const member = items[i];
         if (typeof member === 'string') this.#applyMember(member);
       }
-    } while (cursor !== '0');
+    });
     this.#stats.reloads++;
     return this.#stats.received - before;
   }

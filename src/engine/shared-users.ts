@@ -48,6 +48,7 @@ import { decodeBase64url } from '../codec/index.js';
 import { EngineScript } from './engine-script.js';
 import type { RespClient } from './resp-client.js';
 import { RetryTimer } from './retry-timer.js';
+import { scanAll } from './scan.js';
 import { subscribeChannel, type SharedLog } from './shared-channel.js';
 import type { SharedKeyNames } from './shared-wire.js';
 
@@ -200,15 +201,7 @@ export class SharedUsers {
     await this.#write(true);
     const before = this.#stats.received;
     const touched = new Map<string, Set<UserField>>();
-    let cursor = '0';
-    do {
-      const reply = await this.#o.client.command(['HSCAN', this.#o.names.users, cursor, 'COUNT', USERS_PAGE_COUNT]);
-      if (!current()) throw new RingletError('ERR_CONNECTION_LOST', 'the engine connection changed while reading users back');
-      if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== 'string' || !Array.isArray(reply[1])) {
-        throw new RingletError('ERR_PROTOCOL', 'engine answered HSCAN with something other than [cursor, fields]');
-      }
-      cursor = reply[0];
-      const items = reply[1];
+    await scanAll(this.#o.client, 'HSCAN', this.#o.names.users, USERS_PAGE_COUNT, current, 'users', (items) => {
       for (let i = 0; i + 1 < items.length; i += 2) {
         const name = items[i];
         const stored = items[i + 1];
@@ -216,7 +209,7 @@ export class SharedUsers {
         const colon = stored.indexOf(':');
         this.#take(name, colon > 0 ? Number(stored.slice(0, colon)) : Number.NaN, colon > 0 ? stored.slice(colon + 1) : '', touched);
       }
-    } while (cursor !== '0');
+    });
     await this.#apply(touched);
     return this.#stats.received - before;
   }
