@@ -6,7 +6,7 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { defaultHostAllowed, hostAllowed, originFormTarget, sendError } from '../web/index.js';
+import { defaultHostAllowed, hostAllowed, originFormTarget, sendEmpty, sendError } from '../web/index.js';
 import { passGate } from './gate.js';
 import { sessionOf } from './guards.js';
 import { TUNNELLED_PROTOCOL, type UpstreamProxy } from './proxy.js';
@@ -115,13 +115,11 @@ function applyCors(ctx: RequestContext, allowedMethods: string): 'preflight-done
   }
   if (ctx.req.method !== 'OPTIONS') return 'continue';
   if (!allowed) return 'refused';
-  ctx.res.writeHead(204, {
+  sendEmpty(ctx.res, 204, {
     'Access-Control-Allow-Methods': allowedMethods,
     'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS,
     'Access-Control-Max-Age': CORS_MAX_AGE_SECONDS,
-    'Cache-Control': 'no-store',
   });
-  ctx.res.end();
   return 'preflight-done';
 }
 
@@ -208,11 +206,7 @@ function dispatch(ctx: RequestContext, upstream: UpstreamHandler | undefined, ho
   if (cors === 'preflight-done') return;
   if (cors === 'refused') return sendError(req, res, 403, 'origin not allowed');
   const method = req.method === 'HEAD' ? 'GET' : req.method;
-  if (method === 'OPTIONS') {
-    res.writeHead(204, { Allow: methods, 'Cache-Control': 'no-store' });
-    res.end();
-    return;
-  }
+  if (method === 'OPTIONS') return sendEmpty(res, 204, { Allow: methods });
   const handler = method === 'GET' ? route.GET : method === 'POST' ? route.POST : undefined;
   const policy = method === 'GET' || method === 'POST' ? route.declaration.methods[method] : undefined;
   if (handler === undefined || policy === undefined) return sendError(req, res, 405, 'method not allowed', { Allow: methods });

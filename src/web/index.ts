@@ -24,7 +24,7 @@ export { DEFAULT_SITE_NAME, type PageFrame } from './pages/layout.js';
 export { absoluteTime, durationText, relativeTime, timeHtml, UTC_ZONE, zoneFormat, MAX_TIME_ZONE_CHARS, type PageClock, type ZoneFormat } from './pages/time.js';
 export { wantsHtml } from './accept.js';
 export { errorCodeForStatus, errorStatus, reasonPhrase } from './status.js';
-export { retryAfterSeconds, sendError, setPageSite, sendHtml, sendJson, sendRedirect, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
+export { retryAfterSeconds, sendEmpty, sendError, setPageSite, sendHtml, sendJson, sendRedirect, sendText, type AcceptSource, type ExtraHeaders } from './respond.js';
 export { readBody, type ReadBodyOptions } from './body.js';
 export { parseForm, MAX_FORM_FIELDS } from './form.js';
 export { parseJsonObject } from './json.js';

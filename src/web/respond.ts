@@ -1,7 +1,8 @@
 /**
  * Writing responses. Every response carries `Cache-Control: no-store` (this is an auth
- * server: nothing it says should be kept by a cache), `X-Content-Type-Options: nosniff`,
- * `Referrer-Policy: same-origin` and a CSP; callers cannot override these.
+ * server: nothing it says should be kept by a cache); every response with a body also
+ * `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin`, `X-Frame-Options` and a
+ * CSP. Callers cannot override these.
  */
 
 /**
@@ -101,6 +102,38 @@ export function sendHtml(res: ServerResponse, status: number, html: string, head
  */
 export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8', headers?: ExtraHeaders): void {
   send(res, status, contentType, API_CSP, text, headers);
+}
+
+/** What `sendEmpty` writes itself: a caller's value for these is dropped. */
+const OWN_EMPTY_HEADERS = new Set(['cache-control', 'content-length']);
+
+/**
+ * An answer without a body — forward-auth's 200, whose meaning is in its headers, or a 204
+ * (OPTIONS, a CORS preflight) — with `Cache-Control: no-store`. The other standard headers
+ * guard a body a browser renders (sniffing, framing, scripts, where links lead): there is
+ * none here. Written in one `writeHead` of a flat list: `GET /auth` is the hot path, and a
+ * header object spread together per request cost about a third of a bare node:http
+ * answer's throughput (measured while writing this; a list costs what a literal did).
+ *
+ * @example
+ * sendEmpty(res, 200, { 'Remote-User': session.user, 'Remote-Groups': session.role });
+ */
+export function sendEmpty(res: ServerResponse, status: 200 | 204, headers: ExtraHeaders): void {
+  if (res.writableEnded) return;
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const head: Array<string | number | readonly string[]> = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !OWN_EMPTY_HEADERS.has(name.toLowerCase())) head.push(name, value);
+  }
+  head.push('Cache-Control', 'no-store');
+  // RFC 9110 §8.6: a 204 carries no Content-Length.
+  if (status !== 204) head.push('Content-Length', '0');
+  res.writeHead(status, head as unknown as OutgoingHttpHeaders);
+  res.end();
 }
 
 /** `Retry-After` in whole seconds (RFC 9110 §10.2.3), at least 1, from a wait in ms. */

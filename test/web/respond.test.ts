@@ -1,5 +1,5 @@
 import t from 'tap';
-import { errorCodeForStatus, PAGE_CSP, sendError, sendHtml, sendJson, sendText, wantsHtml } from '../../src/web/index.js';
+import { errorCodeForStatus, PAGE_CSP, sendEmpty, sendError, sendHtml, sendJson, sendText, wantsHtml } from '../../src/web/index.js';
 import { fetchRaw, listen } from './serve.js';
 
 t.test('wantsHtml', (t) => {
@@ -59,6 +59,8 @@ t.test('responses over a real socket', async (t) => {
       case '/cookies':
         res.setHeader('Set-Cookie', 'a=1');
         return sendJson(res, 200, {}, { 'Set-Cookie': ['b=2', 'c=3'] });
+      case '/empty-200': return sendEmpty(res, 200, { 'Remote-User': 'ann', 'Cache-Control': 'public' });
+      case '/empty-204': return sendEmpty(res, 204, { Allow: 'GET, POST' });
       case '/twice':
         sendJson(res, 200, { first: true });
         return sendJson(res, 500, { second: true });
@@ -117,4 +119,17 @@ t.test('responses over a real socket', async (t) => {
   const head = await fetchRaw(port, '/json', { method: 'HEAD' });
   t.equal(head.body, '', 'HEAD: no body');
   t.equal(head.headers['content-length'], json.headers['content-length']);
+
+  // Bodiless answers (forward-auth's 200, OPTIONS and preflight 204s): no-store, not overridden.
+  const empty200 = await fetchRaw(port, '/empty-200');
+  t.equal(empty200.status, 200);
+  t.equal(empty200.headers['cache-control'], 'no-store', '200: no-store, not overridden');
+  t.equal(empty200.headers['remote-user'], 'ann');
+  t.equal(empty200.headers['content-length'], '0');
+  t.equal(empty200.body, '');
+  const empty204 = await fetchRaw(port, '/empty-204', { method: 'OPTIONS' });
+  t.equal(empty204.status, 204);
+  t.equal(empty204.headers['cache-control'], 'no-store', '204: no-store');
+  t.equal(empty204.headers.allow, 'GET, POST');
+  t.equal(empty204.headers['content-length'], undefined, '204: no Content-Length (RFC 9110 §8.6)');
 });

@@ -4,7 +4,7 @@
  * forced password change, and `?role=` / `?scope=` met. This answers 200 with the identity
  * headers. No cookie is ever set here except the documented cookie-mode re-issue.
  */
-import { safeNextPath, sendError, sendRedirect, wantsHtml } from '../../web/index.js';
+import { safeNextPath, sendEmpty, sendError, sendRedirect, wantsHtml } from '../../web/index.js';
 import { forwardedOriginalUri, fromTrustedProxy } from '../forwarded.js';
 import type { RequestContext } from '../context.js';
 import { sessionOf } from '../guards.js';
@@ -51,11 +51,5 @@ export function answerForwardAuthUnauthenticated(ctx: RequestContext): void {
 export function getAuth(ctx: RequestContext): void {
   const session = sessionOf(ctx);
   const names = ctx.deps.options.identityHeaders;
-  ctx.res.writeHead(200, {
-    [names.user]: session.user,
-    [names.groups]: session.role,
-    'Cache-Control': 'no-store',
-    'Content-Length': '0',
-  });
-  ctx.res.end();
+  sendEmpty(ctx.res, 200, { [names.user]: session.user, [names.groups]: session.role });
 }
