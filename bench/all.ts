@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { markdownTable, resultsDir } from './harness/index.js';
+import { markdownTable, resultsDir, runBench } from './harness/index.js';
 import { describeMachine, machine } from './report/machine.js';
 
 interface Bench {
@@ -39,7 +39,7 @@ interface Outcome {
   seconds: number;
 }
 
-function runBench(bench: Bench): Promise<Outcome> {
+function runChild(bench: Bench): Promise<Outcome> {
   const script = fileURLToPath(new URL(`./${bench.script}`, import.meta.url));
   const started = performance.now();
   if (!existsSync(script)) return Promise.resolve({ bench, exitCode: 127, seconds: 0 });
@@ -58,7 +58,7 @@ async function main(): Promise<number> {
   const outcomes: Outcome[] = [];
   for (const bench of BENCHES) {
     if (process.stderr.isTTY) process.stderr.write(`\n== bench ${bench.name}\n`);
-    outcomes.push(await runBench(bench));
+    outcomes.push(await runChild(bench));
   }
   const m = machine();
   const summary = [
@@ -80,9 +80,4 @@ async function main(): Promise<number> {
   return outcomes.every((o) => o.exitCode === 0) ? 0 : 1;
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  process.stderr.write(`bench all: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('all', main);

@@ -8,9 +8,9 @@
  */
 import { Agent, createServer, request } from 'node:http';
 import { parseArgs } from 'node:util';
+import { CHILD_SERVER_OPTIONS, serveChild } from './child-server.js';
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, upstream: { type: 'string' } } });
-const port = Number(values.port ?? 0);
+const { values } = parseArgs({ options: { ...CHILD_SERVER_OPTIONS, upstream: { type: 'string' } } });
 const upstream = new URL(values.upstream ?? 'http://127.0.0.1:8090');
 const agent = new Agent({ keepAlive: true });
 
@@ -25,14 +25,4 @@ const server = createServer((req, res) => {
   });
   req.pipe(upstreamReq);
 });
-server.listen(port, values.host, () => {
-  const address = server.address();
-  process.stderr.write(`${JSON.stringify({ event: 'listening', port: typeof address === 'object' && address ? address.port : port })}\n`);
-});
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    server.close();
-    server.closeAllConnections();
-    agent.destroy();
-  });
-}
+serveChild(server, values, () => agent.destroy());

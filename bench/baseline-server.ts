@@ -7,21 +7,12 @@
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { CHILD_SERVER_OPTIONS, serveChild } from './child-server.js';
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } } });
-const port = Number(values.port ?? 0);
+const { values } = parseArgs({ options: CHILD_SERVER_OPTIONS });
 
 const server = createServer((_req, res) => {
   res.writeHead(200, { 'Content-Length': '0' });
   res.end();
 });
-server.listen(port, values.host, () => {
-  const address = server.address();
-  process.stderr.write(`${JSON.stringify({ event: 'listening', port: typeof address === 'object' && address ? address.port : port })}\n`);
-});
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    server.close();
-    server.closeAllConnections();
-  });
-}
+serveChild(server, values);

@@ -15,14 +15,14 @@
  * Run: npm run bench:footprint. Environment: BENCH_PROFILES (comma list, default all),
  * BENCH_FOOTPRINT_RUNS (7).
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROFILES_DIR, loadProfile } from '../src/config/profile.js';
+import { loadProfile } from '../src/config/profile.js';
 import { RUNTIME_BASELINE_BYTES, computeFootprint } from '../src/config/footprint.js';
-import { formatNumber, markdownTable, median, writeResults } from './harness/index.js';
+import { benchProfiles, formatNumber, markdownTable, median, runBench, writeResults } from './harness/index.js';
 import { call } from './load/client.js';
-import { LAUNCH_MMAP_THRESHOLD, RINGLET_MODULES_CLI, readRss, spawnServer, type SpawnSpec } from './load/processes.js';
+import { LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, readRss, RINGLET_MODULES_CLI, spawnServer, type SpawnSpec } from './load/processes.js';
 import { describeMachine, machine } from './report/machine.js';
 import { MiB, mib, progress } from './report/progress.js';
 
@@ -34,7 +34,6 @@ const IDLE_SAMPLE_MS = 100;
 const MB = 1_000_000;
 const IDLE_ALLOWANCE_BYTES = 4 * MB;
 const STARTUP_TARGET_RATIO = 1.3;
-const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: LAUNCH_MMAP_THRESHOLD };
 
 const KINDS = ['bundle', 'modules', 'bare'] as const;
 type Kind = (typeof KINDS)[number];
@@ -181,19 +180,12 @@ function render(results: ProfileResult[]): string {
 }
 
 async function main(): Promise<number> {
-  const all = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  const names = process.env['BENCH_PROFILES'] ? process.env['BENCH_PROFILES'].split(',') : all;
   const results: ProfileResult[] = [];
-  for (const name of names) results.push(await runProfile(name));
+  for (const name of benchProfiles()) results.push(await runProfile(name));
   const markdown = render(results);
   writeResults('footprint', { machine: machine(), runs: RUNS, launchEnv: LAUNCH_ENV, runtimeBaselineBytes: RUNTIME_BASELINE_BYTES, results }, markdown);
   process.stdout.write(`${markdown}\n`);
   return 0;
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  process.stderr.write(`bench footprint: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('footprint', main);

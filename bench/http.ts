@@ -21,26 +21,18 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProfile } from '../src/config/profile.js';
-import { markdownTable, median, resultsDir, writeResults, formatNumber } from './harness/index.js';
+import { INTEGER_FIELDS } from '../src/config/profile-schema.js';
+import { markdownTable, median, resultsDir, writeResults, formatNumber, runBench } from './harness/index.js';
 import { bearerToken, call, firstStartSignIn, signIn } from './load/client.js';
-import { LAUNCH_MMAP_THRESHOLD, spawnServer, type ServerProcess } from './load/processes.js';
-import { defaultTool, findTaskset, runLoad } from './load/run.js';
-import type { LoadResult, LoadTool } from './load/types.js';
-import { describeMachine, machine } from './report/machine.js';
+import { LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, type ServerProcess, spawnServer } from './load/processes.js';
+import { describeLoad, findTaskset, LOAD_CPU, loadSettings, runLoad, SERVER_CPU } from './load/run.js';
+import type { LoadResult } from './load/types.js';
+import { machine, reportHead } from './report/machine.js';
 import { progress } from './report/progress.js';
 import { barChartSvg } from './report/svg.js';
 
-const PROFILE = process.env['BENCH_PROFILE'] ?? 'embedded-default';
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
-const SECONDS = Number(process.env['BENCH_HTTP_SECONDS'] ?? 5);
-const WARMUP_SECONDS = 2;
-const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
-const TOOL = (process.env['BENCH_LOAD_TOOL'] as LoadTool | undefined) ?? defaultTool();
-const SERVER_CPU = 0;
-const LOAD_CPU = 1;
-
-/** The launch environment the README documents (npm start, systemd), for every server alike. */
-const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: LAUNCH_MMAP_THRESHOLD };
+const LOAD = loadSettings('BENCH_HTTP_SECONDS', 32);
+const { profile: PROFILE, rounds: ROUNDS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, tool: TOOL } = LOAD;
 const cookieRow = (clients: number) => `ringlet cookie mode, ${clients} clients in turn`;
 const bearerRow = (clients: number) => `ringlet bearer, ${clients} clients in turn`;
 
@@ -98,8 +90,11 @@ async function main(): Promise<number> {
   const TARGET_RATIO = targetRatios(cacheClients);
   const pinning = findTaskset() !== undefined && machine().cores >= 2;
   const cpu = (n: number) => (pinning ? n : undefined);
-  // The load generator is one address standing in for many clients: no per-address cap.
-  const ringletArgs = ['--profile', PROFILE, '--users', 'users.json', '--log-level', 'warn', '--max-connections-per-address', String(profile.maxConnections)];
+  // The load generator is one address standing in for many clients: no per-address cap. The
+  // bearer rows need one token per client (2 × verifiedCacheEntries, all minted by admin in
+  // the setup): the per-user mint rate is lifted for that setup, which is not measured.
+  const ringletArgs = ['--profile', PROFILE, '--users', 'users.json', '--log-level', 'warn', '--max-connections-per-address', String(profile.maxConnections),
+    '--token-mints-per-user-per-minute', String(INTEGER_FIELDS.tokenMintsPerUserPerMinute.max)];
   const servers: ServerProcess[] = [];
   try {
     const bare = await spawnServer({ kind: 'baseline', nodeFlags: profile.nodeFlags, env: LAUNCH_ENV, ...(pinning ? { cpu: SERVER_CPU } : {}) });
@@ -175,11 +170,12 @@ async function main(): Promise<number> {
       };
     });
     const m = machine();
-    const setup = `${TOOL === 'wrk' ? 'wrk 4.1 (-t1)' : 'built-in keep-alive generator (bench/load)'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up each; `
+    const setup = `${describeLoad(LOAD)}; `
       + `${pinning ? `servers pinned to core ${SERVER_CPU}, load to core ${LOAD_CPU} (taskset)` : 'no pinning (taskset missing or one core)'}; `
       + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the bare server; verifiedCacheEntries ${cacheClients}: `
       + `${cacheClients} clients in turn all hit the cache, ${manyClients} all miss it), MALLOC_MMAP_THRESHOLD_=${LAUNCH_MMAP_THRESHOLD} for every server (the documented launch environment), `
-      + `ringlet --log-level warn --max-connections-per-address ${profile.maxConnections} (one load address stands for many clients)`;
+      + `ringlet --log-level warn --max-connections-per-address ${profile.maxConnections} (one load address stands for many clients) `
+      + `--token-mints-per-user-per-minute ${INTEGER_FIELDS.tokenMintsPerUserPerMinute.max} (the bearer clients' tokens are minted by one user before the runs)`;
     const table = markdownTable(
       ['configuration', 'req/s (median)', 'ratio to bare (median of rounds)', 'p50 ms', 'p99 ms', 'target', 'met', 'valid (no errors)'],
       rows.map((r) => [
@@ -193,11 +189,7 @@ async function main(): Promise<number> {
       rows.map((r) => [r.name, ...r.rounds.map((x) => formatNumber(x.requestsPerSec))]),
     );
     const markdown = [
-      `### HTTP: authenticated GET /auth vs a bare node:http server`,
-      '',
-      `${describeMachine(m)}.`,
-      `Load: ${setup}.`,
-      '',
+      ...reportHead('HTTP: authenticated GET /auth vs a bare node:http server', m, 'Load', setup),
       table,
       '',
       perRound,
@@ -218,9 +210,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  process.stderr.write(`bench http: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('http', main);

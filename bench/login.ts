@@ -23,22 +23,21 @@
  * BENCH_PROFILES (comma-separated; default every profile).
  */
 import { scrypt } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROFILES_DIR, loadProfile } from '../src/config/profile.js';
+import { loadProfile } from '../src/config/profile.js';
 import type { DeviceProfile } from '../src/config/profile-schema.js';
 import { hashPasswordSync, saveUsersFile, scryptMaxmemBytes, UsersDb, HASH_BYTES, type ScryptCost } from '../src/users/index.js';
-import { formatNumber, markdownTable, median, writeResults } from './harness/index.js';
+import { benchProfiles, formatNumber, markdownTable, median, runBench, writeResults } from './harness/index.js';
 import { call } from './load/client.js';
-import { LAUNCH_MMAP_THRESHOLD, spawnServer, type ServerProcess } from './load/processes.js';
+import { LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, type ServerProcess, spawnServer } from './load/processes.js';
 import { describeMachine, machine } from './report/machine.js';
 import { progress } from './report/progress.js';
 
 const ROUNDS = Number(process.env['BENCH_LOGIN_ROUNDS'] ?? 7);
 const THROUGHPUT_LOGINS = Number(process.env['BENCH_LOGIN_THROUGHPUT'] ?? 24);
 const PASSWORD = 'bench login horse battery';
-const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: LAUNCH_MMAP_THRESHOLD };
 
 function costOf(p: DeviceProfile): ScryptCost {
   return { logN: p.scryptLogN, r: p.scryptR, p: p.scryptP };
@@ -211,10 +210,8 @@ async function measureMixed(name: string): Promise<MixedRow> {
 }
 
 async function main(): Promise<number> {
-  const wanted = process.env['BENCH_PROFILES']?.split(',').filter(Boolean);
-  const names = (wanted ?? readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5))).sort();
   const rows: ProfileRow[] = [];
-  for (const name of names) rows.push(await measureProfile(name));
+  for (const name of benchProfiles()) rows.push(await measureProfile(name));
   const mixed = await measureMixed('embedded-default');
   const m = machine();
   const ms = (v: number) => formatNumber(v, 1);
@@ -238,9 +235,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  process.stderr.write(`bench login: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('login', main);

@@ -19,13 +19,13 @@
  * BENCH_RINGLET_BUILD=modules (tsc's many-module output instead of the bundle, for a
  * before/after comparison; results go to memory-modules-latest.*).
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROFILES_DIR, loadProfile } from '../src/config/profile.js';
+import { loadProfile } from '../src/config/profile.js';
 import type { DeviceProfile } from '../src/config/profile-schema.js';
 import { computeFootprint } from '../src/config/footprint.js';
-import { markdownTable, median, resultsDir, writeResults } from './harness/index.js';
+import { benchProfiles, markdownTable, median, resultsDir, runBench, writeResults } from './harness/index.js';
 import { startBackground, type BackgroundTotals } from './load/background.js';
 import { call, signIn } from './load/client.js';
 import { LoginFlood, type FloodTotals } from './load/flood.js';
@@ -307,10 +307,8 @@ function render(results: ProfileResult[]): string {
 }
 
 async function main(): Promise<number> {
-  const all = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  const names = process.env['BENCH_PROFILES'] ? process.env['BENCH_PROFILES'].split(',') : all;
   const results: ProfileResult[] = [];
-  for (const name of names) results.push(await runProfile(name));
+  for (const name of benchProfiles()) results.push(await runProfile(name));
   const markdown = render(results);
   const panels: Panel[] = results.map((r) => ({
     title: `${r.profile} (budget ${mib(r.budgetBytes, 0)} MiB, peak ${mib(r.ringlet.peakRssBytes)})`,
@@ -329,9 +327,4 @@ async function main(): Promise<number> {
   return over.length === 0 ? 0 : 1;
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  process.stderr.write(`bench memory: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('memory', main);

@@ -7,11 +7,11 @@
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { CHILD_SERVER_OPTIONS, serveChild } from './child-server.js';
 
 const BODY_BYTES: Readonly<Record<string, number>> = { '/1k': 1024, '/1m': 1024 * 1024 };
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } } });
-const port = Number(values.port ?? 0);
+const { values } = parseArgs({ options: CHILD_SERVER_OPTIONS });
 const bodies = new Map(Object.entries(BODY_BYTES).map(([path, bytes]) => [path, Buffer.alloc(bytes, 'x')]));
 
 const server = createServer((req, res) => {
@@ -19,13 +19,4 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) });
   res.end(body);
 });
-server.listen(port, values.host, () => {
-  const address = server.address();
-  process.stderr.write(`${JSON.stringify({ event: 'listening', port: typeof address === 'object' && address ? address.port : port })}\n`);
-});
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    server.close();
-    server.closeAllConnections();
-  });
-}
+serveChild(server, values);

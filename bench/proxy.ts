@@ -17,24 +17,17 @@
  * BENCH_PROXY_SECONDS (5), BENCH_CONNECTIONS (16), BENCH_LOAD_TOOL (wrk|builtin).
  */
 import { loadProfile } from '../src/config/profile.js';
-import { formatNumber, markdownTable, median, writeResults } from './harness/index.js';
+import { formatNumber, markdownTable, median, writeResults, runBench } from './harness/index.js';
 import { call, firstStartSignIn } from './load/client.js';
-import { benchScript, LAUNCH_MMAP_THRESHOLD, readCpuMs, spawnServer, type ServerProcess } from './load/processes.js';
-import { defaultTool, findTaskset, runLoad } from './load/run.js';
-import type { LoadResult, LoadTool } from './load/types.js';
-import { describeMachine, machine } from './report/machine.js';
+import { benchScript, LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, readCpuMs, type ServerProcess, spawnServer } from './load/processes.js';
+import { describeLoad, findTaskset, LOAD_CPU, loadSettings, runLoad, SERVER_CPU } from './load/run.js';
+import type { LoadResult } from './load/types.js';
+import { machine, reportHead } from './report/machine.js';
 import { progress } from './report/progress.js';
 
-const PROFILE = process.env['BENCH_PROFILE'] ?? 'embedded-default';
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
-const SECONDS = Number(process.env['BENCH_PROXY_SECONDS'] ?? 5);
-const WARMUP_SECONDS = 2;
-const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
-const TOOL = (process.env['BENCH_LOAD_TOOL'] as LoadTool | undefined) ?? defaultTool();
-const PROXY_CPU = 0;
-const LOAD_CPU = 1;
-/** The launch environment the README documents (npm start, systemd), for every server alike. */
-const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: LAUNCH_MMAP_THRESHOLD };
+const LOAD = loadSettings('BENCH_PROXY_SECONDS', 16);
+const { profile: PROFILE, rounds: ROUNDS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, tool: TOOL } = LOAD;
+const PROXY_CPU = SERVER_CPU;
 
 const BASELINE = 'plain node:http proxy';
 const BODIES = [
@@ -170,7 +163,7 @@ async function main(): Promise<number> {
       };
     }));
     const m = machine();
-    const setup = `${TOOL === 'wrk' ? 'wrk 4.1 (-t1)' : 'built-in keep-alive generator (bench/load)'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up each; `
+    const setup = `${describeLoad(LOAD)}; `
       + `${pinning ? `proxies pinned to core ${PROXY_CPU}, upstream and load to core ${LOAD_CPU} (taskset)` : 'no pinning (taskset missing or one core)'}; `
       + `profile ${PROFILE} (Node flags: ${profile.nodeFlags.join(' ') || 'none'}, same for the plain proxy), MALLOC_MMAP_THRESHOLD_=${LAUNCH_MMAP_THRESHOLD} for every server, ringlet --log-level warn, signed in by session cookie`;
     const table = markdownTable(
@@ -187,11 +180,7 @@ async function main(): Promise<number> {
       rows.map((r) => [r.name, r.body, ...r.rounds.map((x) => formatNumber(x.requestsPerSec))]),
     );
     const markdown = [
-      '### Reverse proxy: proxied GET through ringlet vs a plain node:http proxy',
-      '',
-      `${describeMachine(m)}.`,
-      `Load: ${setup}.`,
-      '',
+      ...reportHead('Reverse proxy: proxied GET through ringlet vs a plain node:http proxy', m, 'Load', setup),
       table,
       '',
       perRound,
@@ -204,9 +193,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  process.stderr.write(`bench proxy: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('proxy', main);

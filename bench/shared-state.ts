@@ -28,28 +28,21 @@ import { join } from 'node:path';
 import { loadProfile } from '../src/config/profile.js';
 import { generateJwks } from '../src/codec/index.js';
 import { hashPasswordSync, saveUsersFile, UsersDb } from '../src/users/index.js';
-import { formatNumber, markdownTable, median, writeResults } from './harness/index.js';
+import { formatNumber, markdownTable, median, writeResults, runBench } from './harness/index.js';
 import { call, signIn } from './load/client.js';
-import { LAUNCH_MMAP_THRESHOLD, readCpuMs, readRss, spawnServer, type ServerProcess } from './load/processes.js';
-import { defaultTool, findTaskset, runLoad } from './load/run.js';
+import { LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, readCpuMs, readRss, type ServerProcess, spawnServer } from './load/processes.js';
+import { describeLoad, findTaskset, LOAD_CPU, loadSettings, runLoad, SERVER_CPU } from './load/run.js';
 import { BENCH_SCRYPT_COST } from './load/users-fixture.js';
-import type { LoadResult, LoadTool } from './load/types.js';
-import { describeMachine, machine } from './report/machine.js';
+import type { LoadResult } from './load/types.js';
+import { machine, reportHead } from './report/machine.js';
 import { mib, progress } from './report/progress.js';
 import { RedisProcess, REDIS_SERVER } from '../test/support/redis.js';
 
-const PROFILE = process.env['BENCH_PROFILE'] ?? 'embedded-default';
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
-const SECONDS = Number(process.env['BENCH_HTTP_SECONDS'] ?? 5);
-const WARMUP_SECONDS = 2;
-const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
+const LOAD = loadSettings('BENCH_HTTP_SECONDS', 32);
+const { profile: PROFILE, rounds: ROUNDS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, tool: TOOL } = LOAD;
 const SAMPLES = Number(process.env['BENCH_PROPAGATION_SAMPLES'] ?? 100);
-const TOOL = (process.env['BENCH_LOAD_TOOL'] as LoadTool | undefined) ?? defaultTool();
-const SERVER_CPU = 0;
-const LOAD_CPU = 1;
 const TARGET_RATIO = 0.95;
 const PASSWORD = 'bench shared horse battery';
-const LAUNCH_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: LAUNCH_MMAP_THRESHOLD };
 /** A propagation sample that takes longer than this is reported as lost. */
 const PROPAGATION_LIMIT_MS = 10_000;
 
@@ -245,16 +238,12 @@ async function main(): Promise<number> {
         ['events sent by A / received by B', `${sentEvents} / ${receivedEvents}`],
       ],
     );
-    const setup = `${TOOL === 'wrk' ? 'wrk 4.1 (-t1)' : 'built-in keep-alive generator (bench/load)'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up each; `
+    const setup = `${describeLoad(LOAD)}; `
       + `${pinning ? `servers pinned to core ${SERVER_CPU}, load to core ${LOAD_CPU}, redis-server unpinned` : 'no pinning'}; profile ${PROFILE} in cookie mode (Node flags: ${profile.nodeFlags.join(' ') || 'none'}), `
       + `MALLOC_MMAP_THRESHOLD_=${LAUNCH_MMAP_THRESHOLD}, ringlet --log-level warn; redis-server ${'on loopback, no persistence'}. `
       + `Bench-only: users hashed at scrypt N=2^${BENCH_SCRYPT_COST.logN}; the propagation pair runs with --revocations none`;
     const markdown = [
-      '### Shared state: the request path, memory and propagation',
-      '',
-      `${describeMachine(m)}.`,
-      `Setup: ${setup}.`,
-      '',
+      ...reportHead('Shared state: the request path, memory and propagation', m, 'Setup', setup),
       'Authenticated GET /auth, the same server with and without `--shared-state`:',
       '',
       httpTable,
@@ -281,9 +270,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  process.stderr.write(`bench shared-state: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('shared-state', main);

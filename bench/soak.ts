@@ -22,7 +22,7 @@ import { UsersDb, hashPasswordSync, saveUsersFile } from '../src/users/index.js'
 import { writeSecretFileAtomic } from '../src/util/secret-file.js';
 import { SeededRandom } from '../test/support/seeded-random.js';
 import { hostileCookieHeader, hostileFormBody, hostileJsonBody, mutateCompactToken, mutateSessionId } from '../test/support/fuzz.js';
-import { environment, formatNumber, markdownTable, writeResults } from './harness/index.js';
+import { environment, formatNumber, markdownTable, runBench, writeResults } from './harness/index.js';
 import { LAUNCH_MMAP_THRESHOLD, readRss, spawnServer } from './load/processes.js';
 
 /** scrypt N=2^10 r=8 p=1 (1 MiB): bench-only, so logins churn at a useful rate; reported. */
@@ -240,7 +240,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => { process.exitCode = code; }, (err: unknown) => {
-  process.stderr.write(`soak: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('soak', main);

@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROFILES_DIR, loadProfile } from '../src/config/profile.js';
-import { formatNumber, markdownTable, median, writeResults } from './harness/index.js';
+import { formatNumber, markdownTable, median, writeResults, runBench } from './harness/index.js';
 import { spawnServer, type SpawnSpec } from './load/processes.js';
 import { describeMachine, machine } from './report/machine.js';
 import { progress } from './report/progress.js';
@@ -88,9 +88,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  process.stderr.write(`bench startup: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('startup', main);

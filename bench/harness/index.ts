@@ -6,4 +6,5 @@ export type { PhaseLoop, Sample } from './measure.js';
 export { median, sum } from './stats.js';
 export { runRounds, totalGc } from './rounds.js';
 export type { PhaseEntry, PhaseSpec, PhaseSummary, Subject } from './rounds.js';
+export { benchProfiles, runBench } from './run.js';
 export { markdownTable, formatNumber, writeResults, resultsDir, environment } from './report.js';

@@ -32,6 +32,8 @@ export function benchScript(name: string): string {
  * systemd unit): freed scrypt blocks go back to the OS. Every bench starts servers with it.
  */
 export const LAUNCH_MMAP_THRESHOLD = '131072';
+/** That launch environment, for every server a bench starts alike. */
+export const LAUNCH_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: LAUNCH_MMAP_THRESHOLD };
 /** Output kept per stream: the first-start password is near the start, errors near the end. */
 const MAX_CAPTURED_CHARS = 64 * 1024;
 
@@ -156,14 +158,19 @@ export interface RssSample {
   peakRssBytes: number;
 }
 
-/** RSS and peak RSS from /proc/<pid>/status (Linux); undefined when unavailable. */
-export function readRss(pid: number): RssSample | undefined {
-  let text: string;
+/** /proc/<pid>/<file> (Linux); undefined when unavailable (another system, or the process is gone). */
+function readProc(pid: number, file: 'status' | 'stat'): string | undefined {
   try {
-    text = readFileSync(`/proc/${pid}/status`, 'latin1');
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
   } catch {
     return undefined;
   }
+}
+
+/** RSS and peak RSS from /proc/<pid>/status (Linux); undefined when unavailable. */
+export function readRss(pid: number): RssSample | undefined {
+  const text = readProc(pid, 'status');
+  if (text === undefined) return undefined;
   const rss = /^VmRSS:\s+(\d+) kB/m.exec(text);
   const hwm = /^VmHWM:\s+(\d+) kB/m.exec(text);
   if (rss === null || hwm === null) return undefined;
@@ -179,12 +186,8 @@ let clockTicksPerSecond: number | undefined;
  * other processes compete for the cores.
  */
 export function readCpuMs(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const text = readProc(pid, 'stat');
+  if (text === undefined) return undefined;
   // Fields after the parenthesised command name (which may contain spaces); utime and stime are fields 14 and 15.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);

@@ -33,6 +33,42 @@ export function pinned(cpu: number | undefined, command: string, args: string[])
   return taskset === undefined ? [command, args] : [taskset, ['-c', String(cpu), command, ...args]];
 }
 
+/** The cores a pinned HTTP bench uses: the server(s) under test on one, the load generator on the other. */
+export const SERVER_CPU = 0;
+export const LOAD_CPU = 1;
+
+/** What an HTTP load bench reads from its environment (the README's benchmark section names the variables). */
+export interface LoadSettings {
+  /** BENCH_PROFILE (embedded-default). */
+  profile: string;
+  /** BENCH_ROUNDS (5): interleaved rounds per configuration. */
+  rounds: number;
+  /** Seconds per round, from the bench's own variable. */
+  seconds: number;
+  /** Untimed seconds before each round. */
+  warmupSeconds: number;
+  /** BENCH_CONNECTIONS. */
+  connections: number;
+  /** BENCH_LOAD_TOOL (wrk when installed, else builtin). */
+  tool: LoadTool;
+}
+
+export function loadSettings(secondsVariable: string, defaultConnections: number): LoadSettings {
+  return {
+    profile: process.env['BENCH_PROFILE'] ?? 'embedded-default',
+    rounds: Number(process.env['BENCH_ROUNDS'] ?? 5),
+    seconds: Number(process.env[secondsVariable] ?? 5),
+    warmupSeconds: 2,
+    connections: Number(process.env['BENCH_CONNECTIONS'] ?? defaultConnections),
+    tool: (process.env['BENCH_LOAD_TOOL'] as LoadTool | undefined) ?? defaultTool(),
+  };
+}
+
+/** How the load was made, for a report: `wrk 4.1 (-t1), 32 connections, 5 interleaved rounds of 5 s after a 2 s warm-up each`. */
+export function describeLoad(s: LoadSettings): string {
+  return `${s.tool === 'wrk' ? 'wrk 4.1 (-t1)' : 'built-in keep-alive generator (bench/load)'}, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s after a ${s.warmupSeconds} s warm-up each`;
+}
+
 /** Which tool a closed-loop run uses here (paced runs always use the built-in generator). */
 export function defaultTool(): LoadTool {
   return findWrk() === undefined ? 'builtin' : 'wrk';

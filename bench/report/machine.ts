@@ -39,3 +39,8 @@ export function machine(): Machine {
 export function describeMachine(m: Machine): string {
   return `${m.date.slice(0, 10)}, Node ${m.node} (V8 ${m.v8}), ${m.platform}/${m.arch}, ${m.cpuModel}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM`;
 }
+
+/** The first lines of a bench's markdown report: its title, the machine, how it was run. */
+export function reportHead(title: string, m: Machine, setupLabel: 'Load' | 'Setup', setup: string): string[] {
+  return [`### ${title}`, '', `${describeMachine(m)}.`, `${setupLabel}: ${setup}.`, ''];
+}
