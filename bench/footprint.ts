@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { loadProfile } from '../src/config/profile.js';
 import { RUNTIME_BASELINE_BYTES, computeFootprint } from '../src/config/footprint.js';
 import { benchProfiles, formatNumber, markdownTable, median, runBench, writeResults } from './harness/index.js';
-import { call } from './load/client.js';
+import { sendRequest } from '../test/support/http.js';
 import { LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, readRss, RINGLET_MODULES_CLI, spawnServer, type SpawnSpec } from './load/processes.js';
 import { describeMachine, machine } from './report/machine.js';
 import { MiB, mib, progress } from './report/progress.js';
@@ -90,7 +90,7 @@ async function measureOnce(kind: Kind, spec: SpawnSpec): Promise<Run> {
     const smaps = residentByMapping(server.pid);
     let heapUsedBytes: number | undefined;
     if (kind !== 'bare') {
-      const m = /^ringlet_process_heap_used_bytes (\S+)$/m.exec((await call(server.origin, 'GET', '/metrics')).body);
+      const m = /^ringlet_process_heap_used_bytes (\S+)$/m.exec((await sendRequest(server.port, 'GET', '/metrics')).text);
       heapUsedBytes = m === null ? undefined : Number(m[1]);
     }
     return { startupMs, idleRssBytes: median(samples), smaps, heapUsedBytes };

@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import { loadProfile } from '../src/config/profile.js';
 import { INTEGER_FIELDS } from '../src/config/profile-schema.js';
 import { markdownTable, median, resultsDir, writeResults, formatNumber, runBench } from './harness/index.js';
-import { bearerToken, call, firstStartSignIn, signIn } from './load/client.js';
+import { bearerToken, firstStartSignIn, signIn } from './load/client.js';
+import { sendRequest } from '../test/support/http.js';
 import { LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, type ServerProcess, spawnServer } from './load/processes.js';
 import { describeLoad, findTaskset, LOAD_CPU, loadSettings, runLoad, SERVER_CPU } from './load/run.js';
 import type { LoadResult } from './load/types.js';
@@ -73,12 +74,12 @@ async function checkCorrectness(configs: Config[], ram: ServerProcess): Promise<
   for (const c of configs) {
     const variants = c.rotate === undefined ? [c.headers] : c.rotate.values.map((v) => ({ ...c.headers, [c.rotate!.header]: v }));
     for (const headers of variants) {
-      const reply = await call(c.server.origin, 'GET', c.path, { headers });
+      const reply = await sendRequest(c.server.port, 'GET', c.path, { headers });
       if (reply.status !== 200) throw new Error(`correctness: ${c.name} answered ${reply.status}`);
       if (c.name !== 'bare node:http' && reply.headers['remote-user'] !== 'admin') throw new Error(`correctness: ${c.name} without Remote-User: admin`);
     }
   }
-  const anonymous = await call(ram.origin, 'GET', '/auth');
+  const anonymous = await sendRequest(ram.port, 'GET', '/auth');
   if (anonymous.status !== 401) throw new Error(`correctness: /auth without a credential answered ${anonymous.status}`);
 }
 

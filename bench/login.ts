@@ -30,7 +30,7 @@ import { loadProfile } from '../src/config/profile.js';
 import type { DeviceProfile } from '../src/config/profile-schema.js';
 import { hashPasswordSync, saveUsersFile, scryptMaxmemBytes, UsersDb, HASH_BYTES, type ScryptCost } from '../src/users/index.js';
 import { benchProfiles, formatNumber, markdownTable, median, runBench, writeResults } from './harness/index.js';
-import { call } from './load/client.js';
+import { sendRequest } from '../test/support/http.js';
 import { LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, type ServerProcess, spawnServer } from './load/processes.js';
 import { describeMachine, machine } from './report/machine.js';
 import { progress } from './report/progress.js';
@@ -56,9 +56,9 @@ function bareScryptMs(cost: ScryptCost): Promise<number> {
 
 async function loginMs(server: ServerProcess, username: string, password: string, expect: number): Promise<number> {
   const started = performance.now();
-  const reply = await call(server.origin, 'POST', '/login', { json: { username, password } });
+  const reply = await sendRequest(server.port, 'POST', '/login', { json: { username, password } });
   const ms = performance.now() - started;
-  if (reply.status !== expect) throw new Error(`login ${username}: expected ${expect}, got ${reply.status} ${reply.body.slice(0, 200)}`);
+  if (reply.status !== expect) throw new Error(`login ${username}: expected ${expect}, got ${reply.status} ${reply.text.slice(0, 200)}`);
   return ms;
 }
 
@@ -133,7 +133,7 @@ async function measureProfile(name: string): Promise<ProfileRow> {
     await Promise.all(Array.from({ length: clients }, async () => {
       while (next < THROUGHPUT_LOGINS) {
         next++;
-        const reply = await call(server.origin, 'POST', '/login', { json: { username: 'bench', password: PASSWORD } });
+        const reply = await sendRequest(server.port, 'POST', '/login', { json: { username: 'bench', password: PASSWORD } });
         if (reply.status === 200) ok++;
         else if (reply.status === 503) refused++;
         else throw new Error(`throughput login: ${reply.status}`);

@@ -27,7 +27,8 @@ import type { DeviceProfile } from '../src/config/profile-schema.js';
 import { computeFootprint } from '../src/config/footprint.js';
 import { benchProfiles, markdownTable, median, resultsDir, runBench, writeResults } from './harness/index.js';
 import { startBackground, type BackgroundTotals } from './load/background.js';
-import { call, signIn } from './load/client.js';
+import { signIn } from './load/client.js';
+import { sendRequest } from '../test/support/http.js';
 import { LoginFlood, type FloodTotals } from './load/flood.js';
 import { LAUNCH_MMAP_THRESHOLD, RINGLET_BUILD, readRss, spawnServer, type ServerProcess } from './load/processes.js';
 import { defaultTool, runLoad } from './load/run.js';
@@ -163,7 +164,7 @@ async function runTarget(kind: Kind, profile: DeviceProfile, dir: string, floodU
     const until = performance.now() + SATURATE_MS - 500;
     await Promise.all(Array.from({ length: hashClients }, async () => {
       while (performance.now() < until) {
-        const r = await call(server.origin, 'POST', '/login', { json: { username: 'admin', password: ADMIN_PASSWORD } });
+        const r = await sendRequest(server.port, 'POST', '/login', { json: { username: 'admin', password: ADMIN_PASSWORD } });
         if (r.status === 200) adminLogins.ok++;
         else adminLogins.other++;
       }
@@ -179,7 +180,7 @@ async function runTarget(kind: Kind, profile: DeviceProfile, dir: string, floodU
 
     progress(`${profile.name} ${kind}: flood of ${floodTarget} logins`);
     const background = startBackground({ url: authUrl, headers: { Cookie: cookie }, connections: BACKGROUND_CONNECTIONS, ratePerSec: BACKGROUND_RATE });
-    const flood = new LoginFlood(server.origin, floodUsers, FLOOD_PASSWORD, floodConcurrency);
+    const flood = new LoginFlood(server.port, floodUsers, FLOOD_PASSWORD, floodConcurrency);
     const floodStarted = performance.now();
     const floodDeadline = floodStarted + FLOOD_MAX_SECONDS * 1000;
     await flood.runUntil(checkpointLogins, floodDeadline);
@@ -207,8 +208,8 @@ async function runTarget(kind: Kind, profile: DeviceProfile, dir: string, floodU
     let readerSignedInAfter: boolean | undefined;
     let metrics: Record<string, number> = {};
     if (kind === 'ringlet') {
-      readerSignedInAfter = (await call(server.origin, 'GET', '/auth', { headers: { Cookie: cookie } })).status === 200;
-      metrics = parseMetrics((await call(server.origin, 'GET', '/metrics')).body);
+      readerSignedInAfter = (await sendRequest(server.port, 'GET', '/auth', { headers: { Cookie: cookie } })).status === 200;
+      metrics = parseMetrics((await sendRequest(server.port, 'GET', '/metrics')).text);
     }
     const peakRssBytes = readRss(server.pid)?.peakRssBytes ?? NaN;
     if (server.exitCode !== null) throw new Error(`${kind} exited during the run:\n${server.stderr}`);

@@ -18,7 +18,8 @@
  */
 import { loadProfile } from '../src/config/profile.js';
 import { formatNumber, markdownTable, median, writeResults, runBench } from './harness/index.js';
-import { call, firstStartSignIn } from './load/client.js';
+import { firstStartSignIn } from './load/client.js';
+import { sendRequest } from '../test/support/http.js';
 import { benchScript, LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, readCpuMs, type ServerProcess, spawnServer } from './load/processes.js';
 import { describeLoad, findTaskset, LOAD_CPU, loadSettings, runLoad, SERVER_CPU } from './load/run.js';
 import type { LoadResult } from './load/types.js';
@@ -63,13 +64,13 @@ interface Row {
 async function checkCorrectness(configs: Config[]): Promise<void> {
   for (const c of configs) {
     for (const body of BODIES) {
-      const reply = await call(c.server.origin, 'GET', body.path, { headers: c.headers });
-      if (reply.status !== 200 || Buffer.byteLength(reply.body) !== body.bytes) {
-        throw new Error(`correctness: ${c.name} ${body.path} answered ${reply.status} with ${Buffer.byteLength(reply.body)} bytes`);
+      const reply = await sendRequest(c.server.port, 'GET', body.path, { headers: c.headers });
+      if (reply.status !== 200 || Buffer.byteLength(reply.text) !== body.bytes) {
+        throw new Error(`correctness: ${c.name} ${body.path} answered ${reply.status} with ${Buffer.byteLength(reply.text)} bytes`);
       }
     }
     if (c.name !== BASELINE) {
-      const anonymous = await call(c.server.origin, 'GET', '/1k', { headers: { accept: 'application/json' } });
+      const anonymous = await sendRequest(c.server.port, 'GET', '/1k', { headers: { accept: 'application/json' } });
       if (anonymous.status !== 401) throw new Error(`correctness: ${c.name} without a credential answered ${anonymous.status}`);
     }
   }

@@ -29,7 +29,8 @@ import { loadProfile } from '../src/config/profile.js';
 import { generateJwks } from '../src/codec/index.js';
 import { hashPasswordSync, saveUsersFile, UsersDb } from '../src/users/index.js';
 import { formatNumber, markdownTable, median, writeResults, runBench } from './harness/index.js';
-import { call, signIn } from './load/client.js';
+import { signIn } from './load/client.js';
+import { sendRequest } from '../test/support/http.js';
 import { LAUNCH_ENV, LAUNCH_MMAP_THRESHOLD, readCpuMs, readRss, type ServerProcess, spawnServer } from './load/processes.js';
 import { describeLoad, findTaskset, LOAD_CPU, loadSettings, runLoad, SERVER_CPU } from './load/run.js';
 import { BENCH_SCRYPT_COST } from './load/users-fixture.js';
@@ -53,7 +54,7 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 async function metric(s: ServerProcess, name: string): Promise<number> {
-  const text = (await call(s.origin, 'GET', '/metrics')).body;
+  const text = (await sendRequest(s.port, 'GET', '/metrics')).text;
   const m = new RegExp(`^ringlet_${name} (\\S+)$`, 'm').exec(text);
   return m === null ? Number.NaN : Number(m[1]);
 }
@@ -116,7 +117,7 @@ async function main(): Promise<number> {
     const cookieOff = (await signIn(off.origin, 'admin', PASSWORD)).cookie;
     const cookieOn = (await signIn(shared.origin, 'admin', PASSWORD)).cookie;
     for (const [s, cookie] of [[off, cookieOff], [shared, cookieOn]] as const) {
-      const r = await call(s.origin, 'GET', '/auth', { headers: { Cookie: cookie } });
+      const r = await sendRequest(s.port, 'GET', '/auth', { headers: { Cookie: cookie } });
       if (r.status !== 200 || r.headers['remote-user'] !== 'admin') throw new Error(`correctness: /auth answered ${r.status}`);
     }
     await new Promise((r) => setTimeout(r, 1000));
@@ -179,13 +180,13 @@ async function main(): Promise<number> {
     let lost = 0;
     for (let i = 0; i < SAMPLES; i++) {
       const session = await signIn(a.origin, 'admin', PASSWORD);
-      const before = await call(b.origin, 'GET', '/session', { headers: { Cookie: session.cookie }, agent });
+      const before = await sendRequest(b.port, 'GET', '/session', { headers: { Cookie: session.cookie }, agent });
       if (before.status !== 200) throw new Error(`correctness: B refused a live session (${before.status})`);
       const sent = performance.now();
-      const logout = call(a.origin, 'POST', '/logout', { headers: { Cookie: session.cookie, 'x-csrf-token': session.csrf, origin: a.origin } });
+      const logout = sendRequest(a.port, 'POST', '/logout', { headers: { Cookie: session.cookie, 'x-csrf-token': session.csrf, origin: a.origin } });
       let refusedAt: number | undefined;
       while (performance.now() - sent < PROPAGATION_LIMIT_MS) {
-        const r = await call(b.origin, 'GET', '/session', { headers: { Cookie: session.cookie }, agent });
+        const r = await sendRequest(b.port, 'GET', '/session', { headers: { Cookie: session.cookie }, agent });
         if (r.status === 401) {
           refusedAt = performance.now();
           break;

@@ -11,7 +11,7 @@
  * Writes bench/results/soak-latest.json and .md. Exit 1 when a goal is missed (a 5xx other
  * than 503 busy, a broken rule, a keeper lost, an internal error, peak RSS over the budget).
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { generateJwks } from '../src/codec/index.js';
 import { UsersDb, hashPasswordSync, saveUsersFile } from '../src/users/index.js';
 import { writeSecretFileAtomic } from '../src/util/secret-file.js';
 import { SeededRandom } from '../test/support/seeded-random.js';
+import { sendRequest, SESSION_COOKIE, setCookieLine, type Reply } from '../test/support/http.js';
 import { hostileCookieHeader, hostileFormBody, hostileJsonBody, mutateCompactToken, mutateSessionId } from '../test/support/fuzz.js';
 import { environment, formatNumber, markdownTable, runBench, writeResults } from './harness/index.js';
 import { LAUNCH_MMAP_THRESHOLD, readRss, spawnServer } from './load/processes.js';
@@ -46,31 +47,16 @@ const ALLOWED: Readonly<Record<Action, readonly number[]>> = {
   malformed_body: [400, 401, 403, 413, 415, 429, 503],
 };
 
-interface Answer {
-  status: number;
-  setCookie: string[];
-  text: string;
-}
-
 const agent = new Agent({ keepAlive: true, maxSockets: WORKERS + 2 });
 
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<Answer> {
-  return new Promise((resolve) => {
-    const h: Record<string, string> = { ...headers };
-    if (body !== undefined) h['content-length'] = String(Buffer.byteLength(body));
-    const req = request({ host: '127.0.0.1', port, method, path, headers: h, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie'] ?? [], text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', () => resolve({ status: 0, setCookie: [], text: '' }));
-    });
-    req.on('error', () => resolve({ status: 0, setCookie: [], text: '' }));
-    req.end(body);
-  });
+/** One request over the soak's keep-alive connections; no answer at all is status 0. */
+function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<Reply> {
+  return sendRequest(port, method, path, { headers, body, agent, settle: true });
 }
 
-function sessionCookie(a: Answer): string | undefined {
-  return a.setCookie.map((c) => c.split(';')[0]!).find((c) => c.startsWith('ringlet=') || c.startsWith('__Host-ringlet='));
+/** The session cookie a reply sets, as `name=value`, or undefined. */
+function sessionCookie(r: Reply): string | undefined {
+  return setCookieLine(r, SESSION_COOKIE)?.split(';')[0];
 }
 
 async function signIn(port: number, user: string, address: string): Promise<string> {
@@ -110,7 +96,7 @@ async function main(): Promise<number> {
     await server.waitReady();
     const port = server.port;
     const admin = await signIn(port, 'admin', '10.250.0.1');
-    const token = JSON.parse((await send(port, 'POST', '/token', { 'content-type': 'application/json', 'x-forwarded-for': '10.250.0.1' }, JSON.stringify({ username: 'admin', password: PASSWORD }))).text).access_token as string;
+    const token = (await send(port, 'POST', '/token', { 'content-type': 'application/json', 'x-forwarded-for': '10.250.0.1' }, JSON.stringify({ username: 'admin', password: PASSWORD }))).json.access_token as string;
     const keepers = new Map<string, string>();
     for (const [i, name] of keeperNames.entries()) keepers.set(name, await signIn(port, name, `10.251.0.${i + 1}`));
     const adminValue = admin.slice(admin.indexOf('=') + 1);

@@ -4,7 +4,7 @@
  * counted and retried after a short pause, never silently dropped.
  */
 import { Agent } from 'node:http';
-import { call } from './client.js';
+import { sendRequest } from '../../test/support/http.js';
 
 /** Pause after a 503/429 before that client tries again. */
 const BACKOFF_MS = 5;
@@ -22,7 +22,7 @@ export class LoginFlood {
   readonly #agent: Agent;
 
   constructor(
-    private readonly origin: string,
+    private readonly port: number,
     private readonly users: readonly string[],
     private readonly password: string,
     private readonly concurrency: number,
@@ -38,7 +38,7 @@ export class LoginFlood {
     const worker = async () => {
       while (this.totals.succeeded < target && performance.now() < deadlineMs) {
         const username = this.users[this.#next++ % this.users.length] as string;
-        const reply = await call(this.origin, 'POST', '/login', { json: { username, password: this.password }, agent: this.#agent });
+        const reply = await sendRequest(this.port, 'POST', '/login', { json: { username, password: this.password }, agent: this.#agent });
         if (reply.status === 200) this.totals.succeeded++;
         else if (reply.status === 503) this.totals.busy++;
         else if (reply.status === 429) this.totals.throttled++;

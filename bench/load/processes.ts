@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { sendRequest } from '../../test/support/http.js';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +107,7 @@ export class ServerProcess {
     const until = performance.now() + timeoutMs;
     for (;;) {
       if (this.exitCode !== null) throw new Error(`server exited (${this.exitCode}) before answering:\n${this.stderr}`);
-      if ((await statusOf(this.port, path)) === 200) return performance.now() - this.spawnedAtMs;
+      if ((await sendRequest(this.port, 'GET', path, { settle: true })).status === 200) return performance.now() - this.spawnedAtMs;
       if (performance.now() > until) throw new Error(`server did not answer ${path} within ${timeoutMs} ms:\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, intervalMs));
     }
@@ -122,18 +122,6 @@ export class ServerProcess {
     }
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** Status of one GET, or 0 when the connection failed. */
-export function statusOf(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
 }
 
 export async function spawnServer(spec: SpawnSpec): Promise<ServerProcess> {

@@ -6,7 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import tap, { type Test } from 'tap';
 import { Browser, findChromium, type Page } from '../support/chromium.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, type SignedIn, type TestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, type SignedIn, type TestServer } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 
 /**
  * tap's `skip` option for every browser test: a reason only when no Chromium binary exists
@@ -169,7 +170,7 @@ export async function browserForFile(extraArgs: readonly string[] = []): Promise
 export async function adminOverHttp(stack: Stack): Promise<SignedIn> {
   const r = await jsonLogin(stack.ringlet, 'admin', PASSWORD);
   if (r.status !== 200) throw new Error(`admin login: ${r.status} ${r.text}`);
-  return { cookie: sessionCookieOf(stack.ringlet, r), csrf: r.json.csrfToken, user: 'admin' };
+  return { cookie: sessionCookieOf(r), csrf: r.json.csrfToken, user: 'admin' };
 }
 
 /** A JSON call to a users route as `who`, the way an API client makes it. */
@@ -186,7 +187,7 @@ export async function userWithPassword(stack: Stack, admin: SignedIn, user: stri
   if (added.status !== 201) throw new Error(`add ${user}: ${added.status} ${added.text}`);
   const first = await jsonLogin(stack.ringlet, user, added.json.oneTimePassword);
   const changed = await stack.ringlet.request('POST', '/password', {
-    headers: { cookie: sessionCookieOf(stack.ringlet, first), 'x-csrf-token': first.json.csrfToken, origin: stack.ringlet.origin },
+    headers: { cookie: sessionCookieOf(first), 'x-csrf-token': first.json.csrfToken, origin: stack.ringlet.origin },
     json: { currentPassword: added.json.oneTimePassword, newPassword: password },
   });
   if (changed.status !== 200) throw new Error(`password of ${user}: ${changed.status} ${changed.text}`);

@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '../support/chromium.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, type SignedIn, type TestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, type SignedIn, type TestServer } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 import { MODES, PASSWORD, browserForFile, pathOf, skipWithoutChromium, submitLogin, submitOf, type Mode } from './harness.js';
 
 /** dist/test/browser/ → the project root. */
@@ -87,7 +88,7 @@ async function scene(t: Test, mode: Mode): Promise<Scene> {
     const added = await call('/users/add', { user, role });
     const first = await jsonLogin(s, user, added.json.oneTimePassword, { 'x-forwarded-for': from });
     await s.request('POST', '/password', {
-      headers: { cookie: sessionCookieOf(s, first), 'x-csrf-token': first.json.csrfToken, origin: s.origin, 'x-forwarded-for': from },
+      headers: { cookie: sessionCookieOf(first), 'x-csrf-token': first.json.csrfToken, origin: s.origin, 'x-forwarded-for': from },
       json: { currentPassword: added.json.oneTimePassword, newPassword: `${user} has a passphrase`, endOtherSessions: false },
     });
   }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { sendRequest } from '../support/http.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,17 +110,6 @@ t.test('passwd reads the password from stdin and writes a 0600 users file', (t) 
   t.end();
 });
 
-function getStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
-
 t.test('serve: prints the footprint and the first password, serves, stops on SIGTERM with exit 0', async (t) => {
   const dir = tempDir(t);
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--users', join(dir, 'users.json'), '--scrypt-log-n', '10', '--insecure-scrypt-below-owasp'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -147,7 +136,7 @@ t.test('serve: prints the footprint and the first password, serves, stops on SIG
   t.match(out, /password: \S+/, 'first-start password on stdout');
   const password = /password: (\S+)/.exec(out)?.[1] ?? '';
   t.notOk(err.includes(password), 'and not in the logs');
-  t.equal(await getStatus(port, '/healthz'), 200);
+  t.equal((await sendRequest(port, 'GET', '/healthz', { settle: true })).status, 200);
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   t.equal(await exit, 0, 'graceful exit 0');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateJwks } from '../../src/codec/index.js';
 import { hashPasswordSync, saveUsersFile, UsersDb } from '../../src/users/index.js';
-import { jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 
 // The shipped bundle, as an operator runs it.
 const BIN = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
@@ -93,7 +94,7 @@ t.test('a minted token works on the running server, narrowed to its scope, and i
 
   const admin = await jsonLogin(s, 'admin', PASSWORD);
   const revoked = await s.request('POST', '/tokens/revoke', {
-    headers: { cookie: sessionCookieOf(s, admin), 'x-csrf-token': admin.json.csrfToken, origin: s.origin },
+    headers: { cookie: sessionCookieOf(admin), 'x-csrf-token': admin.json.csrfToken, origin: s.origin },
     json: { jti, user: 'monitor' },
   });
   t.equal(revoked.status, 200);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { request } from 'node:http';
+import { sendRequest } from '../support/http.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,17 +131,6 @@ t.test('a lock left by a crashed writer does not block the CLI', (t) => {
   t.end();
 });
 
-function httpStatus(port: number, method: string, path: string, body?: unknown): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
-
 t.test('serve: a change the directory watch cannot see is picked up on SIGHUP', async (t) => {
   const dir = tempDir(t);
   // The users file is a symlink into another directory: writing the target in place
@@ -164,7 +153,7 @@ t.test('serve: a change the directory watch cannot see is picked up on SIGHUP', 
       }
     });
   });
-  const login = () => httpStatus(port, 'POST', '/login', { username: 'monitor', password: 'monitor long passphrase' });
+  const login = async () => (await sendRequest(port, 'POST', '/login', { json: { username: 'monitor', password: 'monitor long passphrase' }, settle: true })).status;
   t.equal(await login(), 401, 'monitor does not exist yet');
   run(dir, ['users', 'add', 'monitor', '--users', join(data, 'users.json')], 'monitor long passphrase\n');
   await new Promise((resolve) => setTimeout(resolve, 300));

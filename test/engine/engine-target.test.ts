@@ -95,7 +95,7 @@ t.test('an EngineTarget never shows its password: String, JSON, util.inspect, lo
   t.equal(String(parseEngineUrl('redis://h', 'x')), 'redis://h:6379/0');
   const options = validateServerOptions({ sharedState: target });
   t.notMatch(JSON.stringify(options) + inspect(options, { depth: 5 }) + inspect(options, { showHidden: true, depth: 5 }), PASSWORD, 'the frozen options do not reveal it either');
-  t.notOk(Object.keys(target).some((k) => /pass/i.test(k)), 'no enumerable password field');
+  t.same(Object.keys(target).filter((k) => /pass/i.test(k)), [], 'no enumerable password field');
   t.equal(target.revealPassword(), PASSWORD, 'only revealPassword() returns it');
   t.ok(Object.isFrozen(target));
   t.end();

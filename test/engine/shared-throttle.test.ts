@@ -62,9 +62,10 @@ t.test('guesses spread over three instances get the allowance of one', { skip: R
   const names = sharedKeyNames('ringlet:');
   t.equal((await fleet[2]!.login.authenticate('admin', PASSWORD, '203.0.113.1')).result, 'success');
   t.equal((await fleet[0]!.login.authenticate('admin', 'x', '203.0.113.2')).result, 'failure');
-  t.ok(fleet.every((f) => (f.shared?.stats().fallbacks ?? 1) === 0), 'every decision had the engine\'s answer');
+  t.same(fleet.map((f) => f.shared?.stats().fallbacks), fleet.map(() => 0), 'every decision had the engine\'s answer');
   const keys = await clients[0]!.command(['KEYS', `${names.throttlePrefix}*`]) as string[];
-  t.ok(keys.length > 0 && keys.every((k) => /^ringlet:throttle:[A-Za-z0-9_-]{22}$/.test(k)), 'engine keys are MACs: no name or address in them');
+  t.ok(keys.length > 0, 'the engine holds throttle keys');
+  t.same(keys.filter((k) => !/^ringlet:throttle:[A-Za-z0-9_-]{22}$/.test(k)), [], 'engine keys are MACs: no name or address in them');
   const ttl = await clients[0]!.command(['PTTL', keys[0]!]) as number;
   t.ok(ttl > 0 && ttl <= POLICY.forgetAfterMs, `each key expires within forgetAfterMs (${ttl} ms)`);
 });

@@ -115,7 +115,7 @@ t.test('a password change, a role change, an addition and a removal on A reach B
   t.same(c.users.db.toJSON(), a.users.db.toJSON(), 'C too');
   const names = sharedKeyNames(PREFIX);
   const stored = await a.shared.client.command(['HGETALL', names.users]) as string[];
-  t.notOk(stored.some((v) => v.includes('$scrypt$') || v.includes('viewer') || v.includes('admin"')), 'values are sealed: no hash or role in the engine in the clear');
+  t.equal(stored.filter((v) => v.includes('$scrypt$') || v.includes('viewer') || v.includes('admin"')).length, 0, 'values are sealed: no hash or role in the engine in the clear');
   t.notOk(stored.includes('bob|password') || stored.includes('bob|role'), 'a removal deletes the removed user\'s hash from the engine');
 });
 

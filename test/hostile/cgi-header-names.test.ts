@@ -13,7 +13,8 @@ import t from 'tap';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 import { assertNoSecrets, cookieValue } from './client.js';
 
 const PASSWORD = 'cgi header names passphrase';
@@ -58,7 +59,7 @@ t.test('identity headers in a CGI gateway\'s spellings never reach the upstream'
     const s = await startTestServer({ mode, options: { upstream: url } });
     const admin = await adminWithPassword(s, PASSWORD);
     await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
-    const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', VIEWER_PASSWORD));
+    const viewer = sessionCookieOf(await jsonLogin(s, 'vic', VIEWER_PASSWORD));
 
     for (const separator of SEPARATORS) {
       const headers: Record<string, string> = { cookie: viewer };

@@ -6,26 +6,19 @@
  * shed. Real sockets over loopback; 127.0.0.2+ are the attacker, 127.0.0.1 the admin.
  */
 import t from 'tap';
-import { createServer as createHttpServer, Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createServer as createHttpServer, Agent as HttpAgent, type Server } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { cookiePair, sendRequest, sessionCookieOf, setCookieLine, type Reply, type RequestOptions } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { SlowSockets } from './slow-sockets.js';
 
 const ADMIN_PASSWORD = 'connection flood passphrase';
 const MAX_CONNECTIONS = 16;
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  /** The socket error (ECONNRESET, socket hang up, ...) when there was no answer. */
-  error?: string;
-}
 
 /** The admin's side: one client address, plain or TLS, never rejects (errors become status 0). */
 class AdminClient {
@@ -34,43 +27,20 @@ class AdminClient {
     this.origin = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   }
 
-  send(method: string, path: string, o: { headers?: Record<string, string>; body?: string; agent?: HttpAgent } = {}): Promise<Answer> {
-    const headers: Record<string, string> = { ...o.headers };
-    if (o.body !== undefined) headers['content-length'] = String(Buffer.byteLength(o.body));
-    const request = this.tls ? httpsRequest : httpRequest;
-    return new Promise((resolve) => {
-      const req = request({
-        host: '127.0.0.1', port: this.port, method, path, headers, localAddress: this.localAddress,
-        agent: o.agent ?? false, rejectUnauthorized: false,
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, headers: {}, text: '', error: err.code ?? err.message }));
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, headers: {}, text: '', error: err.code ?? err.message }));
-      req.end(o.body);
-    });
+  send(method: string, path: string, o: RequestOptions = {}): Promise<Reply> {
+    return sendRequest(this.port, method, path, { ...o, tls: this.tls, localAddress: this.localAddress, settle: true });
   }
 
-  json(method: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-    return this.send(method, path, { headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  json(method: string, path: string, json: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+    return this.send(method, path, { headers, json });
   }
-}
-
-function sessionCookie(a: Answer): string {
-  for (const line of a.headers['set-cookie'] ?? []) {
-    const pair = line.split(';')[0] ?? '';
-    if (/^(__Host-)?ringlet=/.test(pair)) return pair;
-  }
-  throw new Error(`no session cookie in a ${a.status} answer ${a.error ?? ''}`);
 }
 
 /** First start: sign in with the printed password and set ADMIN_PASSWORD (before the attack). */
 async function setAdminPassword(s: TestServer, c: AdminClient): Promise<void> {
   const first = await c.json('POST', '/login', { username: 'admin', password: s.firstPassword });
   const changed = await c.json('POST', '/password', { currentPassword: s.firstPassword, newPassword: ADMIN_PASSWORD }, {
-    cookie: sessionCookie(first), 'x-csrf-token': JSON.parse(first.text).csrfToken, origin: c.origin,
+    cookie: sessionCookieOf(first), 'x-csrf-token': first.json.csrfToken, origin: c.origin,
   });
   if (changed.status !== 200) throw new Error(`password change failed: ${changed.status}`);
 }
@@ -82,23 +52,22 @@ async function setAdminPassword(s: TestServer, c: AdminClient): Promise<void> {
  */
 async function adminSession(c: AdminClient): Promise<Array<[string, number, string | undefined]>> {
   const steps: Array<[string, number, string | undefined]> = [];
-  const note = (step: string, a: Answer) => {
+  const note = (step: string, a: Reply) => {
     steps.push([step, a.status, a.error]);
     return a;
   };
   note('GET /healthz', await c.send('GET', '/healthz'));
   const page = note('GET /login', await c.send('GET', '/login', { headers: { accept: 'text/html' } }));
-  const nonce = (page.headers['set-cookie'] ?? []).map((l) => l.split(';')[0] ?? '').find((p) => /ringlet-login=/.test(p)) ?? '';
+  const nonce = setCookieLine(page, /ringlet-login$/) === undefined ? '' : cookiePair(page, /ringlet-login$/);
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
-  const form = new URLSearchParams({ username: 'admin', password: ADMIN_PASSWORD, csrf, next: '/device/status' }).toString();
   const signedIn = note('POST /login (form)', await c.send('POST', '/login', {
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: nonce, origin: c.origin, accept: 'text/html' }, body: form,
+    headers: { cookie: nonce, origin: c.origin, accept: 'text/html' }, form: { username: 'admin', password: ADMIN_PASSWORD, csrf, next: '/device/status' },
   }));
-  const cookie = signedIn.status === 303 ? sessionCookie(signedIn) : '';
+  const cookie = signedIn.status === 303 ? sessionCookieOf(signedIn) : '';
   note('GET /auth', await c.send('GET', '/auth', { headers: { cookie } }));
   note('GET /device/status (upstream)', await c.send('GET', '/device/status', { headers: { cookie, accept: 'text/html' } }));
   const json = note('POST /login (JSON)', await c.json('POST', '/login', { username: 'admin', password: ADMIN_PASSWORD }));
-  note('GET /session', await c.send('GET', '/session', { headers: { cookie: json.status === 200 ? sessionCookie(json) : '' } }));
+  note('GET /session', await c.send('GET', '/session', { headers: { cookie: json.status === 200 ? sessionCookieOf(json) : '' } }));
   const agent = c.tls ? new HttpsAgent({ keepAlive: true, maxSockets: 6, rejectUnauthorized: false }) : new HttpAgent({ keepAlive: true, maxSockets: 6 });
   try {
     const parallel = await Promise.all(Array.from({ length: 12 }, (_, i) =>

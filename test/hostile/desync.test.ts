@@ -14,7 +14,8 @@ import { connect, type Socket } from 'node:net';
 import type { Test } from 'tap';
 import { DEFAULT_ROLE_PERMISSIONS } from '../../src/access/permissions.js';
 import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE, type TestServer } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 import { assertNoSecrets, cookieValue, statusOfRaw } from './client.js';
 import { header, startRecordingUpstream, type Recorded, type RecordingUpstream } from '../support/recording-upstream.js';
 
@@ -183,7 +184,7 @@ async function harness(t: Test, mode: 'ram' | 'cookie'): Promise<Harness> {
   const admin = await adminWithPassword(s, PASSWORD);
   await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
   const login = await jsonLogin(s, 'vic', VIEWER_PASSWORD);
-  const viewer = { cookie: sessionCookieOf(s, login), csrf: login.json.csrfToken as string };
+  const viewer = { cookie: sessionCookieOf(login), csrf: login.json.csrfToken as string };
   return { s, up, host: `127.0.0.1:${s.port}`, viewer, admin, victimRound: 0 };
 }
 

@@ -13,7 +13,8 @@
  */
 import t from 'tap';
 import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 import { assertNoSecrets, cookieValue } from './client.js';
 
 const PASSWORD = 'forward auth method passphrase';
@@ -26,7 +27,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     t.teardown(() => s.close());
     const admin = await adminWithPassword(s, PASSWORD);
     await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
-    const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', VIEWER_PASSWORD));
+    const viewer = sessionCookieOf(await jsonLogin(s, 'vic', VIEWER_PASSWORD));
     const mint = async (scope: string) => (await s.request('POST', '/token', { json: { username: 'admin', password: PASSWORD, scope } })).json.access_token as string;
     const readToken = await mint('ui:read');
     const writeToken = await mint('ui:read ui:write');

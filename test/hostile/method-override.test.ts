@@ -12,7 +12,8 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 import { assertNoSecrets, cookieValue } from './client.js';
 
 const PASSWORD = 'method override passphrase';
@@ -39,7 +40,7 @@ t.test('a viewer\'s GET or HEAD cannot name another method to the upstream', asy
     const s = await startTestServer({ mode, options: { upstream: url } });
     const admin = await adminWithPassword(s, PASSWORD);
     await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
-    const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', VIEWER_PASSWORD));
+    const viewer = sessionCookieOf(await jsonLogin(s, 'vic', VIEWER_PASSWORD));
 
     const refused = await s.request('DELETE', '/config/wifi', { headers: { cookie: viewer, origin: s.origin } });
     t.equal(refused.status, 403, `${mode}: the viewer may not DELETE (ui:write)`);

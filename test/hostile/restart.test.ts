@@ -13,6 +13,7 @@ import { rotateJwks, type JwkSet } from '../../src/codec/index.js';
 import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, startTestServer, type TestServer } from '../support/server.js';
 import { assertNoSecrets, cookieValue } from './client.js';
+import { cookiePair, setCookieLine } from '../support/http.js';
 
 const PASSWORD = 'restart fault passphrase';
 const T = Date.UTC(2027, 2, 1, 9);
@@ -96,9 +97,8 @@ t.test('cookie mode: key rotation accepts old cookies and tokens until the old k
   const b = await w.start('cookie');
   const withOld = await get(b, '/session', { cookie: oldCookie });
   t.equal(withOld.status, 200, 'old cookie accepted while its key is listed');
-  const resealed = (withOld.headers['set-cookie'] ?? []).find((c) => c.startsWith('ringlet='));
-  t.ok(resealed, 'and re-sealed with the newest key on this use');
-  const newCookie = resealed!.split(';')[0]!;
+  t.ok(setCookieLine(withOld, 'ringlet'), 'and re-sealed with the newest key on this use');
+  const newCookie = cookiePair(withOld, 'ringlet');
   t.equal(kidOf(cookieValue(newCookie)), rotated.keys.find((k) => k.alg === 'dir' || k.alg === 'A256GCM')!.kid, 'the new cookie names the new key');
   t.not(kidOf(cookieValue(oldCookie)), kidOf(cookieValue(newCookie)), 'the old one named the old key');
   t.equal((await get(b, '/session', { authorization: `Bearer ${oldToken}` })).status, 200, 'old bearer token accepted while its key is listed');

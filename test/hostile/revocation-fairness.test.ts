@@ -10,7 +10,8 @@
 import t from 'tap';
 import { hashPasswordSync } from '../../src/users/index.js';
 import { ManualClock } from '../support/clock.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, type TestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, type TestServer } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 import { assertNoSecrets } from './client.js';
 
 const PASSWORD = 'fairness test passphrase';
@@ -27,7 +28,7 @@ async function withUsers(s: TestServer, names: string[]): Promise<void> {
 async function cookieLogin(s: TestServer, user: string): Promise<{ cookie: string; csrf: string }> {
   const r = await jsonLogin(s, user, PASSWORD);
   if (r.status !== 200) throw new Error(`login of ${user}: ${r.status}`);
-  return { cookie: sessionCookieOf(s, r), csrf: r.json.csrfToken as string };
+  return { cookie: sessionCookieOf(r), csrf: r.json.csrfToken as string };
 }
 
 const status = async (s: TestServer, headers: Record<string, string>) => (await s.request('GET', '/session', { headers })).status;
@@ -115,7 +116,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     mono.advance(3600_000 - 1_000);
     t.equal(await status(s, { authorization: `Bearer ${victim}` }), 401, 'still refused a second before its own expiry');
     const again = await jsonLogin(s, 'admin', PASSWORD); // the first session has idled out meanwhile
-    admin = { cookie: sessionCookieOf(s, again), csrf: again.json.csrfToken as string, user: 'admin' };
+    admin = { cookie: sessionCookieOf(again), csrf: again.json.csrfToken as string, user: 'admin' };
 
     const byValue = await mint();
     const withToken = await revoke({ token: byValue });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPasswordSync, saveUsersFile, UsersDb } from '../../src/users/index.js';
 import { startCliServer, type CliServer } from '../support/cli-server.js';
-import { cookiesFrom, type Reply } from '../support/server.js';
+import { cookiesFrom, type Reply } from '../support/http.js';
 
 export const PASSWORD = 'restart revocation passphrase';
 export const NEW_PASSWORD = 'a brand new passphrase for bob';

@@ -11,7 +11,8 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE, type TestServer } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 import { assertNoSecrets, cookieValue } from './client.js';
 
 const PASSWORD = 'slow body admin passphrase';
@@ -51,7 +52,7 @@ for (const mode of ['ram', 'cookie'] as const) {
 
     // The thief's cookie is the victim's own session.
     const victim = await jsonLogin(s, 'vic', VIEWER_PASSWORD);
-    const stolen = sessionCookieOf(s, victim);
+    const stolen = sessionCookieOf(victim);
     secrets.push(cookieValue(stolen));
     const proof = { cookie: stolen, 'X-CSRF-Token': victim.json.csrfToken as string, Origin: s.origin };
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,7 +72,7 @@ for (const mode of ['ram', 'cookie'] as const) {
 
     // 2. The same with a plain logout of that one session by an admin (RAM: by its ref).
     const again = await jsonLogin(s, 'vic', VIEWER_PASSWORD);
-    const stolen2 = sessionCookieOf(s, again);
+    const stolen2 = sessionCookieOf(again);
     secrets.push(cookieValue(stolen2));
     const mint2 = halfSent(s, '/token', { cookie: stolen2, 'X-CSRF-Token': again.json.csrfToken as string, Origin: s.origin }, JSON.stringify({}));
     await sleep(50);
@@ -84,7 +85,7 @@ for (const mode of ['ram', 'cookie'] as const) {
 
     // 3. A removal while the body of a session-list change arrives: refused too.
     const third = await jsonLogin(s, 'vic', VIEWER_PASSWORD);
-    const stolen3 = sessionCookieOf(s, third);
+    const stolen3 = sessionCookieOf(third);
     secrets.push(cookieValue(stolen3));
     const late = halfSent(s, '/sessions/revoke-user', { cookie: stolen3, 'X-CSRF-Token': third.json.csrfToken as string, Origin: s.origin }, JSON.stringify({}));
     await sleep(50);
@@ -122,7 +123,7 @@ t.test('reverse proxy: a write whose body is still arriving when its session end
     const s = await startTestServer({ mode, options: { upstream: url }, profile: { requestTimeoutMs: 10_000 } });
     const admin = await adminWithPassword(s, PASSWORD);
     const login = await jsonLogin(s, 'admin', PASSWORD);
-    const stolen = sessionCookieOf(s, login);
+    const stolen = sessionCookieOf(login);
     const write = halfSent(s, '/admin/users', { cookie: stolen, Origin: s.origin }, JSON.stringify({ add: 'mallory', role: 'admin' }));
     await new Promise((r) => setTimeout(r, 50));
     const everywhere = await s.request('POST', '/sessions/revoke-user', { headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, origin: s.origin }, json: { user: 'admin' } });
@@ -134,7 +135,7 @@ t.test('reverse proxy: a write whose body is still arriving when its session end
     // Pipelined behind a slow request: whole, but still waiting for its turn when the
     // session ends. It was admitted before; it must not go out after.
     const piped = await jsonLogin(s, 'admin', PASSWORD);
-    const pipedCookie = sessionCookieOf(s, piped);
+    const pipedCookie = sessionCookieOf(piped);
     const { connect: connectRaw } = await import('node:net');
     const raw = connectRaw(s.port, '127.0.0.1');
     let rawAnswer = '';
@@ -145,7 +146,7 @@ t.test('reverse proxy: a write whose body is still arriving when its session end
       + `POST /admin/users HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nCookie: ${pipedCookie}\r\nOrigin: ${s.origin}\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`);
     await new Promise((r) => setTimeout(r, 100));
     const fresh0 = await jsonLogin(s, 'admin', PASSWORD);
-    const ended = await s.request('POST', '/sessions/revoke-user', { headers: { cookie: sessionCookieOf(s, fresh0), 'x-csrf-token': fresh0.json.csrfToken, origin: s.origin }, json: { user: 'admin' } });
+    const ended = await s.request('POST', '/sessions/revoke-user', { headers: { cookie: sessionCookieOf(fresh0), 'x-csrf-token': fresh0.json.csrfToken, origin: s.origin }, json: { user: 'admin' } });
     t.equal(ended.status, 200, `${mode}: signed out everywhere while the pipelined write waits`);
     await new Promise<void>((resolve) => { raw.on('close', () => resolve()); setTimeout(resolve, 3000); });
     raw.destroy();
@@ -154,7 +155,7 @@ t.test('reverse proxy: a write whose body is still arriving when its session end
 
     // An ordinary write of a live session still goes through.
     const fresh = await jsonLogin(s, 'admin', PASSWORD);
-    const ok = await s.request('POST', '/admin/users', { headers: { cookie: sessionCookieOf(s, fresh), origin: s.origin }, json: { add: 'bob' } });
+    const ok = await s.request('POST', '/admin/users', { headers: { cookie: sessionCookieOf(fresh), origin: s.origin }, json: { add: 'bob' } });
     t.equal(ok.status, 200, `${mode}: a live session's write reaches the upstream`);
     assertNoSecrets(t, s, [PASSWORD, cookieValue(stolen), cookieValue(admin.cookie)]);
     await s.close();

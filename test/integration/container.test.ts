@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { loadProfile } from '../../src/config/profile.js';
 import { adapt, commandsStartingWith, readmeRecipe } from '../support/readme.js';
 import { npmInstallFromRecipe, packThisCheckout, recipeEnv, startCliServer, TARBALL } from '../support/install.js';
-import { httpGet } from './forward-auth.js';
+import { sendRequest } from '../support/http.js';
 
 const MiB = 1024 * 1024;
 /** The `node` user of the official node images. */
@@ -114,7 +114,7 @@ t.test('the image\'s ENTRYPOINT + CMD and healthcheck, run from an install', asy
   t.teardown(() => server.stop());
   t.notMatch(server.stderr(), /Node flags are not set|launch environment/, 'no warning about Node flags or launch environment');
   t.notMatch(server.stdout(), /password/, 'no generated password in the logs');
-  t.equal((await httpGet(server.port, '/healthz', { headers: { host: '127.0.0.1' } })).status, 200);
+  t.equal((await sendRequest(server.port, 'GET', '/healthz', { headers: { host: '127.0.0.1' } })).status, 200);
 
   const healthcheck = (port: number) => {
     const [cmd, ...args] = adapt(dockerfile.healthcheck.cmd.join('\n'), [['/dev/tcp/127.0.0.1/8080', `/dev/tcp/127.0.0.1/${port}`]]).split('\n');
@@ -166,7 +166,7 @@ t.test('build and run the image', { skip: found.reason ?? false }, async (t) => 
   const user = execFileSync(bin, ['exec', id, 'id', '-u'], { encoding: 'utf8' }).trim();
   t.equal(user, NODE_IMAGE_UID, 'runs as the node user');
   const port = Number(execFileSync(bin, ['port', id, '8080'], { encoding: 'utf8' }).trim().split(':').at(-1));
-  t.equal((await httpGet(port, '/healthz', { headers: { host: '127.0.0.1' } })).status, 200, '/healthz through the published port');
+  t.equal((await sendRequest(port, 'GET', '/healthz', { headers: { host: '127.0.0.1' } })).status, 200, '/healthz through the published port');
   const logs = execFileSync(bin, ['logs', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   t.notMatch(logs, /Node flags are not set|launch environment/, 'no launch warning in the logs');
 });

@@ -8,13 +8,14 @@
  * signed in past the idle window, a write from another origin of the same site is refused, and
  * sign-out works.
  */
-import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
 import { resolveServeConfig } from '../../src/cli/serve-config.js';
 import { OWNED_PATHS } from '../../src/server/app.js';
 import { ManualClock } from '../support/clock.js';
+import { cookiesFrom, sendRequest } from '../support/http.js';
 import { adminWithPassword, startTestServer, type TestServer } from '../support/server.js';
 import { commandsStartingWith, readmeRecipe } from '../support/readme.js';
 
@@ -46,31 +47,12 @@ export const FORGED_IDENTITY: Readonly<Record<string, string>> = {
   ...Object.fromEntries([...'!#$%&\'*+^`|'].map((c) => [`Remote${c}User`, 'root'])),
 };
 
-export interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-export function httpGet(port: number, path: string, o: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: o.method ?? 'GET', headers: o.headers, agent: false, localAddress: o.localAddress }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(o.body);
-  });
-}
-
 /** Polls until something answers HTTP on `port` (a proxy just spawned). */
 export async function waitForHttp(port: number, what: string, isAlive: () => boolean, log: () => string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (!isAlive()) throw new Error(`${what} exited: ${log()}`);
     try {
-      await httpGet(port, '/healthz', { headers: { host: PUBLIC_NAME } });
+      await sendRequest(port, 'GET', '/healthz', { headers: { host: PUBLIC_NAME } });
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
@@ -128,16 +110,6 @@ export function locationPath(location: string | undefined): string | undefined {
   return location?.replace(/^https?:\/\/[^/]+/, '');
 }
 
-function setCookiePairs(reply: Reply): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of reply.headers['set-cookie'] ?? []) {
-    const pair = line.split(';')[0] ?? '';
-    const eq = pair.indexOf('=');
-    out.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  return out;
-}
-
 export interface RunningProxy {
   port: number;
   stop(): Promise<void>;
@@ -177,13 +149,9 @@ async function runChecks(t: Test, o: { proxyPort: number; ringlet: TestServer; a
   const host = `${PUBLIC_NAME}:${proxyPort}`;
   const origin = `http://${host}`;
   const get = (path: string, headers: Record<string, string> = {}, extra: { localAddress?: string } = {}) =>
-    httpGet(proxyPort, path, { headers: { host, ...headers }, ...extra });
+    sendRequest(proxyPort, 'GET', path, { headers: { host, ...headers }, ...extra });
   const post = (path: string, form: Record<string, string>, headers: Record<string, string>) =>
-    httpGet(proxyPort, path, {
-      method: 'POST',
-      headers: { host, 'content-type': 'application/x-www-form-urlencoded', accept: BROWSER_ACCEPT, ...headers },
-      body: new URLSearchParams(form).toString(),
-    });
+    sendRequest(proxyPort, 'POST', path, { headers: { host, accept: BROWSER_ACCEPT, ...headers }, form });
 
   // 1. A browser without a session goes to the login page; `next` keeps the whole query.
   const original = '/status?x=1&y=2';
@@ -204,14 +172,14 @@ async function runChecks(t: Test, o: { proxyPort: number; ringlet: TestServer; a
   // Sec-Fetch-Site (older browsers): the Origin check must see the port the browser used.
   const page = await get(locationPath(anon.headers.location) as string, { accept: BROWSER_ACCEPT });
   t.equal(page.status, 200, 'the login page through the proxy');
-  t.match(page.body, 'name="next" value="/status?x=1&amp;y=2"', 'the form carries next');
-  const nonce = [...setCookiePairs(page)].find(([name]) => name.endsWith('ringlet-login'));
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
+  t.match(page.text, 'name="next" value="/status?x=1&amp;y=2"', 'the form carries next');
+  const nonce = Object.entries(cookiesFrom(page)).find(([name]) => name.endsWith('ringlet-login'));
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
   t.ok(nonce && csrf, 'login nonce cookie and form token');
   const signIn = await post('/login', { username: 'admin', password: PASSWORD, csrf: csrf ?? '', next: '/status?x=1&y=2' }, { cookie: `${nonce?.[0]}=${nonce?.[1]}`, origin });
   t.equal(signIn.status, 303, 'the login form is accepted through the proxy');
   t.equal(signIn.headers.location, '/status?x=1&y=2', 'and goes back to the page asked for');
-  const sessionPair = [...setCookiePairs(signIn)].find(([name]) => name === 'ringlet' || name === '__Host-ringlet');
+  const sessionPair = Object.entries(cookiesFrom(signIn)).find(([name]) => name === 'ringlet' || name === '__Host-ringlet');
   t.ok(sessionPair, 'a session cookie reached the browser');
   let cookie = `${sessionPair?.[0]}=${sessionPair?.[1]}`;
   const firstCookie = cookie;
@@ -246,14 +214,14 @@ async function runChecks(t: Test, o: { proxyPort: number; ringlet: TestServer; a
   const before = app.seen.length;
   for (const path of OWNED_PATHS) {
     const r = await get(path, { cookie, 'x-ringlet-no-touch': '1' });
-    t.not(r.body.startsWith('admin UI:'), true, `${path} is answered by ringlet (${r.status})`);
+    t.not(r.text.startsWith('admin UI:'), true, `${path} is answered by ringlet (${r.status})`);
   }
   t.same(app.seen.slice(before).map((s) => s.url), [], 'the admin UI saw none of ringlet\'s paths');
   for (const path of ['/sessionsx', '/login2', '/tokens', '/auth/x', '/metrics.html']) {
     const r = await get(path, { cookie, 'x-ringlet-no-touch': '1' });
-    t.equal(r.body, `admin UI: ${path} for admin`, `${path} is the admin UI's`);
+    t.equal(r.text, `admin UI: ${path} for admin`, `${path} is the admin UI's`);
   }
-  const revoke = await httpGet(proxyPort, '/tokens/revoke', { method: 'POST', headers: { host, 'content-type': 'application/json' }, body: '{}' });
+  const revoke = await sendRequest(proxyPort, 'POST', '/tokens/revoke', { headers: { host, 'content-type': 'application/json' }, body: '{}' });
   t.equal(revoke.status, 401, 'POST /tokens/revoke is ringlet\'s (401 without a credential)');
 
   // 6. /metrics through the proxy: open to the machine itself, not to a LAN client.
@@ -271,10 +239,10 @@ async function runChecks(t: Test, o: { proxyPort: number; ringlet: TestServer; a
   clock.advance(IDLE_MS * 0.6);
   const active = await get('/status', { cookie, accept: BROWSER_ACCEPT });
   t.equal(active.status, 200, 'active within the idle window');
-  const reissued = [...setCookiePairs(active)].find(([name]) => name === sessionPair?.[0]);
+  const reissued = Object.entries(cookiesFrom(active)).find(([name]) => name === sessionPair?.[0]);
   if (mode === 'cookie') {
     t.ok(reissued, 'cookie mode: the re-issued cookie reaches the browser');
-    t.equal(setCookiePairs(active).get('ui-theme'), 'dark', 'next to the admin UI\'s own cookie');
+    t.equal(cookiesFrom(active)['ui-theme'], 'dark', 'next to the admin UI\'s own cookie');
     if (reissued) cookie = `${reissued[0]}=${reissued[1]}`;
   }
   clock.advance(IDLE_MS * 0.6);
@@ -287,11 +255,11 @@ async function runChecks(t: Test, o: { proxyPort: number; ringlet: TestServer; a
 
   // 8. Sign-out through the proxy: the session ends, the cookie is cleared.
   const who = await get('/session', { cookie, accept: 'application/json' });
-  const csrfToken = (JSON.parse(who.body) as { csrfToken: string }).csrfToken;
+  const csrfToken = who.json.csrfToken as string;
   const out = await post('/logout', { csrf: csrfToken }, { cookie, origin });
   t.equal(out.status, 303, 'sign-out through the proxy');
   t.equal(out.headers.location, '/login?loggedout=1');
-  t.match(setCookiePairs(out).get(sessionPair?.[0] ?? ''), /^$/, 'the session cookie is cleared');
+  t.match(cookiesFrom(out)[sessionPair?.[0] ?? ''], /^$/, 'the session cookie is cleared');
   const after = await get(original, { cookie, accept: BROWSER_ACCEPT });
   t.equal(after.status, 302, 'after sign-out the old cookie is no session');
 }

@@ -14,7 +14,8 @@ import { loadProfile, PROFILES_DIR } from '../../src/config/profile.js';
 import { LAUNCH_MMAP_THRESHOLD } from '../../bench/load/processes.js';
 import { adapt, commandsStartingWith, readmeRecipe } from '../support/readme.js';
 import { npmInstallFromRecipe, packThisCheckout, recipeEnv, startCliServer, type CliServer } from '../support/install.js';
-import { httpGet, locationPath, startAdminUi } from './forward-auth.js';
+import { locationPath, startAdminUi } from './forward-auth.js';
+import { sendRequest, sessionCookieOf } from '../support/http.js';
 
 const MiB = 1024 * 1024;
 const PASSWORD = 'a recipe admin passphrase';
@@ -81,7 +82,7 @@ function runPasswd(t: Test, argv: readonly string[]): void {
 }
 
 async function signIn(server: CliServer, host: string): Promise<number> {
-  const r = await httpGet(server.port, '/login', { method: 'POST', headers: { host, 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+  const r = await sendRequest(server.port, 'POST', '/login', { headers: { host, 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
   return r.status;
 }
 
@@ -125,9 +126,9 @@ t.test('systemd: the unit carries the profile, passes systemd-analyze verify, an
   t.teardown(() => server.stop());
   t.notMatch(server.stderr(), LAUNCH_WARNING, 'no warning about Node flags or launch environment');
   t.notMatch(server.stdout(), /password/, 'no generated password (the admin exists)');
-  t.equal((await httpGet(server.port, '/healthz', { headers: { host: 'router.lan' } })).status, 200, 'serves its --allowed-host');
-  t.equal((await httpGet(server.port, '/healthz', { headers: { host: `127.0.0.1:${server.port}` } })).status, 200, 'and loopback');
-  t.equal((await httpGet(server.port, '/healthz', { headers: { host: 'evil.example' } })).status, 421, 'not other names');
+  t.equal((await sendRequest(server.port, 'GET', '/healthz', { headers: { host: 'router.lan' } })).status, 200, 'serves its --allowed-host');
+  t.equal((await sendRequest(server.port, 'GET', '/healthz', { headers: { host: `127.0.0.1:${server.port}` } })).status, 200, 'and loopback');
+  t.equal((await sendRequest(server.port, 'GET', '/healthz', { headers: { host: 'evil.example' } })).status, 421, 'not other names');
   t.equal(await signIn(server, 'router.lan'), 200, 'the admin from the setup signs in');
   server.child.kill('SIGHUP');
   for (let i = 0; i < 50 && !existsSync(join(runtime, 'snapshot.bin')); i++) await new Promise((r) => setTimeout(r, 100));
@@ -194,13 +195,13 @@ t.test('OpenWrt procd: the script carries the profile, and the command procd sta
   t.notMatch(server.stderr(), LAUNCH_WARNING, 'no warning about Node flags or launch environment');
   t.notMatch(server.stdout(), /password/, 'no generated password (the admin exists)');
   const host = 'openwrt.lan';
-  const browse = await httpGet(server.port, '/cgi-bin/luci?x=1&y=2', { headers: { host, accept: 'text/html' } });
+  const browse = await sendRequest(server.port, 'GET', '/cgi-bin/luci?x=1&y=2', { headers: { host, accept: 'text/html' } });
   t.equal(browse.status, 303, 'http://openwrt.lan is served (not 421): to the login page');
   t.equal(locationPath(browse.headers.location), '/login?next=%2Fcgi-bin%2Fluci%3Fx%3D1%26y%3D2');
-  const login = await httpGet(server.port, '/login', { method: 'POST', headers: { host, 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+  const login = await sendRequest(server.port, 'POST', '/login', { headers: { host, 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
   t.equal(login.status, 200, 'the admin from the setup signs in');
-  const cookie = (login.headers['set-cookie'] ?? [])[0]?.split(';')[0] ?? '';
-  const luci = await httpGet(server.port, '/cgi-bin/luci', { headers: { host, cookie, 'remote-user': 'root' } });
+  const cookie = sessionCookieOf(login);
+  const luci = await sendRequest(server.port, 'GET', '/cgi-bin/luci', { headers: { host, cookie, 'remote-user': 'root' } });
   t.equal(luci.status, 200, 'LuCI through ringlet');
   t.equal(app.seen.at(-1)?.headers['remote-user'], 'admin', 'with Remote-User from ringlet');
   t.equal(await server.stop('SIGTERM'), 0);
@@ -220,11 +221,11 @@ t.test('reverse-proxy mode: the README command', async (t) => {
   const server = await startCliServer(argv, recipeEnv(profile.launchEnv), dir);
   t.teardown(() => server.stop());
   const host = 'openwrt.lan';
-  const browser = await httpGet(server.port, '/status?x=1&y=2', { headers: { host, accept: 'text/html' } });
+  const browser = await sendRequest(server.port, 'GET', '/status?x=1&y=2', { headers: { host, accept: 'text/html' } });
   t.equal(browser.status, 303, 'a browser without a session: to the login page');
   t.equal(locationPath(browser.headers.location), '/login?next=%2Fstatus%3Fx%3D1%26y%3D2', 'next encoded whole');
-  t.equal((await httpGet(server.port, '/status', { headers: { host, accept: 'application/json' } })).status, 401, 'an API client: 401');
-  t.equal((await httpGet(server.port, '/status', { headers: { host: 'evil.example' } })).status, 421, 'another name: 421');
+  t.equal((await sendRequest(server.port, 'GET', '/status', { headers: { host, accept: 'application/json' } })).status, 401, 'an API client: 401');
+  t.equal((await sendRequest(server.port, 'GET', '/status', { headers: { host: 'evil.example' } })).status, 421, 'another name: 421');
   t.same(app.seen, [], 'the admin UI saw nothing');
   t.match(server.stdout(), /password: \S+/, 'without a users file, the first start prints a password (the recipes create the admin first)');
   const leftover = readFileSync(join(dir, 'users.json'), 'utf8');

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { generateJwks } from '../../src/codec/index.js';
 import { hashPasswordSync, saveUsersFile, UsersDb } from '../../src/users/index.js';
 import { BUNDLE_CLI, startCliServer, type CliServer } from '../support/cli-server.js';
-import { cookiesFrom, type Reply } from '../support/server.js';
+import { cookiesFrom, type Reply } from '../support/http.js';
 import { RedisProcess, REDIS_SKIP } from '../support/redis.js';
 
 const PASSWORD = 'fleet passphrase one';

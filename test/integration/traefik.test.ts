@@ -14,7 +14,8 @@ import { OWNED_PATHS } from '../../src/server/app.js';
 import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, startTestServer } from '../support/server.js';
 import { readmeRecipe } from '../support/readme.js';
-import { FORGED_IDENTITY, httpGet, PUBLIC_NAME } from './forward-auth.js';
+import { FORGED_IDENTITY, PUBLIC_NAME } from './forward-auth.js';
+import { cookiePair, setCookieLine } from '../support/http.js';
 
 const compose = readmeRecipe('traefik');
 const IDLE_MS = 60_000;
@@ -120,7 +121,7 @@ t.test('ringlet answers Traefik\'s requests', async (t) => {
       const login = await page('POST', '/login', { headers: { origin: `http://${PUBLIC_NAME}` }, json: { username: 'admin', password: PASSWORD } });
       t.equal(login.status, 200, 'ringlet\'s own login through the router, Origin from the public name');
       const cookieName = cookieNames(config.options.behindTls).session;
-      const cookie = `${cookieName}=${(login.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${cookieName}=`))?.split(';')[0]?.slice(cookieName.length + 1)}`;
+      const cookie = cookiePair(login, cookieName);
       const signedIn = await forwardAuth('/status', { cookie, accept: 'text/html', ...FORGED_IDENTITY });
       t.equal(signedIn.status, 200, 'signed in: 200');
       t.equal(signedIn.headers['remote-user'], 'admin', 'Remote-User for authResponseHeaders');
@@ -128,7 +129,7 @@ t.test('ringlet answers Traefik\'s requests', async (t) => {
       clock.advance(IDLE_MS * 0.6);
       const active = await forwardAuth('/status', { cookie, accept: 'text/html' });
       t.equal(active.status, 200);
-      const reissued = (active.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${auth('addAuthCookiesToResponse')}=`));
+      const reissued = setCookieLine(active, auth('addAuthCookiesToResponse') ?? '');
       if (mode === 'cookie') t.ok(reissued, 'cookie mode: the re-issued cookie has the name addAuthCookiesToResponse copies');
       else t.notOk(reissued, 'RAM mode: no cookie to copy');
       t.equal(s.logEvents('host_refused').length, 0, `no request was refused for its Host (${address.host})`);

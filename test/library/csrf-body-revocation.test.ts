@@ -8,7 +8,8 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { createRinglet, generateJwks } from 'ringlet';
-import { chain, cookiePair, startApp } from './harness.js';
+import { chain, startApp } from './harness.js';
+import { cookiePair } from '../support/http.js';
 
 for (const mode of ['ram', 'cookie'] as const) {
   t.test(`${mode}: a session revoked while requireCsrf reads its form body does not reach the route`, async (t) => {

@@ -8,7 +8,8 @@
 import t from 'tap';
 import { request, type IncomingMessage } from 'node:http';
 import { createRinglet, generateJwks, type Middleware, type Ringlet, type RingletRequest } from 'ringlet';
-import { chain, cookiePair, startApp, type App } from './harness.js';
+import { chain, startApp, type App } from './harness.js';
+import { cookiePair } from '../support/http.js';
 
 type Forge = (req: IncomingMessage) => void;
 
@@ -108,7 +109,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     }
     t.same(new Set(seen), new Set(['alice/viewer']), 'req.ringletSession was ringlet\'s, every time');
     app.handle(chain(foreign((req) => Object.assign(req, { session: { cart: [1, 2] } })), ringlet.middleware, show));
-    t.same(JSON.parse((await app.call('GET', '/', { headers: { cookie: viewer.cookie } })).body), { foreign: { cart: [1, 2] } }, "ringlet leaves the other middleware's req.session alone");
+    t.same((await app.call('GET', '/', { headers: { cookie: viewer.cookie } })).json, { foreign: { cart: [1, 2] } }, "ringlet leaves the other middleware's req.session alone");
     t.equal(ringlet.sessionOf({} as IncomingMessage), undefined, 'sessionOf: a request ringlet never saw has none');
   });
 
@@ -185,7 +186,7 @@ for (const mode of ['ram', 'cookie'] as const) {
 
     const read = await app.call('POST', '/change', { headers, form: { note: 'a b&c', csrf: alice.csrf } });
     t.equal(read.status, 200, 'a urlencoded body with the token passes');
-    t.same(JSON.parse(read.body), { body: { note: 'a b&c', csrf: alice.csrf }, proto: 'null', marked: true }, 'the fields ringlet read are left on req.body, marked as read');
+    t.same(read.json, { body: { note: 'a b&c', csrf: alice.csrf }, proto: 'null', marked: true }, 'the fields ringlet read are left on req.body, marked as read');
     t.equal((await app.call('POST', '/change', { headers, form: { note: 'x' } })).status, 403, 'no csrf field');
     t.equal((await app.call('POST', '/change', { headers, form: { csrf: 'B'.repeat(alice.csrf.length) } })).status, 403, 'a wrong csrf field');
     t.equal((await app.call('POST', '/change', { headers, body: `csrf=${alice.csrf}` })).status, 403, 'no Content-Type: not a form, not read');
@@ -311,9 +312,9 @@ for (const mode of ['ram', 'cookie'] as const) {
     const app = await startApp(t);
     const alice = await signIn(app, ringlet, 'alice', 'viewer');
     app.handle(ringlet.wrap((req: RingletRequest, res) => res.end(req.ringletSession?.user ?? 'anonymous')));
-    t.equal((await app.call('GET', '/', { headers: { cookie: `pad=${'x'.repeat(7000)}; ${alice.cookie}` } })).body, 'alice', 'a Cookie header of 7 KB is read');
-    t.equal((await app.call('GET', '/', { headers: { cookie: `pad=${'x'.repeat(8200)}; ${alice.cookie}` } })).body, 'anonymous', 'over 8 KiB: not parsed for a session (the server\'s cap)');
+    t.equal((await app.call('GET', '/', { headers: { cookie: `pad=${'x'.repeat(7000)}; ${alice.cookie}` } })).text, 'alice', 'a Cookie header of 7 KB is read');
+    t.equal((await app.call('GET', '/', { headers: { cookie: `pad=${'x'.repeat(8200)}; ${alice.cookie}` } })).text, 'anonymous', 'over 8 KiB: not parsed for a session (the server\'s cap)');
     const token = ringlet.sessions.issueToken('bob', 'viewer', ['ui:read']).token;
-    t.equal((await app.call('GET', '/', { headers: { cookie: alice.cookie, authorization: `bearer ${token}` } })).body, 'bob', 'a bearer token comes first, its scheme case-insensitive');
+    t.equal((await app.call('GET', '/', { headers: { cookie: alice.cookie, authorization: `bearer ${token}` } })).text, 'bob', 'a bearer token comes first, its scheme case-insensitive');
   });
 }

@@ -3,24 +3,11 @@
  * client for it, and — in the test suite only — a hand-written Connect-style chain, as
  * Express runs middleware, without Express.
  */
-import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
 import type { Middleware } from 'ringlet';
-
-export interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-  setCookie: string[];
-}
-
-export interface CallOptions {
-  headers?: Record<string, string>;
-  body?: string;
-  /** A urlencoded body (sets its Content-Type). */
-  form?: Record<string, string>;
-}
+import { sendRequest, type Reply, type RequestOptions } from '../support/http.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -29,7 +16,8 @@ export interface App {
   origin: string;
   /** The handler every request goes to from now on. */
   handle(handler: Handler): void;
-  call(method: string, path: string, options?: CallOptions): Promise<Reply>;
+  /** A request to the app (test/support/http.ts). */
+  call(method: string, path: string, options?: RequestOptions): Promise<Reply>;
 }
 
 export async function startApp(t: Test): Promise<App> {
@@ -47,22 +35,7 @@ export async function startApp(t: Test): Promise<App> {
     handle: (handler) => {
       current = handler;
     },
-    call: (method, path, options = {}) => new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...options.headers };
-      let body = options.body;
-      if (options.form !== undefined) {
-        body = new URLSearchParams(options.form).toString();
-        headers['content-type'] ??= 'application/x-www-form-urlencoded';
-      }
-      const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, setCookie: res.headers['set-cookie'] ?? [] }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    }),
+    call: (method, path, options = {}) => sendRequest(port, method, path, options),
   };
 }
 
@@ -81,11 +54,4 @@ export function chain(...steps: Middleware[]): Handler {
     };
     next();
   };
-}
-
-/** `name=value` for a Cookie header, from the reply's Set-Cookie line for `name`. */
-export function cookiePair(reply: Reply, name: string): string {
-  const line = reply.setCookie.find((l) => l.startsWith(`${name}=`));
-  if (line === undefined) throw new Error(`no ${name} cookie in the ${reply.status} reply (Set-Cookie: ${reply.setCookie.join(' | ')})`);
-  return line.split(';')[0] as string;
 }

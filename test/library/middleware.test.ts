@@ -5,7 +5,8 @@
 import t from 'tap';
 import { createRinglet, generateJwks, RingletError, type RingletRequest } from 'ringlet';
 import { ManualClock } from '../support/clock.js';
-import { chain, cookiePair, startApp } from './harness.js';
+import { chain, startApp } from './harness.js';
+import { cookiePair, setCookieLine, setCookieLines } from '../support/http.js';
 
 for (const mode of ['ram', 'cookie'] as const) {
   t.test(`${mode}: node:http wrapper and Connect-style middleware`, async (t) => {
@@ -24,23 +25,23 @@ for (const mode of ['ram', 'cookie'] as const) {
     const app = await startApp(t);
     app.handle((req, res) => (req.url?.startsWith('/admin') ? admin(req, res) : req.url?.startsWith('/change') ? viewer(req, res) : site(req, res)));
 
-    t.equal((await app.call('GET', '/')).body, 'anonymous');
+    t.equal((await app.call('GET', '/')).text, 'anonymous');
     const login = await app.call('GET', '/login');
-    t.equal(login.body, 'signed in as alice', 'the request that logs in sees its new session');
-    t.match(login.setCookie.find((c) => c.startsWith('ringlet=')), /HttpOnly; SameSite=Strict|SameSite=Strict.*HttpOnly/i);
+    t.equal(login.text, 'signed in as alice', 'the request that logs in sees its new session');
+    t.match(setCookieLine(login, 'ringlet'), /HttpOnly; SameSite=Strict|SameSite=Strict.*HttpOnly/i);
     const cookie = cookiePair(login, 'ringlet');
-    t.equal((await app.call('GET', '/', { headers: { cookie } })).body, 'hello alice (viewer)');
+    t.equal((await app.call('GET', '/', { headers: { cookie } })).text, 'hello alice (viewer)');
     t.equal((await app.call('GET', '/admin')).status, 401, 'requireRole: no session');
     t.equal((await app.call('GET', '/admin', { headers: { cookie } })).status, 403, 'requireRole: viewer below admin');
     t.equal((await app.call('POST', '/change', { headers: { cookie, origin: app.origin } })).status, 403, 'requireCsrf: no token');
     const csrf = ringlet.sessions.resolveCookie([cookie.slice('ringlet='.length)], false)?.session.csrfToken ?? '';
     const changed = await app.call('POST', '/change', { headers: { cookie, origin: app.origin, 'x-csrf-token': csrf } });
-    t.same([changed.status, changed.body], [200, 'changed by alice']);
+    t.same([changed.status, changed.text], [200, 'changed by alice']);
     t.equal((await app.call('POST', '/change', { headers: { cookie, origin: 'http://evil.example', 'x-csrf-token': csrf } })).status, 403, 'requireCsrf: foreign origin');
     const out = await app.call('GET', '/logout', { headers: { cookie } });
-    t.equal(out.body, 'bye, now anonymous');
-    t.match(out.setCookie.join(), /ringlet=;.*Max-Age=0/);
-    t.equal((await app.call('GET', '/', { headers: { cookie } })).body, 'anonymous', 'logged out');
+    t.equal(out.text, 'bye, now anonymous');
+    t.match(setCookieLines(out).join(), /ringlet=;.*Max-Age=0/);
+    t.equal((await app.call('GET', '/', { headers: { cookie } })).text, 'anonymous', 'logged out');
   });
 }
 

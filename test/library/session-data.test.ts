@@ -8,7 +8,8 @@ import t from 'tap';
 import type { ServerResponse } from 'node:http';
 import { createRinglet, generateJwks, RingletError, type Ringlet, type RingletRequest } from 'ringlet';
 import { ManualClock } from '../support/clock.js';
-import { cookiePair, startApp, type App } from './harness.js';
+import { startApp, type App } from './harness.js';
+import { cookiePair, setCookieLine, setCookieLines } from '../support/http.js';
 
 /** The code of what `fn` throws, or 'ok'. */
 function codeOf(fn: () => unknown): string {
@@ -32,7 +33,7 @@ async function during(app: App, ringlet: Ringlet, cookie: string | undefined, bo
     res.end(JSON.stringify(out ?? null));
   }));
   const reply = await app.call('GET', '/', { headers: cookie === undefined ? {} : { cookie } });
-  return { reply, out: JSON.parse(reply.body) as unknown };
+  return { reply, out: reply.json as unknown };
 }
 
 for (const mode of ['ram', 'cookie'] as const) {
@@ -60,14 +61,14 @@ for (const mode of ['ram', 'cookie'] as const) {
     });
     t.same(set.out, { stored: true, now: { theme: 'light', list: [1, 'é'] } }, 'setData: true, and this request sees the new data');
     if (mode === 'cookie') {
-      t.equal(set.reply.setCookie.filter((l) => l.startsWith('ringlet=')).length, 1, 'cookie mode: one re-sealed cookie');
+      t.equal(setCookieLines(set.reply).filter((l) => l.startsWith('ringlet=')).length, 1, 'cookie mode: one re-sealed cookie');
       const previous = cookie;
       cookie = cookiePair(set.reply, 'ringlet');
       t.not(cookie, previous);
       const replayed = (await during(app, ringlet, previous, (req) => req.ringletSession?.data ?? null)).out;
       t.same(replayed, firstDataAsJson, 'cookie mode keeps no state: the previous cookie still carries the previous data (README)');
     } else {
-      t.same(set.reply.setCookie, [], 'RAM mode: the cookie does not change');
+      t.same(setCookieLines(set.reply), [], 'RAM mode: the cookie does not change');
     }
     t.same(await read(), { theme: 'light', list: [1, 'é'] }, 'the next request reads the new data');
 
@@ -83,7 +84,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     })()]] as const) {
       const refused = await during(app, ringlet, cookie, (req, res) => ringlet.setData(req, res, data));
       t.same(refused.out, { code: 'ERR_DATA_NOT_JSON' }, `setData(${name}): ERR_DATA_NOT_JSON`);
-      t.same(refused.reply.setCookie, [], `setData(${name}): no cookie`);
+      t.same(setCookieLines(refused.reply), [], `setData(${name}): no cookie`);
       t.same((await during(app, ringlet, undefined, (_req, res) => ringlet.login(res, 'bob', 'viewer', { data }))).out, { code: 'ERR_DATA_NOT_JSON' }, `login(${name}): ERR_DATA_NOT_JSON`);
     }
   });
@@ -95,7 +96,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     const token = ringlet.sessions.issueToken('alice', 'viewer', ['ui:read']).token;
     app.handle(ringlet.wrap((req, res) => res.end(JSON.stringify({ stored: ringlet.setData(req, res, { a: 1 }), data: req.ringletSession?.data ?? null }))));
     const bearer = await app.call('GET', '/', { headers: { authorization: `Bearer ${token}` } });
-    t.same(JSON.parse(bearer.body), { stored: false, data: null }, 'a bearer token carries no data');
+    t.same(bearer.json, { stored: false, data: null }, 'a bearer token carries no data');
     const login = await during(app, ringlet, undefined, (_req, res) => ringlet.login(res, 'alice', 'viewer', { data: 'kept' }) && null);
     const cookie = cookiePair(login.reply, 'ringlet');
     const after = await during(app, ringlet, cookie, (req, res) => {
@@ -129,7 +130,7 @@ t.test('RAM mode: data lives in the slot, slotBytes of UTF-8 JSON with its frami
     t.same(login.out, expected === 'ok' ? 'ok' : { code: expected }, `login: ${name}`);
     if (expected !== 'ok') {
       t.equal(ringlet.sessions.stats().created, created, `${name}: no session started`);
-      t.same(login.reply.setCookie, [], `${name}: no cookie`);
+      t.same(setCookieLines(login.reply), [], `${name}: no cookie`);
     } else {
       t.same((await during(app, ringlet, cookiePair(login.reply, 'ringlet'), (req) => req.ringletSession?.data)).out, data, `${name}: read back`);
     }
@@ -162,12 +163,12 @@ t.test('cookie mode: data lives in the sealed cookie, under the 4096-byte Set-Co
     t.ok(low > 2500 && low < 2800, `${name}: about 2.6 KB of data fit (${low} characters)`);
     t.equal(codeOf(() => ringlet.sessions.issue('alice', 'viewer', undefined, 'x'.repeat(low + 1))), 'ERR_DATA_TOO_LARGE', `${name}: one more character is ERR_DATA_TOO_LARGE`);
     const login = await during(app, ringlet, undefined, (_req, res) => ringlet.login(res, 'alice', 'viewer', { data: 'x'.repeat(low) }) && null);
-    const line = login.reply.setCookie.find((l) => l.startsWith(`${name}=`)) ?? '';
+    const line = setCookieLine(login.reply, name) ?? '';
     t.ok(Buffer.byteLength(`Set-Cookie: ${line}`) <= 4096 - 64 + 'Set-Cookie: '.length, `${name}: the Set-Cookie line (${Buffer.byteLength(line)} bytes) keeps 64 bytes of the 4096 for re-issues`);
     const cookie = cookiePair(login.reply, name);
     const over = await during(app, ringlet, cookie, (req, res) => ({ code: codeOf(() => ringlet.setData(req, res, 'x'.repeat(low + 1))), now: (req.ringletSession?.data as string).length }));
     t.same(over.out, { code: 'ERR_DATA_TOO_LARGE', now: low }, `${name}: setData over the cap is refused; the request keeps its data`);
-    t.same(over.reply.setCookie, [], `${name}: and no cookie is sent`);
+    t.same(setCookieLines(over.reply), [], `${name}: and no cookie is sent`);
     t.equal(codeOf(() => ringlet.sessions.issue('alice', 'viewer', undefined, 'x'.repeat(5000))), 'ERR_DATA_TOO_LARGE', `${name}: data over the cap on its own`);
   }
 });
@@ -193,8 +194,8 @@ t.test('cookie mode: a session sealed at the cap is still re-issued when its tim
   mono.advance(Math.ceil(idleTimeoutMs * 0.6));
   const later = await during(app, ringlet, cookie, (req) => (req.ringletSession?.data as string | undefined)?.length ?? null);
   t.equal(later.out, low, 'the session resolves with its data');
-  const line = later.reply.setCookie.find((l) => l.startsWith('ringlet=')) ?? '';
+  const line = setCookieLine(later.reply, 'ringlet') ?? '';
   t.not(line, '', 'and is re-issued');
-  t.ok(Buffer.byteLength(line) < 4096, `the re-issued Set-Cookie line fits (${Buffer.byteLength(line)} bytes, ${Buffer.byteLength(line) - Buffer.byteLength(login.reply.setCookie[0] ?? '')} more than at login)`);
+  t.ok(Buffer.byteLength(line) < 4096, `the re-issued Set-Cookie line fits (${Buffer.byteLength(line)} bytes, ${Buffer.byteLength(line) - Buffer.byteLength(setCookieLines(login.reply)[0] ?? '')} more than at login)`);
   t.equal((await during(app, ringlet, cookiePair(later.reply, 'ringlet'), (req) => (req.ringletSession?.data as string).length)).out, low, 'the re-issued cookie carries the data');
 });

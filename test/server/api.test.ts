@@ -1,5 +1,6 @@
 import t from 'tap';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 
 for (const mode of ['ram', 'cookie'] as const) {
   t.test(`${mode} mode: bearer tokens, scopes and revocation by jti`, async (t) => {
@@ -72,7 +73,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     const s = await startTestServer({ mode });
     t.teardown(() => s.close());
     const admin = await adminWithPassword(s);
-    const second = sessionCookieOf(s, await jsonLogin(s, 'admin', 'correct horse battery'));
+    const second = sessionCookieOf(await jsonLogin(s, 'admin', 'correct horse battery'));
     const list = await s.request('GET', '/sessions', { headers: { cookie: admin.cookie } });
     t.equal(list.status, 200);
     if (mode === 'ram') {

@@ -70,7 +70,7 @@ t.test('parser-level abuse: 431, smuggling shapes 400, and a valid request still
   ];
   for (const [title, bytes, status] of cases) t.equal(statusOf(await raw(s, bytes)), status, title);
   t.equal((await s.request('GET', '/healthz')).status, 200, 'still serving');
-  t.notOk(s.logs.some((l) => l.includes('aaaaaaaa')), 'request bytes are not logged');
+  t.same(s.logs.filter((l) => l.includes('aaaaaaaa')), [], 'request bytes are not logged');
 });
 
 t.test('slow clients are cut by the timeouts while others are served', async (t) => {

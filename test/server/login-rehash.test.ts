@@ -16,6 +16,7 @@ import {
 } from '../../src/users/index.js';
 import { ManualClock } from '../support/clock.js';
 import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 
 // The server's cost for these tests: cheap, with p=2 so that TEST_PROFILE's p=1 is weaker.
 const PROFILE_COST: ScryptCost = { logN: 10, r: 8, p: 2 };
@@ -81,7 +82,7 @@ t.test('no upgrade for a wrong password, a stronger hash, or a password change; 
   const admin2 = await jsonLogin(s, 'old2', PASSWORD);
   await s.running.deps.login.upgradesSettled();
   writes.length = 0;
-  const cookie = admin2.headers['set-cookie']?.[0]?.split(';')[0] ?? '';
+  const cookie = sessionCookieOf(admin2);
   const changed = await s.request('POST', '/password', {
     headers: { cookie, 'x-csrf-token': admin2.json.csrfToken, origin: s.origin },
     json: { currentPassword: PASSWORD, newPassword: 'the newest passphrase' },

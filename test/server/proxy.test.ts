@@ -4,7 +4,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Test } from 'tap';
 import { connect } from 'node:net';
 import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
+import { cookiesFrom, sessionCookieOf, setCookieLines } from '../support/http.js';
 import { header, startRecordingUpstream } from '../support/recording-upstream.js';
 
 const MiB = 1024 * 1024;
@@ -100,9 +101,8 @@ t.test('reverse proxy: identity in, spoofing and ringlet cookies out, streaming 
   t.equal(h['x-forwarded-user'], undefined, 'spoofed identity headers removed');
   t.equal(h['cookie'], 'theme=dark', 'ringlet\'s cookie removed, others kept');
   t.equal(h['x-forwarded-for'], '127.0.0.1', 'client X-Forwarded-For replaced by the real peer');
-  const setCookie = page.headers['set-cookie'] ?? [];
-  t.ok(setCookie.some((c) => c.startsWith('ui=1')), 'upstream cookies pass');
-  t.notOk(setCookie.some((c) => c.startsWith('ringlet=forged')), 'the upstream cannot overwrite ringlet\'s cookie');
+  t.equal(cookiesFrom(page)['ui'], '1', 'upstream cookies pass');
+  t.same(setCookieLines(page).filter((c) => c.startsWith('ringlet=forged')), [], 'the upstream cannot overwrite ringlet\'s cookie');
 
   // Streaming, not buffering: the upstream must see upload bytes while the client is still
   // sending (the client waits for that before sending the rest), and the client must see
@@ -219,7 +219,7 @@ const connectionOf = (up: Awaited<ReturnType<typeof startRecordingUpstream>>, ta
 t.test('a pooled upstream connection is reused only while clean, and never by another user', async (t) => {
   const { up, s, admin } = await recordingSetup(t);
   await s.running.deps.users.update((db) => setPassword(db, 'vic', 'viewer passphrase 1', { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
-  const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', 'viewer passphrase 1'));
+  const viewer = sessionCookieOf(await jsonLogin(s, 'vic', 'viewer passphrase 1'));
   const get = (path: string, cookie = admin.cookie) => s.request('GET', path, { headers: { cookie } });
   await get('/one');
   await get('/two');
@@ -261,7 +261,7 @@ t.test('a request cut short by the client closes its upstream connection', async
     await new Promise((r) => setTimeout(r, 100));
     t.ok(up.closed.length > closedBefore, `${title}: an upstream connection was closed`);
     t.ok(up.connections().open < openBefore + 1, `${title}: the half-sent request left no connection behind`);
-    t.notOk(up.requests.some((r) => r.target === '/partial'), `${title}: the upstream never parsed a whole request from it`);
+    t.same(up.requests.filter((r) => r.target === '/partial'), [], `${title}: the upstream never parsed a whole request from it`);
   }
   const next = await s.request('GET', '/next', { headers: { cookie: admin.cookie } });
   t.same(next.json, { user: 'admin', target: '/next' }, 'the next request is served on a clean connection');
@@ -301,7 +301,7 @@ t.test('Authorization: the bearer token ringlet consumed is dropped, the upstrea
 t.test('at the pool limit, another user\'s idle upstream sockets make room (nobody waits for the idle timeout)', async (t) => {
   const { up, s, admin } = await recordingSetup(t, { profile: { maxConnections: 3 } });
   await s.running.deps.users.update((db) => setPassword(db, 'vic', 'viewer passphrase 1', { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
-  const viewer = sessionCookieOf(s, await jsonLogin(s, 'vic', 'viewer passphrase 1'));
+  const viewer = sessionCookieOf(await jsonLogin(s, 'vic', 'viewer passphrase 1'));
   await Promise.all([1, 2, 3].map((i) => s.request('GET', `/slow?admin${i}`, { headers: { cookie: admin.cookie } })));
   t.equal(up.connections().open, 3, 'three idle upstream sockets in the admin\'s pool');
   const started = Date.now();

@@ -1,12 +1,12 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveServeConfig } from '../../src/cli/serve-config.js';
 import { commandsStartingWith, readmeRecipe } from '../support/readme.js';
-import { cookiesFrom, jsonLogin, startTestServer } from '../support/server.js';
+import { jsonLogin, startTestServer } from '../support/server.js';
+import { cookiesFrom, sendRequest, setCookieLine } from '../support/http.js';
 
 function hasOpenssl(): boolean {
   try {
@@ -29,18 +29,9 @@ t.test('HTTPS: Secure cookies with the __Host- prefix', { skip: hasOpenssl() ? f
   t.same(options.allowedHosts, ['router.lan'], 'the certificate\'s name is served');
   const s = await startTestServer({ dir, options: { tlsCertPath: join(dir, options.tlsCertPath as string), tlsKeyPath: join(dir, options.tlsKeyPath as string), allowedHosts: options.allowedHosts } });
   t.teardown(() => s.close());
-  const reply = await new Promise<{ status: number; setCookie: string[] }>((resolve, reject) => {
-    const body = JSON.stringify({ username: 'admin', password: s.firstPassword });
-    const req = request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/login', rejectUnauthorized: false, agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie'] ?? [] }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const reply = await sendRequest(s.port, 'POST', '/login', { tls: true, json: { username: 'admin', password: s.firstPassword } });
   t.equal(reply.status, 200);
-  const line = reply.setCookie.find((c) => c.startsWith('__Host-ringlet='));
+  const line = setCookieLine(reply, '__Host-ringlet');
   t.ok(line, 'the __Host- prefix');
   t.match(line, /; Secure/);
   t.match(line, /; Path=\//);
@@ -55,7 +46,7 @@ t.test('--behind-tls: Secure __Host- cookies on plain HTTP behind a TLS proxy', 
   t.equal(r.status, 200);
   const names = Object.keys(cookiesFrom(r));
   t.ok(names.includes('__Host-ringlet'));
-  t.match((r.headers['set-cookie'] ?? []).join(), /__Host-ringlet=[^;]+;.*Secure/);
+  t.match(setCookieLine(r, '__Host-ringlet'), /; Secure/);
   const bad = await s.request('GET', '/session', { headers: { cookie: `ringlet=${cookiesFrom(r)['__Host-ringlet']}` } });
   t.equal(bad.status, 401, 'the unprefixed name is not accepted');
 });

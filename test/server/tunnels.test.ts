@@ -8,7 +8,6 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -17,7 +16,8 @@ import type { Test } from 'tap';
 import { DEFAULT_ROLE_PERMISSIONS } from '../../src/access/permissions.js';
 import { ManualClock } from '../support/clock.js';
 import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type TestServer, type TestServerOptions } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE, type TestServer, type TestServerOptions } from '../support/server.js';
+import { cookiePair, sendRequest, sessionCookieOf } from '../support/http.js';
 
 const PASSWORD = 'tunnel test passphrase';
 
@@ -125,7 +125,7 @@ async function viewerSetup(s: TestServer): Promise<{ admin: { cookie: string; cs
   await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
   const viewer = async () => {
     const login = await jsonLogin(s, 'vic', VIEWER_PASSWORD);
-    return { cookie: sessionCookieOf(s, login), csrf: login.json.csrfToken as string };
+    return { cookie: sessionCookieOf(login), csrf: login.json.csrfToken as string };
   };
   return { admin, viewer };
 }
@@ -154,7 +154,7 @@ for (const mode of ['ram', 'cookie'] as const) {
         json: { currentPassword: VIEWER_PASSWORD, newPassword: VIEWER_PASSWORD.split('').reverse().join('') },
       }).then(async (r) => {
         // Back to the old password for the next case.
-        const fresh = sessionCookieOf(s, r);
+        const fresh = sessionCookieOf(r);
         await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
         return fresh.length > 0 ? r.status : 0;
       })],
@@ -307,16 +307,7 @@ t.test('over HTTPS: refusals and tunnels on a TLS socket', { skip: hasOpenssl() 
   const up = await wsUpstream(t);
   const s = await startTestServer({ dir, options: { upstream: up.url, tlsCertPath: join(dir, 'cert.pem'), tlsKeyPath: join(dir, 'key.pem') } });
   t.teardown(() => s.close());
-  const login = await new Promise<string>((resolve, reject) => {
-    const body = JSON.stringify({ username: 'admin', password: s.firstPassword });
-    const req = httpsRequest({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/login', rejectUnauthorized: false, agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve((res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).find((c) => c?.startsWith('__Host-ringlet=')) ?? ''));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const login = cookiePair(await sendRequest(s.port, 'POST', '/login', { tls: true, json: { username: 'admin', password: s.firstPassword } }), '__Host-ringlet');
   // The generated first password must still be changed: a handshake gets 403 until then.
   const handshake = (origin: string) => new Promise<string>((resolve) => {
     const socket = tlsConnect({ host: '127.0.0.1', port: s.port, rejectUnauthorized: false });

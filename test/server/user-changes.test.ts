@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { hashPasswordSync, setUserPassword, updateUsersFile, UsersDb, type UserRecord } from '../../src/users/index.js';
 import { revokeChangedUsers } from '../../src/session/user-changes.js';
 import { ManualClock } from '../support/clock.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, type TestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, type TestServer } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 
 const PASSWORD = 'user change passphrase';
 const HASH = hashPasswordSync(PASSWORD, { logN: 10, r: 8, p: 1 });
@@ -51,7 +52,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     await replace((db) => db.upsert(user('bob', 'admin')).upsert(user('carol', 'viewer')));
     const bobToken = (await a.request('POST', '/token', { json: { username: 'bob', password: PASSWORD } })).json.access_token as string;
     const carolToken = (await a.request('POST', '/token', { json: { username: 'carol', password: PASSWORD } })).json.access_token as string;
-    const carolCookie = sessionCookieOf(a, await jsonLogin(a, 'carol', PASSWORD));
+    const carolCookie = sessionCookieOf(await jsonLogin(a, 'carol', PASSWORD));
     const status = async (s: TestServer, headers: Record<string, string>) => (await s.request('GET', '/session', { headers })).status;
     t.equal(await status(a, { authorization: `Bearer ${bobToken}` }), 200);
 
@@ -103,7 +104,7 @@ for (const mode of ['ram', 'cookie'] as const) {
     await s.running.deps.users.update((db) => db.upsert(user('alice', 'viewer')).upsert(user('bob', 'viewer')).upsert(user('carol', 'viewer')));
     const signIn = async (name: string, password = PASSWORD) => {
       const token = (await s.request('POST', '/token', { json: { username: name, password } })).json.access_token as string;
-      return { token, cookie: sessionCookieOf(s, await jsonLogin(s, name, password)) };
+      return { token, cookie: sessionCookieOf(await jsonLogin(s, name, password)) };
     };
     const alice = await signIn('alice');
     const bob = await signIn('bob');

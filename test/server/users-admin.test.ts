@@ -8,7 +8,8 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseUsersFile } from '../../src/users/index.js';
-import { adminWithPassword, formLogin, jsonLogin, sessionCookieOf, startTestServer, type Reply, type SignedIn, type TestServer } from '../support/server.js';
+import { adminWithPassword, formLogin, jsonLogin, startTestServer, type SignedIn, type TestServer } from '../support/server.js';
+import { sessionCookieOf, type Reply } from '../support/http.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -23,7 +24,7 @@ function form(s: TestServer, who: SignedIn, path: string, fields: Record<string,
 async function signIn(s: TestServer, user: string, password: string): Promise<SignedIn & { mustChangePassword: boolean }> {
   const r = await jsonLogin(s, user, password);
   if (r.status !== 200) throw new Error(`login ${user}: ${r.status} ${r.text}`);
-  return { cookie: sessionCookieOf(s, r), csrf: r.json.csrfToken, user, mustChangePassword: r.json.mustChangePassword };
+  return { cookie: sessionCookieOf(r), csrf: r.json.csrfToken, user, mustChangePassword: r.json.mustChangePassword };
 }
 
 /** A user added over the API who has already chosen their own password. */
@@ -36,7 +37,7 @@ async function addedUser(s: TestServer, admin: SignedIn, user: string, role: 'ad
     json: { currentPassword: added.json.oneTimePassword, newPassword: `${user} own passphrase` },
   });
   if (changed.status !== 200) throw new Error(`password ${user}: ${changed.status} ${changed.text}`);
-  return { cookie: sessionCookieOf(s, changed), csrf: changed.json.csrfToken, user };
+  return { cookie: sessionCookieOf(changed), csrf: changed.json.csrfToken, user };
 }
 
 const fileUsers = (s: TestServer) => parseUsersFile(readFileSync(join(s.dir, 'users.json'), 'utf8'), 'users.json');

@@ -4,7 +4,8 @@ import { readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatUsersFile, hashPasswordSync, parseUsersFile, setUserPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, sessionCookieOf, startTestServer, TEST_PROFILE, type SignedIn, type TestServer } from '../support/server.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE, type SignedIn, type TestServer } from '../support/server.js';
+import { sessionCookieOf } from '../support/http.js';
 
 // The shipped bundle, as an operator runs it.
 const BIN = fileURLToPath(new URL('../../ringlet.js', import.meta.url));
@@ -48,7 +49,7 @@ async function changePassword(s: TestServer, who: SignedIn, current: string, nex
 async function signIn(s: TestServer, user: string, password: string): Promise<SignedIn> {
   const r = await jsonLogin(s, user, password);
   if (r.status !== 200) throw new Error(`login ${user}: ${r.status} ${r.text}`);
-  return { cookie: sessionCookieOf(s, r), csrf: r.json.csrfToken, user };
+  return { cookie: sessionCookieOf(r), csrf: r.json.csrfToken, user };
 }
 
 t.test('attack: a user added by the CLI while the server runs must survive the next web password change', async (t) => {

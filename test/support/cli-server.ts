@@ -4,8 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { request as httpRequest } from 'node:http';
-import type { Reply, RequestOptions } from './server.js';
+import { sendRequest, type Reply, type RequestOptions } from './http.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** The shipped one-module bundle (the package's `bin`): `node dist/ringlet.js serve ...`. */
@@ -35,34 +34,9 @@ export class CliServer {
     return this.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['event'] === event);
   }
 
+  /** A request to this server (test/support/http.ts). */
   request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
-    const headers: Record<string, string | string[]> = { ...options.headers };
-    let body: string | Buffer | undefined = options.body;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] ??= 'application/json';
-    } else if (options.form !== undefined) {
-      body = new URLSearchParams(options.form).toString();
-      headers['content-type'] ??= 'application/x-www-form-urlencoded';
-    }
-    return new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: this.port, method, path, headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    return sendRequest(this.port, method, path, options);
   }
 
   /** Sends `signal` and waits for the exit code (SIGKILL: a crash, nothing flushed). */

@@ -1,5 +1,4 @@
 /** Starts a real ringlet server on 127.0.0.1:0 in a temp dir, with captured logs, for HTTP tests. */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { parseProfile, startServer, validateServerOptions, type RunningServer, t
 import type { DeviceProfile } from '../../src/config/profile-schema.js';
 import type { MonotonicClock, WallClock } from '../../src/util/clock.js';
 import type { KernelClock } from '../../src/server/snapshot-file.js';
+import { cookiesFrom, sendRequest, sessionCookieOf, type Reply, type RequestOptions } from './http.js';
 
 /**
  * Fast scrypt for tests (N=2^10 p=1, far below OWASP's table, hence the override); the
@@ -38,20 +38,6 @@ export interface TestServerOptions {
   kernel?: KernelClock;
 }
 
-export interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  json: any;
-}
-
-export interface RequestOptions {
-  headers?: Record<string, string | string[]>;
-  json?: unknown;
-  form?: Record<string, string>;
-  body?: string | Buffer;
-}
-
 export class TestServer {
   readonly logs: string[] = [];
   readonly stdout: string[] = [];
@@ -78,34 +64,9 @@ export class TestServer {
     return this.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['event'] === event);
   }
 
+  /** A request to this server (test/support/http.ts). */
   request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
-    const headers: Record<string, string | string[]> = { ...options.headers };
-    let body: string | Buffer | undefined = options.body;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] ??= 'application/json';
-    } else if (options.form !== undefined) {
-      body = new URLSearchParams(options.form).toString();
-      headers['content-type'] ??= 'application/x-www-form-urlencoded';
-    }
-    return new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: this.port, method, path, headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    return sendRequest(this.port, method, path, options);
   }
 
   async close(): Promise<void> {
@@ -133,17 +94,6 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   return t;
 }
 
-/** Cookie header value pairs from a response's Set-Cookie lines. */
-export function cookiesFrom(reply: Reply): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of reply.headers['set-cookie'] ?? []) {
-    const [pair] = line.split(';');
-    const eq = (pair ?? '').indexOf('=');
-    out[(pair ?? '').slice(0, eq)] = (pair ?? '').slice(eq + 1);
-  }
-  return out;
-}
-
 /** A signed-in session: cookie header, CSRF token, user. Changes the first password when asked. */
 export interface SignedIn {
   cookie: string;
@@ -166,22 +116,15 @@ export async function jsonLogin(t: TestServer, username: string, password: strin
   return t.request('POST', '/login', { json: { username, password }, headers });
 }
 
-export function sessionCookieOf(t: TestServer, reply: Reply): string {
-  const cookies = cookiesFrom(reply);
-  const name = Object.keys(cookies).find((k) => k === 'ringlet' || k === '__Host-ringlet');
-  if (name === undefined) throw new Error(`no session cookie in ${reply.status} reply`);
-  return `${name}=${cookies[name]}`;
-}
-
 /** First start: log in as admin with the printed password and change it to `newPassword`. */
 export async function adminWithPassword(t: TestServer, newPassword = 'correct horse battery'): Promise<SignedIn> {
   const first = await jsonLogin(t, 'admin', t.firstPassword);
   if (first.status !== 200) throw new Error(`first login failed: ${first.status} ${first.text}`);
-  const cookie = sessionCookieOf(t, first);
+  const cookie = sessionCookieOf(first);
   const changed = await t.request('POST', '/password', {
     headers: { cookie, 'x-csrf-token': first.json.csrfToken, origin: t.origin },
     json: { currentPassword: t.firstPassword, newPassword },
   });
   if (changed.status !== 200) throw new Error(`password change failed: ${changed.status} ${changed.text}`);
-  return { cookie: sessionCookieOf(t, changed), csrf: changed.json.csrfToken, user: 'admin' };
+  return { cookie: sessionCookieOf(changed), csrf: changed.json.csrfToken, user: 'admin' };
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { errorCodeForStatus, PAGE_CSP, sendEmpty, sendError, sendHtml, sendJson, sendText, wantsHtml } from '../../src/web/index.js';
-import { fetchRaw, listen } from './serve.js';
+import { sendRequest, setCookieLines } from '../support/http.js';
+import { listen } from './serve.js';
 
 t.test('wantsHtml', (t) => {
   const cases: Array<[string | undefined, boolean]> = [
@@ -69,65 +70,65 @@ t.test('responses over a real socket', async (t) => {
   });
   t.teardown(close);
 
-  const json = await fetchRaw(port, '/json');
+  const json = await sendRequest(port, 'GET', '/json');
   t.equal(json.status, 201);
-  t.same(JSON.parse(json.body), { a: 'ü', n: 1 });
+  t.same(json.json, { a: 'ü', n: 1 });
   t.equal(json.headers['content-type'], 'application/json; charset=utf-8');
-  t.equal(json.headers['content-length'], String(Buffer.byteLength(json.body)), 'length in bytes, not characters');
+  t.equal(json.headers['content-length'], String(Buffer.byteLength(json.text)), 'length in bytes, not characters');
   t.equal(json.headers['cache-control'], 'no-store', 'no-store cannot be overridden');
   t.equal(json.headers['x-content-type-options'], 'nosniff');
   t.equal(json.headers['referrer-policy'], 'same-origin', 'not no-referrer, which makes form POSTs send Origin: null');
   t.equal(json.headers['x-extra'], 'yes');
   t.match(json.headers['content-security-policy'], /default-src 'none'/);
 
-  const html = await fetchRaw(port, '/html');
+  const html = await sendRequest(port, 'GET', '/html');
   t.equal(html.headers['content-type'], 'text/html; charset=utf-8');
   t.equal(html.headers['content-security-policy'], PAGE_CSP);
   t.equal(html.headers['x-frame-options'], 'DENY');
-  t.equal(html.body, '<p>héllo</p>');
+  t.equal(html.text, '<p>héllo</p>');
 
-  const text = await fetchRaw(port, '/text');
+  const text = await sendRequest(port, 'GET', '/text');
   t.equal(text.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
   t.equal(text.headers['cache-control'], 'no-store');
 
-  const apiError = await fetchRaw(port, '/error', { headers: { accept: '*/*' } });
+  const apiError = await sendRequest(port, 'GET', '/error', { headers: { accept: '*/*' } });
   t.equal(apiError.status, 429);
-  t.same(JSON.parse(apiError.body), { error: 'too_many_requests', message: 'slow down <now>' });
+  t.same(apiError.json, { error: 'too_many_requests', message: 'slow down <now>' });
   t.equal(apiError.headers['retry-after'], '30');
 
-  const pageError = await fetchRaw(port, '/error', { headers: { accept: 'text/html,*/*;q=0.8' } });
+  const pageError = await sendRequest(port, 'GET', '/error', { headers: { accept: 'text/html,*/*;q=0.8' } });
   t.equal(pageError.status, 429);
   t.equal(pageError.headers['content-type'], 'text/html; charset=utf-8');
-  t.match(pageError.body, /<h1>429 Too Many Requests<\/h1>/);
-  t.match(pageError.body, /slow down &lt;now&gt;/);
+  t.match(pageError.text, /<h1>429 Too Many Requests<\/h1>/);
+  t.match(pageError.text, /slow down &lt;now&gt;/);
   t.equal(pageError.headers['retry-after'], '30');
 
-  const byString = await fetchRaw(port, '/error-accept-string', { headers: { accept: 'text/html' } });
+  const byString = await sendRequest(port, 'GET', '/error-accept-string', { headers: { accept: 'text/html' } });
   t.equal(byString.status, 404);
-  t.match(byString.body, /<h1>404 Not Found<\/h1>/);
+  t.match(byString.text, /<h1>404 Not Found<\/h1>/);
 
-  const bad = await fetchRaw(port, '/error-bad-status');
+  const bad = await sendRequest(port, 'GET', '/error-bad-status');
   t.equal(bad.status, 500, 'an error is never sent as a redirect');
-  t.equal(JSON.parse(bad.body).error, 'internal_error');
+  t.equal(bad.json.error, 'internal_error');
 
-  const cookies = await fetchRaw(port, '/cookies');
-  t.same(cookies.headers['set-cookie'], ['a=1', 'b=2', 'c=3'], 'Set-Cookie appended, not replaced');
+  const cookies = await sendRequest(port, 'GET', '/cookies');
+  t.same(setCookieLines(cookies), ['a=1', 'b=2', 'c=3'], 'Set-Cookie appended, not replaced');
 
-  const twice = await fetchRaw(port, '/twice');
-  t.same(JSON.parse(twice.body), { first: true }, 'a second send after the end is ignored');
+  const twice = await sendRequest(port, 'GET', '/twice');
+  t.same(twice.json, { first: true }, 'a second send after the end is ignored');
 
-  const head = await fetchRaw(port, '/json', { method: 'HEAD' });
-  t.equal(head.body, '', 'HEAD: no body');
+  const head = await sendRequest(port, 'HEAD', '/json');
+  t.equal(head.text, '', 'HEAD: no body');
   t.equal(head.headers['content-length'], json.headers['content-length']);
 
   // Bodiless answers (forward-auth's 200, OPTIONS and preflight 204s): no-store, not overridden.
-  const empty200 = await fetchRaw(port, '/empty-200');
+  const empty200 = await sendRequest(port, 'GET', '/empty-200');
   t.equal(empty200.status, 200);
   t.equal(empty200.headers['cache-control'], 'no-store', '200: no-store, not overridden');
   t.equal(empty200.headers['remote-user'], 'ann');
   t.equal(empty200.headers['content-length'], '0');
-  t.equal(empty200.body, '');
-  const empty204 = await fetchRaw(port, '/empty-204', { method: 'OPTIONS' });
+  t.equal(empty200.text, '');
+  const empty204 = await sendRequest(port, 'OPTIONS', '/empty-204');
   t.equal(empty204.status, 204);
   t.equal(empty204.headers['cache-control'], 'no-store', '204: no-store');
   t.equal(empty204.headers.allow, 'GET, POST');
