@@ -17,7 +17,8 @@
  * BENCH_MALLOC_MMAP_THRESHOLD (bytes: passed to both servers as glibc's
  * MALLOC_MMAP_THRESHOLD_; results then go to memory-mmap-threshold-latest.*),
  * BENCH_RINGLET_BUILD=modules (tsc's many-module output instead of the bundle, for a
- * before/after comparison; results go to memory-modules-latest.*).
+ * before/after comparison; results go to memory-modules-latest.*), BENCH_WITHOUT_NODE_FLAGS
+ * (comma list of Node flags to leave out, e.g. --lite-mode).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,7 +60,14 @@ const FLOOD_MAX_SECONDS = Number(process.env['BENCH_FLOOD_MAX_SECONDS'] ?? 240);
 const MMAP_THRESHOLD = process.env['BENCH_MALLOC_MMAP_THRESHOLD'] ?? LAUNCH_MMAP_THRESHOLD;
 /** Extra environment for both servers. */
 const SERVER_ENV: Record<string, string> = MMAP_THRESHOLD === '' ? {} : { MALLOC_MMAP_THRESHOLD_: MMAP_THRESHOLD };
-const RESULTS_NAME = `${MMAP_THRESHOLD === '' ? 'memory-default-malloc' : 'memory'}${RINGLET_BUILD === 'modules' ? '-modules' : ''}`;
+/**
+ * Node flags left out of every profile's list (both servers), e.g. `--lite-mode`: to report a
+ * profile with and without a flag it carries; results then go to memory-without-<flags>-latest.*.
+ */
+const WITHOUT_FLAGS = (process.env['BENCH_WITHOUT_NODE_FLAGS'] ?? '').split(',').filter(Boolean);
+const withoutSuffix = WITHOUT_FLAGS.length === 0 ? '' : `-without${WITHOUT_FLAGS.map((f) => `-${f.replace(/^-+/, '').replace(/[^a-z0-9-]/gi, '_')}`).join('')}`;
+const RESULTS_NAME = `${MMAP_THRESHOLD === '' ? 'memory-default-malloc' : 'memory'}${RINGLET_BUILD === 'modules' ? '-modules' : ''}${withoutSuffix}`;
+const nodeFlagsOf = (profile: DeviceProfile): string[] => profile.nodeFlags.filter((f) => !WITHOUT_FLAGS.includes(f));
 
 type Kind = 'ringlet' | 'bare';
 
@@ -145,8 +153,8 @@ function parseMetrics(text: string): Record<string, number> {
 async function runTarget(kind: Kind, profile: DeviceProfile, dir: string, floodUsers: string[], floodTarget: number, checkpointLogins: number): Promise<TargetRun> {
   const server: ServerProcess = await spawnServer(kind === 'ringlet'
     // The load is one address standing in for many clients: the per-address cap is lifted to the global limit.
-    ? { kind, nodeFlags: profile.nodeFlags, args: ['--profile', profile.name, '--users', 'users.json', '--log-level', 'warn', '--max-connections-per-address', String(profile.maxConnections), ...BENCH_COST_FLAGS], dir, env: SERVER_ENV }
-    : { kind: 'baseline', nodeFlags: profile.nodeFlags, env: SERVER_ENV });
+    ? { kind, nodeFlags: nodeFlagsOf(profile), args: ['--profile', profile.name, '--users', 'users.json', '--log-level', 'warn', '--max-connections-per-address', String(profile.maxConnections), ...BENCH_COST_FLAGS], dir, env: SERVER_ENV }
+    : { kind: 'baseline', nodeFlags: nodeFlagsOf(profile), env: SERVER_ENV });
   try {
     await server.waitReady();
     const sampler = new Sampler(server.pid);
@@ -235,7 +243,7 @@ async function runProfile(name: string): Promise<ProfileResult> {
     return {
       profile: name, mode: profile.mode, capacity: profile.capacity, maxSessionsPerUser: profile.maxSessionsPerUser,
       floodUsers: floodUserCount(profile), floodTarget, floodCapped: ringlet.flood.succeeded < floodTarget, firstCheckpointLogins: checkpoint,
-      budgetBytes: profile.memoryBudgetBytes, storeBytes: footprint.storeBytes, footprintBytes: footprint.totalBytes, nodeFlags: profile.nodeFlags,
+      budgetBytes: profile.memoryBudgetBytes, storeBytes: footprint.storeBytes, footprintBytes: footprint.totalBytes, nodeFlags: nodeFlagsOf(profile),
       ringlet, bare,
       targets: {
         peakUnderBudget: ringlet.peakRssBytes <= profile.memoryBudgetBytes,
@@ -288,7 +296,8 @@ function render(results: ProfileResult[]): string {
     `${describeMachine(m)}.`,
     `RSS from /proc/<pid>/status (VmRSS every ${SAMPLE_MS} ms; peak = VmHWM). All sizes MiB unless marked; targets use decimal MB (flat: ±${FLAT_TOLERANCE_BYTES / MB} MB, idle allowance ${IDLE_ALLOWANCE_BYTES / MB} MB). `
     + `Each server runs with its profile's Node flags; "bare" is a node:http server answering 200, same flags, same traffic. `
-    + (RINGLET_BUILD === 'modules' ? '**ringlet = tsc\'s many-module output (dist/src/cli/main.js), for comparison; what ships is the bundle.**' : 'ringlet = dist/ringlet.js, the one-module bundle that ships.'),
+    + (RINGLET_BUILD === 'modules' ? '**ringlet = tsc\'s many-module output (dist/src/cli/main.js), for comparison; what ships is the bundle.**' : 'ringlet = dist/ringlet.js, the one-module bundle that ships.')
+    + (WITHOUT_FLAGS.length === 0 ? '' : ` **Both servers without ${WITHOUT_FLAGS.join(' ')}, which the profile sets (a comparison, not how it ships).**`),
     `Traffic: saturate = ${defaultTool()} on GET /auth for ${SATURATE_MS / 1000} s with maxConnections − (hashConcurrency + ${BACKGROUND_CONNECTIONS} + hashConcurrency + 2) connections while hashConcurrency clients sign in as admin at the profile's real scrypt cost; `
     + `flood = JSON logins (hashConcurrency + 2 clients) round-robin over the flood users until ≥ max(10 × capacity, ${MIN_FLOOD_LOGINS}) succeeded, with paced GET /auth at ${BACKGROUND_RATE} req/s over ${BACKGROUND_CONNECTIONS} connections; `
     + `RSS read after a 1 s pause (median of 0.5 s) at 1× capacity (≥ ${MIN_CHECKPOINT_LOGINS} logins) and after the flood.`,
