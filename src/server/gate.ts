@@ -19,7 +19,7 @@ import { readFields } from './request-body.js';
 import { answerForwardAuthUnauthenticated, loginUrlFor } from './routes/auth.js';
 import { answerLoginRefused } from './routes/login.js';
 import type { RequestContext } from './context.js';
-import { upstreamPolicyFor, type RoutePolicy } from './route-policy.js';
+import { UPSTREAM_UPGRADE_POLICY, upstreamPolicyFor, type RoutePolicy } from './route-policy.js';
 import { METHOD_OVERRIDE_HEADER_NAMES, normaliseHeaderName } from './upstream-headers.js';
 
 /** The gate's verdict: go on to the handler, or the request has been answered. */
@@ -149,10 +149,21 @@ function forwardedMethodMet(ctx: RequestContext, session: Session): boolean {
     if (method === '' || method === 'GET' || method === 'HEAD') continue;
     const policy = upstreamPolicyFor(method);
     if (policy === undefined) return refuse(ctx, 'method not allowed');
-    if (policy.role !== undefined && !roleAtLeast(session.role, policy.role)) return refuse(ctx, `${policy.role} role required`);
-    if (policy.permission !== undefined && !holds(ctx, session, policy.permission)) return refuse(ctx, `${policy.permission} permission required`);
-    if (policy.csrf !== 'none' && session.via !== 'bearer' && !sameOrigin(ctx, forwardedPublicOrigin(ctx))) return csrfRefused(ctx, 'origin');
+    if (!upstreamPolicyMet(ctx, session, policy)) return false;
   }
+  // A WebSocket handshake is a GET, but the tunnel it opens carries writes: Caddy and
+  // Traefik proxy it after a 200 from here, so it is judged as the upstream's upgrade.
+  // Sec-WebSocket-Key is end-to-end (every proxy passes it to /auth); Upgrade may be dropped.
+  const headers = ctx.req.headers;
+  if (headers['sec-websocket-key'] !== undefined || headers.upgrade !== undefined) return upstreamPolicyMet(ctx, session, UPSTREAM_UPGRADE_POLICY);
+  return true;
+}
+
+/** What the upstream route's policy asks of a request `/auth` is asked about. */
+function upstreamPolicyMet(ctx: RequestContext, session: Session, policy: RoutePolicy): boolean {
+  if (policy.role !== undefined && !roleAtLeast(session.role, policy.role)) return refuse(ctx, `${policy.role} role required`);
+  if (policy.permission !== undefined && !holds(ctx, session, policy.permission)) return refuse(ctx, `${policy.permission} permission required`);
+  if (policy.csrf !== 'none' && session.via !== 'bearer' && !sameOrigin(ctx, forwardedPublicOrigin(ctx))) return csrfRefused(ctx, 'origin');
   return true;
 }
 

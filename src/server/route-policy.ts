@@ -187,6 +187,9 @@ export function policyFor(route: RouteDeclaration, method: string): RoutePolicy 
 
 const UPSTREAM_ROUTE = ROUTE_TABLE.find((r) => r.path === '*') as RouteDeclaration;
 
+/** The upstream catch-all's policy for a WebSocket handshake (what `/auth` applies to one). */
+export const UPSTREAM_UPGRADE_POLICY: RoutePolicy = UPSTREAM_ROUTE.methods.UPGRADE as RoutePolicy;
+
 /** The upstream catch-all's policy for `method`: what a request forwarded with that method needs. */
 export function upstreamPolicyFor(method: string): RoutePolicy | undefined {
   return policyFor(UPSTREAM_ROUTE, method);

@@ -20,6 +20,8 @@ import { assertNoSecrets, cookieValue } from './client.js';
 const PASSWORD = 'forward auth method passphrase';
 const VIEWER_PASSWORD = `viewer ${PASSWORD}`;
 const PUBLIC = 'router.example';
+/** The end-to-end headers of a WebSocket handshake, as a proxy passes them to /auth. */
+const WS = { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' };
 
 for (const mode of ['ram', 'cookie'] as const) {
   t.test(`${mode} mode: /auth applies the upstream route's policy to the method the proxy names`, async (t) => {
@@ -61,6 +63,15 @@ for (const mode of ['ram', 'cookie'] as const) {
       ['admin cookie, POST through Traefik from another site',
         { cookie: admin.cookie, host: 'ringlet:8080', origin: 'http://evil.example', 'x-forwarded-host': PUBLIC, 'x-forwarded-proto': 'http', 'x-forwarded-method': 'POST' }, 403],
       ['anonymous, POST', { host: PUBLIC, 'x-forwarded-method': 'POST' }, 401],
+      // A WebSocket handshake is a GET whose tunnel carries writes (Caddy and Traefik proxy it
+      // after /auth's 200): judged as the upstream's upgrade, ui:write from this origin.
+      ['viewer, WebSocket handshake (Sec-WebSocket-Key)', { cookie: viewer, ...sameOrigin, 'x-forwarded-method': 'GET', ...WS }, 403],
+      ['viewer, WebSocket handshake named only by Upgrade', { cookie: viewer, ...sameOrigin, 'x-forwarded-method': 'GET', upgrade: 'websocket' }, 403],
+      ['admin token narrowed to ui:read, WebSocket handshake', { authorization: `Bearer ${readToken}`, host: PUBLIC, ...WS }, 403],
+      ['admin token with ui:write, WebSocket handshake', { authorization: `Bearer ${writeToken}`, host: PUBLIC, ...WS }, 200],
+      ['admin cookie, WebSocket handshake from this origin', { cookie: admin.cookie, ...sameOrigin, 'x-forwarded-method': 'GET', ...WS }, 200],
+      ['admin cookie, WebSocket handshake from another site (cross-site hijacking)', { cookie: admin.cookie, host: PUBLIC, origin: 'http://evil.example', ...WS }, 403],
+      ['admin cookie, WebSocket handshake from another port of the same host', { cookie: admin.cookie, host: PUBLIC, origin: `http://${PUBLIC}:8443`, ...WS }, 403],
     ];
     for (const [title, headers, status] of cases) {
       const r = await s.request('GET', '/auth', { headers });

@@ -209,6 +209,16 @@ async function runChecks(t: Test, o: { proxyPort: number; ringlet: TestServer; a
   t.equal(ownWrite.status, 200, 'the same POST from this origin reaches the admin UI');
   t.equal(app.seen[writesBefore]?.url, '/config/wifi', 'the admin UI got the write');
 
+  // 4c. A WebSocket handshake from another site (cross-site WebSocket hijacking): the proxy
+  // passes Sec-WebSocket-Key to /auth, which judges it as the upstream's upgrade row.
+  const handshakesBefore = app.seen.length;
+  const hijack = await get('/ws', {
+    cookie, origin: 'http://evil.example', connection: 'Upgrade', upgrade: 'websocket',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13',
+  });
+  t.equal(hijack.status, 403, 'a WebSocket handshake from another site: 403');
+  t.same(app.seen.slice(handshakesBefore), [], 'and the admin UI never saw it');
+
   // 5. Every path ringlet owns reaches ringlet (with a session, a path routed to the admin
   // UI would arrive there); look-alikes are the admin UI's.
   const before = app.seen.length;
