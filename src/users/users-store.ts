@@ -150,22 +150,31 @@ export class UsersFileStore implements UsersStore {
 
   update(change: (db: UsersDb) => UsersDb): Promise<UsersDb> {
     const run = async (): Promise<UsersDb> => {
-      const result = await updateUsersFile(this.path, (db) => change(db), {
-        lock: this.#lock,
-        onStaleLock: (reason, pid) => this.#log.warn('users_lock_stale_removed', { path: this.path, reason, pid }),
-        onWritten: (text) => {
-          this.#ownUnadopted = text;
-        },
-      });
-      // Others' changes the file held before this one are theirs (heard as `file`), then
-      // this change is ours; adopted even when nothing was written.
+      let written: string | undefined;
       try {
+        const result = await updateUsersFile(this.path, (db) => change(db), {
+          lock: this.#lock,
+          onStaleLock: (reason, pid) => this.#log.warn('users_lock_stale_removed', { path: this.path, reason, pid }),
+          onWritten: (text) => {
+            written = text;
+            this.#ownUnadopted = text;
+          },
+        });
+        // Others' changes the file held before this one are theirs (heard as `file`), then
+        // this change is ours; adopted even when nothing was written.
         await this.#adopt(result.text, result.before, 'update', 'file');
         await this.#adopt(result.text, result.db, 'update', 'own');
+        return result.db;
       } finally {
-        if (this.#ownUnadopted === result.text) this.#ownUnadopted = undefined;
+        // Also when the write landed and something after it threw (a lock release that
+        // failed): a text left here would be taken for ours at every reload, never adopted.
+        if (written !== undefined && this.#ownUnadopted === written) this.#ownUnadopted = undefined;
+        // The adopts above wait for listeners (revocations made durable); a reload that ran
+        // meanwhile may have adopted a newer file (another writer's change on top of this
+        // one), which they then replaced with this update's older view. The file is the
+        // truth: read it once more (one read per update; updates are rare).
+        this.reload('update');
       }
-      return result.db;
     };
     const done = this.#queue.then(run, run);
     this.#queue = done.catch(() => undefined);

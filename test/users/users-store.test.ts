@@ -281,3 +281,32 @@ t.test('listeners hear who made a change: this store\'s writes as own, even when
   t.equal(store.reload('watch'), 'reloaded');
   t.same(heard, ['bob own', 'carol file'], 'the own write heard once, as own; the other writer\'s as file');
 });
+
+t.test('a reload while an update waits for its listeners is not undone by that update', async (t) => {
+  const path = fileWith(table('xavier'));
+  const { store } = await UsersFileStore.open(path);
+  // Another writer adds a user unseen (no watch), so the update's first adopt ("file") has a
+  // change to tell: its listener waits, as a revocation made durable does.
+  writeFileSync(path, formatUsersFile(table('xavier', 'yara')));
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let waiting = false;
+  store.onChange((_before, _after, origin) => {
+    if (origin !== 'file' || waiting) return undefined;
+    waiting = true;
+    return held;
+  });
+  const updated = store.update((db) => setUserHash(db, 'admin', OTHER_HASH));
+  await until('the update waits for its listener', () => waiting);
+  // Meanwhile `ringlet users remove xavier` runs, and SIGHUP (or the watch) re-reads the file.
+  writeFileSync(path, formatUsersFile(table('yara').upsert({ ...record('admin', 'admin'), hash: OTHER_HASH })));
+  t.equal(store.reload('sighup'), 'reloaded', 'the removal is seen');
+  release();
+  await updated;
+  t.equal(store.current().get('xavier'), undefined, 'the removed user stays removed in memory');
+  t.equal(store.current().get('admin')?.hash, OTHER_HASH, 'the update\'s own change stands');
+  t.same(store.current().names(), ['admin', 'yara'], 'the table is the file\'s');
+  t.equal(store.reload('watch'), 'unchanged', 'and the file is what the store holds');
+});
