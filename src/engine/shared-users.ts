@@ -168,6 +168,10 @@ export class SharedUsers {
   readonly #pending = new Map<string, string | null>();
   /** Users whose engine values could not be applied to the file yet (lock busy, damaged file). */
   readonly #unapplied = new Set<string>();
+  /** Users whose password or removal, taken from the engine, is being written to the users file (count of applies). */
+  readonly #settling = new Map<string, number>();
+  /** Who waits for a user's apply to end (`whenSettled`). */
+  readonly #settledWaiters = new Map<string, Array<() => void>>();
   /** Fields of the write on its way: until it is answered, `held` is not what the engine will hold. */
   readonly #inFlight = new Set<string>();
   #up = false;
@@ -430,6 +434,8 @@ export class SharedUsers {
       return;
     }
     const applied: string[] = [];
+    const settling = [...touched].filter(([, fields]) => fields.has('password') || fields.has('exists')).map(([user]) => user);
+    for (const user of settling) this.#settling.set(user, (this.#settling.get(user) ?? 0) + 1);
     try {
       await this.#o.store.update((db) => {
         let next = db;
@@ -451,10 +457,42 @@ export class SharedUsers {
     } catch (err) {
       for (const user of touched.keys()) this.#unapplied.add(user);
       this.#o.log.warn('shared_state_users_not_applied', {
-        reason: err instanceof Error ? err.message : 'error', consequence: 'the users file keeps its values until the next try',
+        reason: err instanceof Error ? err.message : 'error', consequence: 'the users file keeps its values until the next try; logins of those users wait for it',
       });
       this.#scheduleRetry();
+    } finally {
+      for (const user of settling) {
+        const left = (this.#settling.get(user) ?? 1) - 1;
+        if (left > 0) {
+          this.#settling.set(user, left);
+          continue;
+        }
+        this.#settling.delete(user);
+        const waiters = this.#settledWaiters.get(user);
+        this.#settledWaiters.delete(user);
+        for (const wake of waiters ?? []) wake();
+      }
     }
+  }
+
+  /**
+   * Whether a password or removal of `user` came from the engine and is not in the users
+   * file yet. The instance that made it has already revoked the user's credentials (shared
+   * at once); a login here checked against the old hash would be issued after that
+   * revocation and outlive it, so logins of that user wait until it is applied.
+   */
+  changePending(user: string): boolean {
+    return this.#settling.has(user) || this.#unapplied.has(user);
+  }
+
+  /** Resolves when no apply of `user`'s password or removal is under way (at once when none is). */
+  whenSettled(user: string): Promise<void> {
+    if (!this.#settling.has(user)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.#settledWaiters.get(user) ?? [];
+      waiters.push(resolve);
+      this.#settledWaiters.set(user, waiters);
+    });
   }
 }
 

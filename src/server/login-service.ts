@@ -46,11 +46,24 @@ export interface LoginServiceDeps {
   scryptImpl?: ScryptFunction;
   /** The engine's counts, with --shared-state; the local table stays the fallback. */
   shared?: SharedLoginThrottle | undefined;
+  /** With --shared-state: a password or removal of this user from another instance is not applied here yet. */
+  userChangePending?: ((user: string) => boolean) | undefined;
+  /** With --shared-state: resolves when such a change being applied has been. */
+  userChangeApplied?: ((user: string) => Promise<void>) | undefined;
 }
 
 export interface AuthenticateOptions {
   /** Upgrade a weaker stored hash after success (default true; the password change route writes a new hash anyway). */
   upgradeHash?: boolean;
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+function waitAtMost(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Re-verifications of one attempt against a hash that changed while it hashed (see `#settle`). */
@@ -111,6 +124,11 @@ export class LoginService {
     // able to wipe their address's failures by logging into it between guesses.
     this.deps.throttle.recordSuccess(userKey);
     await shared?.recordSuccess(userKey);
+    // A password from another instance on its way into the file: verified against it once
+    // it is there (bounded; `confirm` answers busy if it is still not).
+    if (this.deps.userChangePending?.(user.name) === true && this.deps.userChangeApplied !== undefined) {
+      await waitAtMost(this.deps.userChangeApplied(user.name), this.deps.busyRetryAfterMs);
+    }
     // Last, after every wait on the engine: no await between this check and the outcome.
     let verifiedHash: string;
     try {
@@ -149,6 +167,16 @@ export class LoginService {
     return undefined;
   }
 
+  /**
+   * For a password change whose write found another hash than the one the current password
+   * was verified against: the hash that password verifies against now (the same password
+   * re-hashed meanwhile), or undefined (a new password: that change wins). Throws
+   * ERR_HASHING_BUSY when the hashing bound is full.
+   */
+  reverify(name: string, verifiedHash: string, password: string): Promise<string | undefined> {
+    return this.#settle(name, verifiedHash, password);
+  }
+
   #isOwnUpgrade(name: string, from: string, to: string): boolean {
     const upgraded = this.#upgraded.get(name);
     return upgraded !== undefined && upgraded.from === from && upgraded.to === to;
@@ -165,6 +193,9 @@ export class LoginService {
    */
   confirm(outcome: LoginOutcome): LoginOutcome {
     if (outcome.result !== 'success') return outcome;
+    // Another instance set a new password (and revoked the old one's credentials) that is
+    // still on its way into this file: nothing is issued for the old one meanwhile.
+    if (this.deps.userChangePending?.(outcome.user) === true) return { result: 'busy', retryAfterMs: this.deps.busyRetryAfterMs };
     const verified = this.#verified.get(outcome);
     const record = this.deps.users.current().get(outcome.user);
     if (verified === undefined || record === undefined) return { result: 'failure' };

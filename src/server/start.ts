@@ -37,7 +37,7 @@ import type { AppDeps } from './context.js';
 import type { ServerOptions } from './options.js';
 import type { RespClient } from '../engine/resp-client.js';
 import { SharedState } from '../engine/shared-state.js';
-import type { SharedUsersStore } from '../engine/shared-users.js';
+import type { SharedUsers, SharedUsersStore } from '../engine/shared-users.js';
 
 export interface StartConfig {
   profile: DeviceProfile;
@@ -236,6 +236,7 @@ interface ServerParts {
   log: Logger;
   /** The engine's login throttle, with --shared-state. */
   sharedThrottle: SharedLoginThrottle | undefined;
+  sharedUsers: SharedUsers | undefined;
 }
 
 /**
@@ -243,7 +244,7 @@ interface ServerParts {
  * throttle), connection admission, request counts and the metrics that read them all.
  */
 function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: ServerParts): { deps: AppDeps; connections: ConnectionLimits } {
-  const { sessions, users, keys, clocks, cookies, log, sharedThrottle } = parts;
+  const { sessions, users, keys, clocks, cookies, log, sharedThrottle, sharedUsers } = parts;
   const scryptCost = { logN: profile.scryptLogN, r: profile.scryptR, p: profile.scryptP };
   const hashLimiter = new HashLimiter({ maxConcurrent: profile.hashConcurrency, maxQueued: profile.hashQueueLength, maxWaitMs: profile.hashMaxWaitMs });
   const throttle = new LoginThrottle({
@@ -256,6 +257,8 @@ function createAppDeps(profile: DeviceProfile, options: ServerOptions, parts: Se
   const login = new LoginService({
     users, limiter: hashLimiter, throttle, cost: scryptCost, clock: clocks.monotonic, log,
     busyRetryAfterMs: Math.max(1000, profile.hashMaxWaitMs), shared: sharedThrottle,
+    userChangePending: sharedUsers === undefined ? undefined : (user) => sharedUsers.changePending(user),
+    userChangeApplied: sharedUsers === undefined ? undefined : (user) => sharedUsers.whenSettled(user),
   });
   const connections = new ConnectionLimits({
     maxConnections: profile.maxConnections, maxConnectionsPerAddress: profile.maxConnectionsPerAddress,
@@ -322,7 +325,7 @@ export async function startServer(config: StartConfig): Promise<RunningServer> {
   const shared = openSharedState(options, profile, { revocation, sessions, users, keys, clocks, log });
 
   // 4. The server.
-  const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log, sharedThrottle: shared?.throttle });
+  const { deps, connections } = createAppDeps(profile, options, { sessions, users, keys, clocks, cookies, log, sharedThrottle: shared?.throttle, sharedUsers: shared?.users });
   if (shared !== undefined) declareSharedStateMetrics(deps.metrics, shared);
   // A user removed by anyone (this server, `ringlet users remove`, an editor) takes their last sign-in along.
   users.onChange((before, after) => {

@@ -203,3 +203,51 @@ t.test('after the engine lost its data, changes are ordered afresh: they still r
   await b.users.update(setHash('bob', H2));
   await until(() => record(a, 'bob')?.hash === H2, 'and the other way');
 });
+
+t.test('a password or removal from another instance is pending until it is in the users file; a role change is not', { skip: REDIS_SKIP }, async (t) => {
+  const redis = await RedisProcess.start();
+  t.teardown(() => redis.stop());
+  /** A users file whose writes wait (a slow disk, another writer holding the lock). */
+  class SlowUsers extends MemoryUsers {
+    gate: Promise<void> = Promise.resolve();
+    override async update(change: (db: UsersDb) => UsersDb): Promise<UsersDb> {
+      await this.gate;
+      return super.update(change);
+    }
+  }
+  const slow = new SlowUsers();
+  const [a, b] = [instance(t, redis.port), instance(t, redis.port, slow)];
+  await synced(a, b);
+  const users = b.shared.users;
+  if (users === undefined) throw new Error('shared users expected');
+  let open!: () => void;
+  slow.gate = new Promise((resolve) => {
+    open = resolve;
+  });
+  t.equal(users.changePending('alice'), false, 'nothing pending before');
+  await a.users.update(setHash('alice', H2));
+  await until(() => users.changePending('alice'), 'B holds alice\'s new password, not yet written');
+  t.equal(record(b, 'alice')?.hash, H1, 'B\'s file still has the old hash');
+  t.equal(users.changePending('bob'), false, 'other users are not held up');
+  let settled = false;
+  void users.whenSettled('alice').then(() => {
+    settled = true;
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(settled, false, 'whenSettled waits for the write');
+  open();
+  await until(() => settled, 'settled once written');
+  t.equal(record(b, 'alice')?.hash, H2, 'the new hash is in B\'s file');
+  t.equal(users.changePending('alice'), false, 'no longer pending');
+
+  slow.gate = new Promise((resolve) => {
+    open = resolve;
+  });
+  await a.users.update(setRole('bob', 'admin'));
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(users.changePending('bob'), false, 'a role change holds no login up (it is taken as it is at the issue)');
+  await a.users.update((db) => db.remove('bob'));
+  await until(() => users.changePending('bob'), 'a removal is pending until written');
+  open();
+  await until(() => record(b, 'bob') === undefined && !users.changePending('bob'), 'the removal written');
+});

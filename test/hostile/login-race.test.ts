@@ -123,3 +123,27 @@ for (const mode of ['ram', 'cookie'] as const) {
     assertNoSecrets(t, s, secrets);
   });
 }
+
+t.test('a password change whose user is re-hashed with the same password while the new hash is computed still lands', async (t) => {
+  // The new password is hashed at the profile's cost: slow enough here for the re-hash to land meanwhile.
+  const s = await startTestServer({ mode: 'ram', profile: { hashConcurrency: 2, scryptLogN: SLOW.logN, memoryBudgetBytes: 512 * 1024 * 1024 } });
+  t.teardown(() => s.close());
+  await adminWithPassword(s, PASSWORD);
+  await s.running.deps.users.update((db) => setUserPassword(db, 'ivan', hashPasswordSync(OLD, SLOW), { role: 'viewer' }));
+  const held = await jsonLogin(s, 'ivan', OLD);
+  const limiter = s.running.deps.hashLimiter;
+  const completedBefore = limiter.stats().completed;
+  const change = s.request('POST', '/password', {
+    headers: { cookie: sessionCookieOf(held), 'x-csrf-token': held.json.csrfToken, origin: s.origin },
+    json: { currentPassword: OLD, newPassword: NEW },
+  });
+  // The current password verified (one hash completed), the new one is being computed: now
+  // another login upgrades the stored hash — the same password under a new salt.
+  const until = Date.now() + 5000;
+  while (!(limiter.stats().completed > completedBefore && limiter.stats().inFlight > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
+  await s.running.deps.users.update((db) => setUserHash(db, 'ivan', hashPasswordSync(OLD, SLOW)));
+  const r = await change;
+  t.equal(r.status, 200, 'the password change stands');
+  t.equal((await jsonLogin(s, 'ivan', NEW)).status, 200, 'the new password signs in');
+  t.equal((await jsonLogin(s, 'ivan', OLD)).status, 401, 'the old one no longer does');
+});

@@ -68,8 +68,20 @@ export async function postPassword(ctx: RequestContext): Promise<void> {
   try {
     // Applied to the file as it is now (locked read-modify-write): others' changes stay,
     // and a user removed meanwhile is not brought back.
-    await ctx.deps.users.update((db) => setUserHash(db, session.user, hash, { mustChangePassword: false, expectedHash: verifiedHash }));
+    const write = (expectedHash: string | undefined) =>
+      ctx.deps.users.update((db) => setUserHash(db, session.user, hash, { mustChangePassword: false, expectedHash }));
+    try {
+      await write(verifiedHash);
+    } catch (err) {
+      // The hash moved while the new one was computed: the same password re-hashed (a hash
+      // upgrade at another login) keeps this change; a new password set by someone else wins.
+      if (!(err instanceof ConfigError && err.field === 'hash' && verifiedHash !== undefined)) throw err;
+      const now = await ctx.deps.login.reverify(session.user, verifiedHash, current);
+      if (now === undefined) throw err;
+      await write(now);
+    }
   } catch (err) {
+    if (err instanceof RingletError && err.code === 'ERR_HASHING_BUSY') return refuse(503, 'the device is busy; try again', { 'Retry-After': '2' });
     if (err instanceof RingletError && err.code === 'ERR_FILE_LOCKED') return refuse(503, 'the users file is busy; try again', { 'Retry-After': '2' });
     // Removed, or the password set by someone else meanwhile (whose change revoked this session).
     if (err instanceof ConfigError && (err.field === 'name' || err.field === 'hash')) return refuse(401, 'sign in required');
