@@ -10,7 +10,8 @@ import { signJwt, verifyJwt, type KeyRing } from '../codec/index.js';
 import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
 import { checkSubject, checkTiming, credentialLife, hasTokenShape, LEEWAY_MS, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
-import type { CredentialLife, RevocationTables } from './revocation.js';
+import type { RevocationTables } from './revocation.js';
+import { ClaimedSession } from './claimed-session.js';
 import { DEFAULT_VERIFIED_CACHE_ENTRIES, VerifiedCache } from './verified-cache.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedToken, Session } from './types.js';
@@ -23,8 +24,6 @@ export class BearerTokens {
   private readonly verified: VerifiedCache<TokenClaims & { scope: readonly string[] }>;
   /** Built once: a token's idle and absolute limits are both its lifetime. */
   private readonly limits: TimingLimits;
-  /** What a revocation of a session resolved here must know (kept off the public Session type). */
-  private readonly lives = new WeakMap<Session, CredentialLife>();
 
   constructor(
     private readonly keys: KeyRing,
@@ -77,21 +76,11 @@ export class BearerTokens {
     if (!verdict.ok) return undefined;
     if (this.revocation.isRevoked(c.sub, c.jti, verdict.issued)) return undefined;
     const wallNow = this.clocks.wall.now();
-    const session: Session = {
-      user: c.sub,
-      role: c.role,
-      ref: c.jti,
-      via: 'bearer',
-      csrfToken: undefined,
-      scope: c.scope,
+    return new ClaimedSession(c, 'bearer', c.scope, {
       createdAtMs: wallNow - ((machine ? (c.exp - c.iat) * 1000 : this.ttlMs) - verdict.absoluteLeftMs),
       idleExpiresAtMs: wallNow + verdict.idleLeftMs,
       absoluteExpiresAtMs: wallNow + verdict.absoluteLeftMs,
-      data: undefined,
-    };
-    const life = credentialLife(c, this.clocks, this.limits);
-    if (life !== undefined) this.lives.set(session, life);
-    return session;
+    });
   }
 
   cacheStats(): { hits: number; misses: number } {
@@ -100,7 +89,8 @@ export class BearerTokens {
 
   /** Revokes the token behind a session this verifier resolved, until its own expiry. */
   revokeSession(session: Session): void {
-    const life = this.lives.get(session);
+    const claims = session.via === 'bearer' ? ClaimedSession.claimsOf(session) : undefined;
+    const life = claims === undefined ? undefined : credentialLife(claims, this.clocks, this.limits);
     if (life !== undefined) this.revocation.denyCredential(session.ref, session.user, life);
     else this.revocation.denyId(session.ref, session.user);
   }

@@ -11,9 +11,10 @@ import { randomBytesPooled } from '../util/random-pool.js';
 import type { Role } from '../access/roles.js';
 import { BearerTokens } from './bearer.js';
 import { checkSubject, checkTiming, credentialLife, hasTokenShape, LEEWAY_MS, mintTiming, type TimingLimits, type TokenClaims } from './claims.js';
-import type { CredentialLife, RevocationTables } from './revocation.js';
+import type { RevocationTables } from './revocation.js';
 import { VerifiedCache } from './verified-cache.js';
-import { copySessionData, toSessionData } from './session-data.js';
+import { toSessionData } from './session-data.js';
+import { ClaimedSession } from './claimed-session.js';
 import type { SessionEndListener } from './session-end.js';
 import type { SessionClocks } from './time-policy.js';
 import type { IssuedSession, IssuedToken, Resolution, RevokeUserOptions, Session, SessionManager, SessionStats } from './types.js';
@@ -41,9 +42,6 @@ export interface CookieSessionOptions {
   sameBootOnly?: boolean;
 }
 
-/** Not read yet (a session's data is copied out of its claims on first read only). */
-const UNREAD: unique symbol = Symbol('unread');
-
 export class CookieSessions implements SessionManager {
   readonly mode = 'cookie' as const;
   private readonly limits: TimingLimits;
@@ -53,10 +51,6 @@ export class CookieSessions implements SessionManager {
   private expiredAbsolute = 0;
   /** Cookies that opened and had the right shape, with whether their key is the current one. */
   private readonly opened: VerifiedCache<{ claims: TokenClaims; keyIsCurrent: boolean }>;
-  /** What a logout of a session resolved here must know (kept off the public Session type). */
-  private readonly lives = new WeakMap<Session, CredentialLife>();
-  /** The claims behind each session resolved or issued here, for setData's re-seal. */
-  private readonly claimsOf = new WeakMap<Session, TokenClaims>();
 
   constructor(private readonly o: CookieSessionOptions) {
     this.limits = { idleTimeoutMs: o.idleTimeoutMs, absoluteTimeoutMs: o.absoluteTimeoutMs, leewayMs: LEEWAY_MS, sameBootOnly: o.sameBootOnly === true };
@@ -80,27 +74,11 @@ export class CookieSessions implements SessionManager {
 
   private toSession(c: TokenClaims, idleLeftMs: number, absoluteLeftMs: number): Session {
     const wallNow = this.o.clocks.wall.now();
-    // The claims are shared (the verified cache): each session reads its own copy of the data.
-    let data: unknown = UNREAD;
-    const session: Session = {
-      user: c.sub,
-      role: c.role,
-      ref: c.jti,
-      via: 'cookie',
-      csrfToken: c.csrf,
-      scope: undefined,
+    return new ClaimedSession(c, 'cookie', undefined, {
       createdAtMs: wallNow - (this.o.absoluteTimeoutMs - absoluteLeftMs),
       idleExpiresAtMs: wallNow + idleLeftMs,
       absoluteExpiresAtMs: wallNow + absoluteLeftMs,
-      get data(): unknown {
-        if (data === UNREAD) data = copySessionData(c.d);
-        return data;
-      },
-    };
-    const life = credentialLife(c, this.o.clocks, this.limits);
-    if (life !== undefined) this.lives.set(session, life);
-    this.claimsOf.set(session, c);
-    return session;
+    });
   }
 
   issue(user: string, role: Role, _clientAddress?: string, data?: unknown): IssuedSession {
@@ -179,8 +157,8 @@ export class CookieSessions implements SessionManager {
   }
 
   setData(session: Session, data: unknown): Resolution | undefined {
-    const c = this.claimsOf.get(session);
-    if (c === undefined) return undefined;
+    const c = ClaimedSession.claimsOf(session);
+    if (c === undefined || session.via !== 'cookie') return undefined;
     const d = toSessionData(data, MAX_SET_COOKIE_BYTES, 'cookie');
     // A change of data is activity: re-sealed with fresh timing, like any re-issue.
     const { d: _old, ...rest } = c;
@@ -198,7 +176,8 @@ export class CookieSessions implements SessionManager {
   revoke(session: Session): void {
     this.destroyed++;
     if (session.via === 'bearer') return this.o.bearer.revokeSession(session);
-    const life = this.lives.get(session);
+    const claims = ClaimedSession.claimsOf(session);
+    const life = claims === undefined ? undefined : credentialLife(claims, this.o.clocks, this.limits);
     // A session object not resolved here (a copy): its issue time is unknown, so the widest entry.
     if (life !== undefined) this.o.revocation.denyCredential(session.ref, session.user, life);
     else this.o.revocation.denyId(session.ref, session.user);
