@@ -58,11 +58,11 @@ t.test('profile check: fits, over budget, invalid', (t) => {
   t.match(JSON.parse(json.out).scrypt, { cost: { logN: 16, r: 8, p: 2 }, owaspMinimumP: 2, meetsOwasp: true, insecureOverride: false });
   t.match(ok.out, /password hashing: scrypt N=2\^14 r=8 p=5 \(16\.0 MiB\) meets OWASP's scrypt table \(needs p >= 5 at this N and r\)/);
   const weak = join(dir, 'weak.json');
-  writeFileSync(weak, JSON.stringify({ name: 'weak', scryptLogN: 14, scryptP: 1 }));
+  writeFileSync(weak, JSON.stringify({ name: 'weak', scryptLogN: 14, scryptP: 1, hashConcurrency: 1 }));
   const refused = run(['profile', 'check', weak]);
   t.equal(refused.code, 2, 'a cost below the table is an invalid profile');
   t.match(refused.err, /scryptP: N=2\^14 r=8 needs scryptP >= 5 to meet OWASP's scrypt table/);
-  writeFileSync(weak, JSON.stringify({ name: 'weak', scryptLogN: 14, scryptP: 1, insecureScryptBelowOwasp: true }));
+  writeFileSync(weak, JSON.stringify({ name: 'weak', scryptLogN: 14, scryptP: 1, hashConcurrency: 1, insecureScryptBelowOwasp: true }));
   const overridden = run(['profile', 'check', weak]);
   t.equal(overridden.code, 0);
   t.match(overridden.out, /scrypt N=2\^14 r=8 p=1 \(16\.0 MiB\) is BELOW OWASP's scrypt table \(needs p >= 5 at this N and r\); accepted only because insecureScryptBelowOwasp is set/);

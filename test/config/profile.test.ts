@@ -76,10 +76,12 @@ t.test('invalid profiles are refused with the field, the range and the source', 
   t.end();
 });
 
-t.test("every device profile meets OWASP's scrypt table with the memory it had (p raised, N and r unchanged)", (t) => {
-  // N and r as before this table was enforced: memory per hash (128·N·r) is unchanged.
+t.test("every device profile meets OWASP's scrypt table with no more memory per hash than it had", (t) => {
+  // p raised to meet the table; N and r as before it was enforced (memory per hash, 128·N·r,
+  // unchanged), except the two 80 MiB profiles, which take the table's row with half the
+  // memory for the same work (N=2^13 p=10 for 2^14 p=5): their peak under load must fit.
   const expected: Record<string, [number, number, number]> = {
-    'embedded-default': [14, 8, 5], 'openwrt-256mb': [14, 8, 5], 'ap-cookie': [14, 8, 5],
+    'embedded-default': [14, 8, 5], 'openwrt-256mb': [13, 8, 10], 'ap-cookie': [13, 8, 10],
     'rpi-zero-2w': [15, 8, 3], 'rpi-4': [16, 8, 2], 'container-64mb': [12, 8, 20],
   };
   for (const file of readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json'))) {

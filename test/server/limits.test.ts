@@ -1,6 +1,7 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { adminWithPassword, startTestServer, type TestServer } from '../support/server.js';
+import { hashPasswordSync, setUserHash } from '../../src/users/index.js';
 
 /** Sends raw bytes and returns the status line the server answered (or '' if it closed). */
 function raw(s: TestServer, bytes: string, waitMs = 2000): Promise<string> {
@@ -134,6 +135,8 @@ t.test('at the limit with every connection mid-request, a newcomer is refused; t
 t.test('graceful shutdown lets an in-flight request finish', async (t) => {
   const s = await startTestServer({ profile: { hashConcurrency: 1 } });
   await adminWithPassword(s);
+  // A stored hash slow enough (~0.1 s) for the poll below to see it in flight on a busy machine.
+  await s.running.deps.users.update((db) => setUserHash(db, 'admin', hashPasswordSync('correct horse battery', { logN: 15, r: 8, p: 1 })));
   const inFlight = s.request('POST', '/login', { json: { username: 'admin', password: 'correct horse battery' } });
   // Close only once the login is really in flight (hashing): a fixed pause raced the
   // connection itself under load, and a connection not yet accepted is refused by close().
