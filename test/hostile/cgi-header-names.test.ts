@@ -10,12 +10,8 @@
  * The upstream below records each request's header lines as such a gateway would name them.
  */
 import t from 'tap';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
-import { sessionCookieOf } from '../support/http.js';
-import { assertNoSecrets, cookieValue } from './client.js';
+import type { IncomingMessage } from 'node:http';
+import { assertNoSecrets, cookieValue, proxyWithViewer, startRecordingServer } from './client.js';
 
 const PASSWORD = 'cgi header names passphrase';
 const VIEWER_PASSWORD = `viewer ${PASSWORD}`;
@@ -46,20 +42,10 @@ const SEPARATORS = ['_', '.', '~', '!', '#', '$', '%', '&', '\'', '*', '+', '^',
 const OWNED = ['Remote-User', 'Remote-Groups', 'Remote-Email', 'X-Forwarded-For', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-User', 'X-Real-IP', 'X-Auth-Request-User'];
 
 t.test('identity headers in a CGI gateway\'s spellings never reach the upstream', async (t) => {
-  const seen: Seen[] = [];
-  const upstream = createServer((req, res) => {
-    seen.push(record(req));
-    res.end('ok');
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => upstream.close());
-  const url = new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+  const { url, seen } = await startRecordingServer(t, record);
 
   for (const mode of ['ram', 'cookie'] as const) {
-    const s = await startTestServer({ mode, options: { upstream: url } });
-    const admin = await adminWithPassword(s, PASSWORD);
-    await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
-    const viewer = sessionCookieOf(await jsonLogin(s, 'vic', VIEWER_PASSWORD));
+    const { s, admin, viewer } = await proxyWithViewer(mode, url, PASSWORD, VIEWER_PASSWORD);
 
     for (const separator of SEPARATORS) {
       const headers: Record<string, string> = { cookie: viewer };

@@ -3,11 +3,12 @@
  * keep-alive connections (so 10 000 cases take seconds, not minutes), raw sockets, and the
  * secret-leak check every hostile test ends with.
  */
-import { Agent } from 'node:http';
-import { connect } from 'node:net';
+import { Agent, createServer, type IncomingMessage } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import type { Test } from 'tap';
-import { sendRequest, type Reply } from '../support/http.js';
-import type { TestServer } from '../support/server.js';
+import { sendRequest, sessionCookieOf, type Reply } from '../support/http.js';
+import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE, type SignedIn, type TestServer } from '../support/server.js';
+import { setPassword } from '../../src/users/index.js';
 
 export interface Sent {
   method?: string;
@@ -199,4 +200,28 @@ export function rawRequest(method: string, path: string, headers: Record<string,
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   if (body.length > 0 || method === 'POST') head += `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\n`;
   return `${head}\r\n${body}`;
+}
+
+/**
+ * An upstream on loopback that answers every request `ok` and keeps what `record` makes of
+ * it (the proxy tests' view of what reached the admin UI); closed at the test's end.
+ */
+export async function startRecordingServer<T>(t: Test, record: (req: IncomingMessage) => T): Promise<{ url: URL; seen: T[] }> {
+  const seen: T[] = [];
+  const upstream = createServer((req, res) => {
+    seen.push(record(req));
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => upstream.close());
+  return { url: new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`), seen };
+}
+
+/** ringlet in `mode` in front of `upstream`, its admin signed in, and a viewer `vic` signed in (`viewer`: the Cookie pair). */
+export async function proxyWithViewer(mode: 'ram' | 'cookie', upstream: URL, password: string, viewerPassword: string): Promise<{ s: TestServer; admin: SignedIn; viewer: string }> {
+  const s = await startTestServer({ mode, options: { upstream } });
+  const admin = await adminWithPassword(s, password);
+  await s.running.deps.users.update((db) => setPassword(db, 'vic', viewerPassword, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
+  const viewer = sessionCookieOf(await jsonLogin(s, 'vic', viewerPassword));
+  return { s, admin, viewer };
 }

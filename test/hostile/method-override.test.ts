@@ -9,12 +9,7 @@
  * still use them (it may send the method itself).
  */
 import t from 'tap';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setPassword } from '../../src/users/index.js';
-import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE } from '../support/server.js';
-import { sessionCookieOf } from '../support/http.js';
-import { assertNoSecrets, cookieValue } from './client.js';
+import { assertNoSecrets, cookieValue, proxyWithViewer, startRecordingServer } from './client.js';
 
 const PASSWORD = 'method override passphrase';
 const VIEWER_PASSWORD = `viewer ${PASSWORD}`;
@@ -23,24 +18,16 @@ const VIEWER_PASSWORD = `viewer ${PASSWORD}`;
 const OVERRIDES = ['X-HTTP-Method-Override', 'x_http_method_override', 'X-HTTP-Method', 'X.HTTP.Method', 'X-Method-Override'];
 
 t.test('a viewer\'s GET or HEAD cannot name another method to the upstream', async (t) => {
-  const seen: Array<{ method: string; overrides: string[] }> = [];
-  const upstream = createServer((req, res) => {
+  const { url, seen } = await startRecordingServer(t, (req) => {
     const overrides: string[] = [];
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       if (/method/i.test(req.rawHeaders[i] as string)) overrides.push(`${(req.rawHeaders[i] as string).toLowerCase()}: ${req.rawHeaders[i + 1]}`);
     }
-    seen.push({ method: req.method ?? '', overrides });
-    res.end('ok');
+    return { method: req.method ?? '', overrides };
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => upstream.close());
-  const url = new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
 
   for (const mode of ['ram', 'cookie'] as const) {
-    const s = await startTestServer({ mode, options: { upstream: url } });
-    const admin = await adminWithPassword(s, PASSWORD);
-    await s.running.deps.users.update((db) => setPassword(db, 'vic', VIEWER_PASSWORD, { logN: TEST_PROFILE.scryptLogN!, r: 8, p: 1 }, { role: 'viewer' }));
-    const viewer = sessionCookieOf(await jsonLogin(s, 'vic', VIEWER_PASSWORD));
+    const { s, admin, viewer } = await proxyWithViewer(mode, url, PASSWORD, VIEWER_PASSWORD);
 
     const refused = await s.request('DELETE', '/config/wifi', { headers: { cookie: viewer, origin: s.origin } });
     t.equal(refused.status, 403, `${mode}: the viewer may not DELETE (ui:write)`);
