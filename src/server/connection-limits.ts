@@ -126,10 +126,19 @@ export class ConnectionLimits {
       for (const listener of downstream) listener.call(server, socket);
     });
     if (tls) server.on('secureConnection', (tlsSocket: TLSSocket) => this.handshakeDone(tlsSocket));
-    // Prepended: a request is on record before any route runs.
-    // ringlet registers no 'checkContinue'/'checkExpectation' listener, so node reports
-    // every request here (with one, such requests would bypass this event).
-    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.requestStarted(req.socket, res));
+  }
+
+  /**
+   * The server's request listener, with each request put on record before `handler` runs.
+   * One listener, not a second one on 'request': node copies the listener array on every
+   * emit that has more than one. ringlet registers no 'checkContinue'/'checkExpectation'
+   * listener, so node hands every request to this one.
+   */
+  recording(handler: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => {
+      this.requestStarted(req.socket, res);
+      handler(req, res);
+    };
   }
 
   /**

@@ -128,7 +128,7 @@ const METHOD_OVERRIDES: ReadonlySet<string> = new Set(METHOD_OVERRIDE_HEADER_NAM
 function forwardedMethods(ctx: RequestContext): string[] {
   const headers = ctx.req.headers;
   const methods: string[] = [];
-  for (const name of Object.keys(headers)) {
+  for (const name in headers) {
     if (!name.includes('method')) continue;
     const n = normaliseHeaderName(name);
     if (!FORWARDED_METHOD_HEADERS.has(n) && !METHOD_OVERRIDES.has(n)) continue;

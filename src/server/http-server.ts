@@ -56,9 +56,10 @@ export function createLimitedServer(handler: RequestHandler, limits: HttpLimits,
   };
   // A TLS handshake must finish within the headers timeout too (node's default is 120 s):
   // the headers cannot arrive before it.
+  const listener = connections.recording(handler);
   const server: Server = tls
-    ? (createHttpsServer({ ...options, handshakeTimeout: limits.headersTimeoutMs, cert: tls.cert, key: tls.key }, handler) as unknown as Server)
-    : createHttpServer(options, handler);
+    ? (createHttpsServer({ ...options, handshakeTimeout: limits.headersTimeoutMs, cert: tls.cert, key: tls.key }, listener) as unknown as Server)
+    : createHttpServer(options, listener);
   // Not node's `server.maxConnections`: it refuses the newcomer, so whoever holds the
   // connections first keeps everyone else out. ConnectionLimits decides instead.
   connections.attach(server, tls !== undefined);
