@@ -8,7 +8,6 @@
 import t from 'tap';
 import { createServer as createHttpServer, Agent as HttpAgent, type Server } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { cookiePair, sendRequest, sessionCookieOf, setCookieLine, type Reply, type RequestOptions } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { SlowSockets } from './slow-sockets.js';
+import { hasOpenssl, selfSignedCertificate } from '../support/tls.js';
 
 const ADMIN_PASSWORD = 'connection flood passphrase';
 const MAX_CONNECTIONS = 16;
@@ -98,16 +98,9 @@ async function upstreamStandIn(): Promise<{ server: Server; url: URL }> {
 }
 
 function certificate(): { dir: string; cert: string; key: string } | undefined {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
+  if (!hasOpenssl()) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ringlet-conn-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  return { dir, cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+  return { dir, ...selfSignedCertificate(dir, '127.0.0.1', 'IP:127.0.0.1') };
 }
 
 const tlsFiles = certificate();

@@ -147,19 +147,24 @@ t.test('RAM mode: data lives in the slot, slotBytes of UTF-8 JSON with its frami
   t.equal(ringlet.sessions.list('carol')?.[0]?.clientAddress, '10.0.0.9', 'the client address survives setData');
 });
 
+/** The longest string of data a cookie session can be issued with, found by trying (the limit is in sealed bytes, not characters). */
+function largestDataThatFits(ringlet: ReturnType<typeof createRinglet>): number {
+  let low = 0;
+  let high = 4096;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (codeOf(() => ringlet.sessions.issue('alice', 'viewer', undefined, 'x'.repeat(mid))) === 'ok') low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
 t.test('cookie mode: data lives in the sealed cookie, under the 4096-byte Set-Cookie cap', async (t) => {
   for (const secureCookies of [false, true]) {
     const ringlet = createRinglet({ mode: 'cookie', secureCookies, keys: generateJwks() });
     const name = ringlet.cookies.session;
     const app = await startApp(t);
-    // The largest string that fits, found by trying (the limit is in sealed bytes, not characters).
-    let low = 0;
-    let high = 4096;
-    while (low < high) {
-      const mid = Math.ceil((low + high) / 2);
-      if (codeOf(() => ringlet.sessions.issue('alice', 'viewer', undefined, 'x'.repeat(mid))) === 'ok') low = mid;
-      else high = mid - 1;
-    }
+    const low = largestDataThatFits(ringlet);
     t.ok(low > 2500 && low < 2800, `${name}: about 2.6 KB of data fit (${low} characters)`);
     t.equal(codeOf(() => ringlet.sessions.issue('alice', 'viewer', undefined, 'x'.repeat(low + 1))), 'ERR_DATA_TOO_LARGE', `${name}: one more character is ERR_DATA_TOO_LARGE`);
     const login = await during(app, ringlet, undefined, (_req, res) => ringlet.login(res, 'alice', 'viewer', { data: 'x'.repeat(low) }) && null);
@@ -180,13 +185,7 @@ t.test('cookie mode: a session sealed at the cap is still re-issued when its tim
   const wall = new ManualClock(0);
   const idleTimeoutMs = 2 ** 31 - 1;
   const ringlet = createRinglet({ mode: 'cookie', idleTimeoutMs, absoluteTimeoutMs: 400 * 86_400_000, monotonicClock: mono, wallClock: wall, keys: generateJwks() });
-  let low = 0;
-  let high = 4096;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (codeOf(() => ringlet.sessions.issue('alice', 'viewer', undefined, 'x'.repeat(mid))) === 'ok') low = mid;
-    else high = mid - 1;
-  }
+  const low = largestDataThatFits(ringlet);
   const app = await startApp(t);
   const login = await during(app, ringlet, undefined, (_req, res) => ringlet.login(res, 'alice', 'viewer', { data: 'x'.repeat(low) }) && null);
   const cookie = cookiePair(login.reply, 'ringlet');

@@ -7,17 +7,10 @@ import { resolveServeConfig } from '../../src/cli/serve-config.js';
 import { commandsStartingWith, readmeRecipe } from '../support/readme.js';
 import { jsonLogin, startTestServer } from '../support/server.js';
 import { cookiesFrom, sendRequest, setCookieLine } from '../support/http.js';
+import { hasOpenssl, NO_OPENSSL } from '../support/tls.js';
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-t.test('HTTPS: Secure cookies with the __Host- prefix', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async (t) => {
+t.test('HTTPS: Secure cookies with the __Host- prefix', { skip: hasOpenssl() ? false : NO_OPENSSL }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ringlet-tls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // The README's TLS recipe: its openssl command as printed, then its `ringlet serve` flags.

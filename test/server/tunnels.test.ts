@@ -5,7 +5,6 @@
  * session and in total. Both session modes where the mode matters.
  */
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -18,17 +17,10 @@ import { ManualClock } from '../support/clock.js';
 import { setPassword } from '../../src/users/index.js';
 import { adminWithPassword, jsonLogin, startTestServer, TEST_PROFILE, type TestServer, type TestServerOptions } from '../support/server.js';
 import { cookiePair, sendRequest, sessionCookieOf } from '../support/http.js';
+import { hasOpenssl, NO_OPENSSL, selfSignedCertificate } from '../support/tls.js';
 
 const PASSWORD = 'tunnel test passphrase';
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const VIEWER_PASSWORD = `viewer ${PASSWORD}`;
 
 interface WsUpstream {
@@ -298,14 +290,12 @@ t.test('maxTunnels 0 turns WebSockets off; shutdown closes open tunnels', async 
   t.equal(up2.open.size, 0, 'upstream side closed too');
 });
 
-t.test('over HTTPS: refusals and tunnels on a TLS socket', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async (t) => {
+t.test('over HTTPS: refusals and tunnels on a TLS socket', { skip: hasOpenssl() ? false : NO_OPENSSL }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ringlet-tls-ws-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '825',
-    '-subj', '/CN=router.lan', '-addext', 'subjectAltName=DNS:router.lan,IP:127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const tls = selfSignedCertificate(dir, 'router.lan', 'DNS:router.lan,IP:127.0.0.1');
   const up = await wsUpstream(t);
-  const s = await startTestServer({ dir, options: { upstream: up.url, tlsCertPath: join(dir, 'cert.pem'), tlsKeyPath: join(dir, 'key.pem') } });
+  const s = await startTestServer({ dir, options: { upstream: up.url, tlsCertPath: tls.cert, tlsKeyPath: tls.key } });
   t.teardown(() => s.close());
   const login = cookiePair(await sendRequest(s.port, 'POST', '/login', { tls: true, json: { username: 'admin', password: s.firstPassword } }), '__Host-ringlet');
   // The generated first password must still be changed: a handshake gets 403 until then.
